@@ -1,0 +1,77 @@
+namespace FunDiff
+
+open FunDiff.Transforms
+
+/// The transforms, over `Tensor -> Tensor` (monomorphic, so lambdas that index a tensor keep
+/// their type inference). They compose to any depth: `grad (grad f)`, `jvp (grad f)`,
+/// `jacfwd (jacrev f)`.
+[<AutoOpen>]
+module Diff =
+
+    /// Forward mode: `jvp f x v` is `(f x, J v)`, the output and its derivative along `v`
+    /// (same shape as `x`). Raises ShapeException if `v`'s shape differs from `x`'s.
+    let jvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor * Tensor =
+        let y, t = Jvp.jvpWith "jvp" f x v
+
+        match t with
+        | ValueSome t -> y, t
+        | ValueNone -> y, Prim.zeros (y.Aval.WithDType Float64)
+
+    /// `linearize f x` is `(f x, fun v -> J v)`: the primal is computed once and the tangent map
+    /// is a staged linear program, cheap to apply many times.
+    let linearize (f: Tensor -> Tensor) (x: Tensor) : Tensor * (Tensor -> Tensor) =
+        let y, linear = Linearize.linearizeProgram "linearize" f x
+
+        y,
+        fun v ->
+            if not (v.Aval.Shape = x.Aval.Shape) then
+                raise (
+                    ShapeException(
+                        sprintf
+                            "linearize: the tangent has shape %s but the input has shape %s."
+                            (Shape.show v.Aval.Shape)
+                            (Shape.show x.Aval.Shape)
+                    )
+                )
+
+            (Program.eval linear [| Prim.convert Float64 v |]).[0]
+
+    /// Reverse mode: `vjp f x` is `(f x, pullback)` with `pullback u = Jᵀ u` (`u` of the
+    /// output's shape, the result of `x`'s shape).
+    let vjp (f: Tensor -> Tensor) (x: Tensor) : Tensor * (Tensor -> Tensor) =
+        let y, linear = Linearize.linearizeProgram "vjp" f x
+
+        y,
+        fun u ->
+            Linearize.checkCotangent "vjp" y u
+            (Transpose.backwardPass linear [| Prim.convert Float64 u |]).[0]
+
+    /// The gradient of a scalar function, of `x`'s shape. Raises NonScalarOutputException if
+    /// `f` returns a non-scalar. Example: `grad (fun x -> Tensor.sum (x * x)) x` is `2x`.
+    let grad (f: Tensor -> Tensor) : Tensor -> Tensor =
+        fun x -> snd (Linearize.valueAndGrad "grad" f x)
+
+    /// `(f x, grad f x)` in one pass.
+    let valueAndGrad (f: Tensor -> Tensor) : Tensor -> Tensor * Tensor =
+        fun x -> Linearize.valueAndGrad "valueAndGrad" f x
+
+    /// The Jacobian by forward mode, of shape `out.shape ++ in.shape`.
+    let jacfwd (f: Tensor -> Tensor) : Tensor -> Tensor = fun x -> Jacobian.jacfwd f x
+
+    /// The Jacobian by reverse mode, of shape `out.shape ++ in.shape`.
+    let jacrev (f: Tensor -> Tensor) : Tensor -> Tensor = fun x -> Jacobian.jacrev f x
+
+    /// The Jacobian by the cheaper mode (forward when the input is smaller than the output).
+    let jacobian (f: Tensor -> Tensor) : Tensor -> Tensor = fun x -> Jacobian.jacobian f x
+
+    /// The Hessian `jacfwd (jacrev f)`, of shape `out.shape ++ in.shape ++ in.shape`.
+    let hessian (f: Tensor -> Tensor) : Tensor -> Tensor = jacfwd (jacrev f)
+
+    /// The Hessian-vector product `H v` by forward-over-reverse (`jvp (grad f) x v`), without
+    /// forming the Hessian.
+    let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor = snd (jvp (grad f) x v)
+
+    /// The program `f` computes on an input of `x`'s aval, with known values folded and dead
+    /// equations removed. Print it (`%O`) or draw it (`.ToMermaid()`). Reading a number from
+    /// the input inside `f` raises ConcretizationException.
+    let makeIR (f: Tensor -> Tensor) (x: Tensor) : Program = Staging.stage "makeIR" f x.Aval

@@ -1,0 +1,139 @@
+/// Elementwise kernels: unary maps, binary maps with rank-0 broadcasting, comparisons, select.
+/// The only place besides Layout that loops over numbers; System.Numerics.Tensors stays here.
+module FunDiff.Backend.Elementwise
+
+open System
+open System.Numerics.Tensors
+open FunDiff
+
+type private UnaryKernel = delegate of ReadOnlySpan<float> * Span<float> -> unit
+
+let private mapWith (kernel: UnaryKernel) (x: NDArray) =
+    let out = NDArray.alloc x.Size
+    kernel.Invoke(ReadOnlySpan x.Data, Span out)
+    NDArray(x.Aval, out)
+
+let neg = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Negate(x, d)))
+let sin = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Sin(x, d)))
+let cos = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Cos(x, d)))
+let exp = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
+let log = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
+let sqrt = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
+let tanh = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Tanh(x, d)))
+
+/// The identity; arrays are immutable so the input is returned.
+let identity (x: NDArray) = x
+
+/// x ** c for a constant exponent. Integral exponents multiply exactly (so negative bases work).
+let powConst (c: float) (x: NDArray) =
+    let out = NDArray.alloc x.Size
+    let src = x.Data
+
+    if c = 2.0 then
+        TensorPrimitives.Multiply(ReadOnlySpan src, ReadOnlySpan src, Span out)
+    elif c = 1.0 then
+        Array.blit src 0 out 0 src.Length
+    elif c = 0.0 then
+        Array.Fill(out, 1.0)
+    elif c = 3.0 then
+        for i in 0 .. src.Length - 1 do
+            let v = src.[i]
+            out.[i] <- v * v * v
+    else
+        for i in 0 .. src.Length - 1 do
+            out.[i] <- Math.Pow(src.[i], c)
+
+    NDArray(x.Aval, out)
+
+/// The output aval of a binary elementwise op whose operands have equal shapes or one is rank 0.
+let private binaryAval (dtype: DType) (x: NDArray) (y: NDArray) =
+    let shape = if x.Aval.Rank = 0 then y.Shape else x.Shape
+
+    if x.Aval.Rank = 0 && y.Aval.Rank <> 0 then Aval(shape, dtype)
+    elif x.DType = dtype then x.Aval
+    else Aval(shape, dtype)
+
+type private SpanSpan = delegate of ReadOnlySpan<float> * ReadOnlySpan<float> * Span<float> -> unit
+type private SpanScalar = delegate of ReadOnlySpan<float> * float * Span<float> -> unit
+type private ScalarSpan = delegate of float * ReadOnlySpan<float> * Span<float> -> unit
+
+let private binaryWith (both: SpanSpan) (right: SpanScalar) (left: ScalarSpan) (x: NDArray) (y: NDArray) =
+    let aval = binaryAval x.DType x y
+    let out = NDArray.alloc aval.Size
+
+    if x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
+        both.Invoke(ReadOnlySpan x.Data, ReadOnlySpan y.Data, Span out)
+    elif y.Aval.Rank = 0 then
+        right.Invoke(ReadOnlySpan x.Data, y.Data.[0], Span out)
+    else
+        left.Invoke(x.Data.[0], ReadOnlySpan y.Data, Span out)
+
+    NDArray(aval, out)
+
+let add =
+    binaryWith
+        (SpanSpan(fun a b d -> TensorPrimitives.Add(a, b, d)))
+        (SpanScalar(fun a b d -> TensorPrimitives.Add(a, b, d)))
+        (ScalarSpan(fun a b d -> TensorPrimitives.Add(b, a, d)))
+
+let sub =
+    binaryWith
+        (SpanSpan(fun a b d -> TensorPrimitives.Subtract(a, b, d)))
+        (SpanScalar(fun a b d -> TensorPrimitives.Subtract(a, b, d)))
+        (ScalarSpan(fun a b d -> TensorPrimitives.Subtract(a, b, d)))
+
+let mul =
+    binaryWith
+        (SpanSpan(fun a b d -> TensorPrimitives.Multiply(a, b, d)))
+        (SpanScalar(fun a b d -> TensorPrimitives.Multiply(a, b, d)))
+        (ScalarSpan(fun a b d -> TensorPrimitives.Multiply(b, a, d)))
+
+let div =
+    binaryWith
+        (SpanSpan(fun a b d -> TensorPrimitives.Divide(a, b, d)))
+        (SpanScalar(fun a b d -> TensorPrimitives.Divide(a, b, d)))
+        (ScalarSpan(fun a b d -> TensorPrimitives.Divide(a, b, d)))
+
+/// Integer division semantics for int64 operands are not needed: `div` always produces float64
+/// (NumPy's true division); the op promotes its operands first.
+
+let private compareWith (test: float -> float -> bool) (x: NDArray) (y: NDArray) =
+    let aval = binaryAval Bool x y
+    let out = NDArray.alloc aval.Size
+    let xd, yd = x.Data, y.Data
+    let xs = if xd.Length = 1 && aval.Size <> 1 then 0 else 1
+    let ys = if yd.Length = 1 && aval.Size <> 1 then 0 else 1
+
+    for i in 0 .. out.Length - 1 do
+        out.[i] <- if test xd.[i * xs] yd.[i * ys] then 1.0 else 0.0
+
+    NDArray(aval, out)
+
+let lt = compareWith (fun a b -> a < b)
+let le = compareWith (fun a b -> a <= b)
+let gt = compareWith (fun a b -> a > b)
+let ge = compareWith (fun a b -> a >= b)
+let eq = compareWith (fun a b -> a = b)
+let ne = compareWith (fun a b -> a <> b)
+
+/// select_n: where `which` is false take `onFalse`, where true take `onTrue` (all one shape).
+let select (which: NDArray) (onFalse: NDArray) (onTrue: NDArray) =
+    let out = NDArray.alloc onFalse.Size
+    let w, f, t = which.Data, onFalse.Data, onTrue.Data
+
+    for i in 0 .. out.Length - 1 do
+        out.[i] <- if w.[i] <> 0.0 then t.[i] else f.[i]
+
+    NDArray(onFalse.Aval, out)
+
+/// Converts between dtypes: to int64 truncates toward zero (NumPy's astype), to bool tests != 0.
+let convert (dtype: DType) (x: NDArray) =
+    if x.DType = dtype then
+        x
+    else
+        let aval = x.Aval.WithDType dtype
+
+        match dtype with
+        | Float64 -> NDArray(aval, x.Data)
+        | Int64 -> NDArray(aval, Array.map (fun (v: float) -> Math.Truncate v) x.Data)
+        | Bool -> NDArray(aval, Array.map (fun v -> if v <> 0.0 then 1.0 else 0.0) x.Data)

@@ -1,0 +1,200 @@
+/// Layout kernels: broadcast, transpose, slice, pad, concatenate, reduce_sum, reshape.
+/// All of them are one strided gather or scatter driven by an odometer loop (no recursion).
+module FunDiff.Backend.Layout
+
+open System
+open System.Numerics.Tensors
+open FunDiff
+
+/// Reads `src` at `offset + Σ index_k · srcStrides_k` for every index of `outShape`, row-major.
+/// A zero stride repeats (broadcast); permuted strides transpose; an offset slices.
+let gather (src: float[]) (offset: int) (srcStrides: int[]) (outShape: int[]) =
+    let n = Shape.size outShape
+    let out = NDArray.alloc n
+    let rank = outShape.Length
+
+    if n > 0 then
+        if rank = 0 then
+            out.[0] <- src.[offset]
+        else
+            let index = Array.zeroCreate rank
+            let inner = outShape.[rank - 1]
+            let innerStride = srcStrides.[rank - 1]
+            let mutable pos = offset
+            let mutable o = 0
+
+            while o < n do
+                // the innermost axis is a tight loop; the odometer advances the outer axes
+                if innerStride = 1 then
+                    Array.blit src pos out o inner
+                else
+                    let mutable p = pos
+
+                    for k in 0 .. inner - 1 do
+                        out.[o + k] <- src.[p]
+                        p <- p + innerStride
+
+                o <- o + inner
+                let mutable axis = rank - 2
+                let mutable carry = true
+
+                while carry && axis >= 0 do
+                    index.[axis] <- index.[axis] + 1
+                    pos <- pos + srcStrides.[axis]
+
+                    if index.[axis] < outShape.[axis] then
+                        carry <- false
+                    else
+                        pos <- pos - srcStrides.[axis] * outShape.[axis]
+                        index.[axis] <- 0
+                        axis <- axis - 1
+
+    out
+
+/// Writes `src` (row-major over `srcShape`) into `dst` at `offset + Σ index_k · dstStrides_k`.
+let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[]) (src: float[]) =
+    let n = src.Length
+    let rank = srcShape.Length
+
+    if n > 0 then
+        if rank = 0 then
+            dst.[offset] <- src.[0]
+        else
+            let index = Array.zeroCreate rank
+            let inner = srcShape.[rank - 1]
+            let innerStride = dstStrides.[rank - 1]
+            let mutable pos = offset
+            let mutable o = 0
+
+            while o < n do
+                if innerStride = 1 then
+                    Array.blit src o dst pos inner
+                else
+                    let mutable p = pos
+
+                    for k in 0 .. inner - 1 do
+                        dst.[p] <- src.[o + k]
+                        p <- p + innerStride
+
+                o <- o + inner
+                let mutable axis = rank - 2
+                let mutable carry = true
+
+                while carry && axis >= 0 do
+                    index.[axis] <- index.[axis] + 1
+                    pos <- pos + dstStrides.[axis]
+
+                    if index.[axis] < srcShape.[axis] then
+                        carry <- false
+                    else
+                        pos <- pos - dstStrides.[axis] * srcShape.[axis]
+                        index.[axis] <- 0
+                        axis <- axis - 1
+
+/// broadcast_in_dim: operand axis k becomes output axis dims[k]; size-1 axes and new axes repeat.
+let broadcastInDim (shape: int[]) (dims: int[]) (x: NDArray) =
+    let xStrides = Shape.strides x.Shape
+    let strides = Array.zeroCreate shape.Length
+
+    for k in 0 .. dims.Length - 1 do
+        if x.Shape.[k] <> 1 then
+            strides.[dims.[k]] <- xStrides.[k]
+
+    NDArray(Aval(shape, x.DType), gather x.Data 0 strides shape)
+
+/// Reshape shares the storage: arrays are immutable.
+let reshape (shape: int[]) (x: NDArray) = NDArray(Aval(shape, x.DType), x.Data)
+
+/// transpose: output axis i is operand axis perm[i].
+let transpose (perm: int[]) (x: NDArray) =
+    let xStrides = Shape.strides x.Shape
+    let shape = perm |> Array.map (fun p -> x.Shape.[p])
+    let strides = perm |> Array.map (fun p -> xStrides.[p])
+    NDArray(Aval(shape, x.DType), gather x.Data 0 strides shape)
+
+/// slice with NumPy's exclusive limits and unit strides.
+let slice (start: int[]) (limit: int[]) (x: NDArray) =
+    let xStrides = Shape.strides x.Shape
+    let shape = Array.map2 (-) limit start
+    let offset = Array.fold2 (fun acc s st -> acc + s * st) 0 start xStrides
+    NDArray(Aval(shape, x.DType), gather x.Data offset xStrides shape)
+
+/// pad with zeros: `low[k]` zeros before and `high[k]` after axis k.
+let pad (low: int[]) (high: int[]) (x: NDArray) =
+    let shape = Array.init x.Shape.Length (fun k -> low.[k] + x.Shape.[k] + high.[k])
+    let out = NDArray.alloc (Shape.size shape)
+    Array.Clear out
+    let strides = Shape.strides shape
+    let offset = Array.fold2 (fun acc l st -> acc + l * st) 0 low strides
+    scatterInto out offset strides x.Shape x.Data
+    NDArray(Aval(shape, x.DType), out)
+
+/// concatenate along an axis.
+let concatenate (axis: int) (xs: NDArray[]) =
+    let shape = Array.copy xs.[0].Shape
+    shape.[axis] <- xs |> Array.sumBy (fun x -> x.Shape.[axis])
+    let out = NDArray.alloc (Shape.size shape)
+    let strides = Shape.strides shape
+    let mutable at = 0
+
+    for x in xs do
+        scatterInto out (at * strides.[axis]) strides x.Shape x.Data
+        at <- at + x.Shape.[axis]
+
+    NDArray(Aval(shape, xs.[0].DType), out)
+
+/// Sums over the given (sorted, distinct) axes, which disappear from the shape.
+let reduceSum (axes: int[]) (x: NDArray) =
+    let rank = x.Shape.Length
+    let reduced = Array.init rank (fun k -> Array.contains k axes)
+    let outShape = [| for k in 0 .. rank - 1 do if not reduced.[k] then x.Shape.[k] |]
+    let outAval = Aval(outShape, x.DType)
+
+    if outShape.Length = 0 then
+        NDArray(outAval, [| TensorPrimitives.Sum(ReadOnlySpan x.Data) |])
+    else
+        let out = NDArray.alloc (Shape.size outShape)
+        Array.Clear out
+        // map every operand index to its output position: reduced axes get stride 0
+        let outStrides = Shape.strides outShape
+        let strides = Array.zeroCreate rank
+        let mutable j = 0
+
+        for k in 0 .. rank - 1 do
+            if not reduced.[k] then
+                strides.[k] <- outStrides.[j]
+                j <- j + 1
+
+        let src = x.Data
+        let n = src.Length
+
+        if n > 0 then
+            let index = Array.zeroCreate rank
+            let inner = x.Shape.[rank - 1]
+            let innerStride = strides.[rank - 1]
+            let mutable pos = 0
+            let mutable i = 0
+
+            while i < n do
+                if innerStride = 0 then
+                    out.[pos] <- out.[pos] + TensorPrimitives.Sum(ReadOnlySpan(src, i, inner))
+                else
+                    let dst = Span(out, pos, inner)
+                    TensorPrimitives.Add(ReadOnlySpan(out, pos, inner), ReadOnlySpan(src, i, inner), dst)
+
+                i <- i + inner
+                let mutable axis = rank - 2
+                let mutable carry = true
+
+                while carry && axis >= 0 do
+                    index.[axis] <- index.[axis] + 1
+                    pos <- pos + strides.[axis]
+
+                    if index.[axis] < x.Shape.[axis] then
+                        carry <- false
+                    else
+                        pos <- pos - strides.[axis] * x.Shape.[axis]
+                        index.[axis] <- 0
+                        axis <- axis - 1
+
+        NDArray(outAval, out)

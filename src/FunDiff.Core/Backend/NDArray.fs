@@ -1,0 +1,44 @@
+namespace FunDiff.Backend
+
+open System
+open FunDiff
+
+/// A dense, row-major, immutable array. Every dtype is stored in a `float[]`: `Int64` values
+/// are whole numbers (exact up to 2^53) and `Bool` values are 0.0 or 1.0. One storage type
+/// keeps every kernel single and SIMD-friendly; `float32` will bring a second one.
+/// Kernels never write into an array they did not allocate through `NDArray.alloc`.
+[<Sealed>]
+type NDArray(aval: Aval, data: float[]) =
+    do
+        if data.Length <> aval.Size then
+            invalidArg "data" (sprintf "NDArray: %d values for aval %O" data.Length aval)
+
+    /// Shape and dtype.
+    member _.Aval = aval
+    /// The values, row-major. Never mutate.
+    member _.Data = data
+    /// The dimensions.
+    member _.Shape = aval.Shape
+    /// The element type.
+    member _.DType = aval.DType
+    /// The number of elements.
+    member _.Size = data.Length
+
+/// Construction of arrays: the single allocation function lives here.
+module NDArray =
+
+    /// The one place that allocates value storage (so pooling can come later). Uninitialized:
+    /// the caller writes every element.
+    let alloc (n: int) : float[] = GC.AllocateUninitializedArray<float> n
+
+    /// An array of the given aval filled with a value.
+    let full (aval: Aval) (value: float) =
+        let d = alloc aval.Size
+        Array.Fill(d, value)
+        NDArray(aval, d)
+
+    /// A float64 scalar.
+    let scalar (v: float) = NDArray(Aval([||], Float64), [| v |])
+
+    /// Wraps existing storage (which the caller gives up) with a shape.
+    let ofData (shape: int[]) (dtype: DType) (data: float[]) = NDArray(Aval(shape, dtype), data)

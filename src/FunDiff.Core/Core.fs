@@ -1,0 +1,580 @@
+namespace FunDiff
+
+open System
+open System.Threading
+open FunDiff.Backend
+
+/// A tensor: an n-dimensional array of float64 (or int64 / bool) values with reference
+/// semantics. A tensor is either concrete (it holds its values) or a tracer that a transform
+/// uses to follow the computation; user code cannot tell them apart except through the values
+/// it reads. Every operation ends in `Interpreter.Bind` of a primitive.
+[<AbstractClass>]
+type Tensor internal (aval: Aval) =
+
+    /// Shape and dtype.
+    member _.Aval = aval
+    /// The dimensions, outermost first (a fresh copy).
+    member _.Shape: int[] = Array.copy aval.Shape
+    /// The element type.
+    member _.DType = aval.DType
+    /// The number of dimensions.
+    member _.Rank = aval.Rank
+    /// The number of elements.
+    member _.Size = aval.Size
+
+    /// The concrete values behind this tensor (the primal under jvp/grad); raises a
+    /// ConcretizationException under makeIR and an EscapedTracerException for a dead tracer.
+    member internal x.Concrete(op: string) : NDArray =
+        match x with
+        | :? ConcreteTensor as c -> c.Array
+        | :? Tracer as t -> t.ToConcrete op
+        | _ -> raise (FunDiffException(sprintf "%s: unknown kind of tensor %s" op (x.GetType().Name)))
+
+    /// The values, flat and row-major (a fresh copy). Under jvp/grad the primal's values.
+    member x.ToArray() : float[] = Array.copy (x.Concrete "ToArray").Data
+
+    /// The single value of a tensor with one element. Under jvp/grad the primal's value.
+    member x.ToScalar() : float =
+        let a = x.Concrete "ToScalar"
+
+        if a.Size <> 1 then
+            raise (
+                ShapeException(
+                    sprintf
+                        "ToScalar: the tensor has shape %s (%d elements); only a tensor with one element converts to a float. Reduce it first, e.g. with Tensor.sum."
+                        (Shape.show a.Shape)
+                        a.Size
+                )
+            )
+
+        a.Data.[0]
+
+    /// `float x` / C# `(double)x`: the value of a one-element tensor.
+    static member op_Explicit(x: Tensor) : float = x.ToScalar()
+
+    /// C#: a double converts to a scalar tensor implicitly (so `Grad(f)(3.0)` works).
+    static member op_Implicit(v: float) : Tensor = ConcreteTensor(NDArray.scalar v) :> Tensor
+
+/// A tensor that holds its values.
+and [<Sealed>] internal ConcreteTensor(array: NDArray) =
+    inherit Tensor(array.Aval)
+    member _.Array = array
+    override _.ToString() = Format.array array
+
+/// A tensor that stands for a value inside a transform. Its trace (its tag) is the trace
+/// object itself, compared by reference.
+and [<AbstractClass>] Tracer internal (trace: Trace, aval: Aval) =
+    inherit Tensor(aval)
+
+    /// The trace this tracer belongs to.
+    member _.Trace = trace
+
+    /// The concrete value, if this trace knows one (JVP: the primal).
+    abstract ToConcrete: op: string -> NDArray
+
+    /// Raises the escaped-tracer error if this tracer's trace has ended.
+    member internal t.CheckAlive(op: string) =
+        if not trace.Alive then
+            raise (
+                EscapedTracerException(
+                    sprintf
+                        "%s: a tracer of %s (aval %O) was used after %s returned. A value computed inside the function given to %s escaped it (stored in a mutable cell, a closure or a field) and was used later. Return it from the function instead."
+                        op
+                        trace.Transform
+                        aval
+                        trace.Transform
+                        trace.Transform
+                )
+            )
+
+/// An interpreter on the stack: it gives meaning to the primitives bound while it is current.
+/// A trace processes a primitive only when one of the inputs is its own tracer; values of other,
+/// enclosing traces are constants to it. It evaluates rules on its parent.
+and [<AbstractClass; AllowNullLiteral>] Trace internal (parent: Trace, transform: string) =
+    let mutable alive = true
+
+    /// The trace below this one on the stack (null: concrete evaluation).
+    member _.Parent = parent
+    /// The user-facing transform this trace serves (`jvp`, `grad`, `makeIR`, ...), for errors.
+    member _.Transform = transform
+    /// False once the transform has returned: its tracers are then escaped.
+    member _.Alive = alive
+    /// Marks the trace dead; called when its transform returns.
+    member internal _.Kill() = alive <- false
+
+    /// Processes a primitive with at least one input tracer of this trace.
+    abstract Process: prim: Primitive * inputs: Tensor[] * pars: Params -> Tensor[]
+
+/// The interpreter stack and `bind`. The stack is an immutable linked list of traces (each
+/// knows its parent) held in an AsyncLocal, so it follows `await` and isolates threads.
+and [<AbstractClass; Sealed>] Interpreter private () =
+    static let current = AsyncLocal<Trace>()
+
+    /// The current (innermost) trace; null means concrete evaluation.
+    static member Current: Trace = current.Value
+
+    /// Makes `trace` current and returns the previous current trace (restore it with Restore).
+    static member internal Enter(trace: Trace) : Trace =
+        let saved = current.Value
+        current.Value <- trace
+        saved
+
+    /// Makes `saved` current again.
+    static member internal Restore(saved: Trace) = current.Value <- saved
+
+    /// Applies a primitive: the innermost trace that owns one of the inputs processes it; with
+    /// none, it is evaluated on concrete arrays.
+    static member Bind(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
+        for x in inputs do
+            match x with
+            | :? Tracer as t -> t.CheckAlive prim.Name
+            | _ -> ()
+
+        let mutable trace = current.Value
+
+        while not (isNull trace) && not (Interpreter.Owns(trace, inputs)) do
+            trace <- trace.Parent
+
+        if isNull trace then
+            Interpreter.Evaluate(prim, inputs, pars)
+        else
+            trace.Process(prim, inputs, pars)
+
+    /// Binds a primitive with one output.
+    static member Bind1(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor =
+        (Interpreter.Bind(prim, inputs, pars)).[0]
+
+    static member private Owns(trace: Trace, inputs: Tensor[]) =
+        let mutable found = false
+
+        for x in inputs do
+            match x with
+            | :? Tracer as t when Object.ReferenceEquals(t.Trace, trace) -> found <- true
+            | _ -> ()
+
+        found
+
+    /// Concrete evaluation: check shapes, run the kernel.
+    static member private Evaluate(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
+        let arrays =
+            inputs
+            |> Array.map (fun x ->
+                match x with
+                | :? ConcreteTensor as c -> c.Array
+                | :? Tracer as t ->
+                    raise (
+                        EscapedTracerException(
+                            sprintf
+                                "%s: a tracer of %s (aval %O) was used outside that transform's function (on another thread or task that does not carry its interpreter stack, or after it returned). Compute with it only inside the function given to %s."
+                                prim.Name
+                                t.Trace.Transform
+                                t.Aval
+                                t.Trace.Transform
+                        )
+                    )
+                | _ -> raise (FunDiffException "unknown kind of tensor"))
+
+        prim.ShapeRule (arrays |> Array.map (fun a -> a.Aval)) pars |> ignore
+        prim.Impl arrays pars |> Array.map (fun a -> ConcreteTensor(a) :> Tensor)
+
+/// The primitive-level operations: one `bind` each, with NumPy's dtype promotion and shape
+/// broadcasting done here, in one place, before binding. Both the Tensor members below and
+/// the `Tensor` module are written with these.
+module internal Prim =
+    open Primitives
+
+    let inline private bind1 prim (inputs: Tensor[]) pars = Interpreter.Bind1(prim, inputs, pars)
+
+    let ofArray (a: NDArray) = ConcreteTensor(a) :> Tensor
+    let scalar (v: float) = ofArray (NDArray.scalar v)
+
+    let convert (dtype: DType) (x: Tensor) =
+        if x.DType = dtype then
+            x
+        else
+            bind1 convertElementTypeP [| x |] (Params [| "new_dtype", DType dtype |])
+
+    let asFloat (x: Tensor) = convert Float64 x
+
+    let floatUnary prim (x: Tensor) = bind1 prim [| asFloat x |] Params.Empty
+
+    let broadcastInDim (shape: int[]) (dims: int[]) (x: Tensor) =
+        bind1 broadcastInDimP [| x |] (Params [| "shape", Ints shape; "broadcast_dimensions", Ints dims |])
+
+    /// NumPy broadcasting of one tensor to a shape (trailing axes aligned).
+    let broadcastTo (shape: int[]) (x: Tensor) =
+        if x.Aval.Shape = shape then
+            x
+        else
+            let target = Shape.broadcast "broadcastTo" x.Aval.Shape shape
+
+            if target <> shape then
+                raise (
+                    ShapeException(
+                        sprintf
+                            "broadcastTo: shape %s cannot broadcast to %s; it would need shape %s."
+                            (Shape.show x.Aval.Shape)
+                            (Shape.show shape)
+                            (Shape.show target)
+                    )
+                )
+
+            let lead = shape.Length - x.Rank
+            broadcastInDim shape (Array.init x.Rank (fun k -> lead + k)) x
+
+    /// Promotes two operands to one dtype and broadcasts their shapes; rank-0 operands stay
+    /// rank 0 (the kernels broadcast scalars without materializing them).
+    let private prepare (op: string) (dtype: DType) (x: Tensor) (y: Tensor) =
+        let x, y = convert dtype x, convert dtype y
+
+        if x.Aval.Shape = y.Aval.Shape || x.Rank = 0 || y.Rank = 0 then
+            x, y
+        else
+            let shape = Shape.broadcast op x.Aval.Shape y.Aval.Shape
+            broadcastTo shape x, broadcastTo shape y
+
+    /// An arithmetic primitive: bools promote to int64; `div` always gives float64.
+    let arithmetic (prim: Primitive) (x: Tensor) (y: Tensor) =
+        let dtype =
+            if Object.ReferenceEquals(prim, divP) then Float64
+            else match Shape.promote x.DType y.DType with
+                 | Bool -> DType.Int64
+                 | d -> d
+
+        let x, y = prepare prim.Name dtype x y
+        bind1 prim [| x; y |] Params.Empty
+
+    /// A comparison primitive; the result is a bool tensor.
+    let compare (prim: Primitive) (x: Tensor) (y: Tensor) =
+        let x, y = prepare prim.Name (Shape.promote x.DType y.DType) x y
+        bind1 prim [| x; y |] Params.Empty
+
+    let neg (x: Tensor) =
+        bind1 negP [| (if x.DType = Bool then convert DType.Int64 x else x) |] Params.Empty
+
+    /// x ** c; c = 1 is x itself and c = 0 is ones (IEEE: 0^0 = nan^0 = 1), neither staged.
+    let powConst (c: float) (x: Tensor) =
+        let x = asFloat x
+
+        if c = 1.0 then x
+        elif c = 0.0 then ofArray (NDArray.full x.Aval 1.0)
+        else bind1 powConstP [| x |] (Params [| "y", Float c |])
+
+    /// Sums over the given axes (any order, negative allowed).
+    let sumAxes (axes: int[]) (x: Tensor) =
+        let axes = Shape.normalizeAxes "sum" x.Rank axes
+
+        if axes.Length = 0 then
+            x
+        else
+            let x = if x.DType = Bool then convert DType.Int64 x else x
+            bind1 reduceSumP [| x |] (Params [| "axes", Ints axes |])
+
+    let sum (x: Tensor) = sumAxes (Array.init x.Rank id) x
+
+    let reshape (shape: int[]) (x: Tensor) =
+        // one -1 infers its size, as in NumPy
+        let shape =
+            match shape |> Array.filter (fun d -> d = -1) |> Array.length with
+            | 0 -> shape
+            | 1 ->
+                let known = shape |> Array.filter (fun d -> d <> -1) |> Array.fold (*) 1
+
+                if known = 0 || x.Size % known <> 0 then
+                    raise (
+                        ShapeException(
+                            sprintf "reshape: cannot infer -1 in %s for %d elements." (Shape.show shape) x.Size
+                        )
+                    )
+
+                shape |> Array.map (fun d -> if d = -1 then x.Size / known else d)
+            | _ -> raise (ShapeException(sprintf "reshape: at most one -1 allowed in %s." (Shape.show shape)))
+
+        if shape = x.Aval.Shape then
+            x
+        else
+            bind1 reshapeP [| x |] (Params [| "new_sizes", Ints shape |])
+
+    let transpose (perm: int[]) (x: Tensor) =
+        let perm = perm |> Array.map (Shape.normalizeAxis "transpose" x.Rank)
+        Shape.checkPermutation "transpose" x.Rank perm
+
+        if perm = Array.init x.Rank id then
+            x
+        else
+            bind1 transposeP [| x |] (Params [| "permutation", Ints perm |])
+
+    let slice (start: int[]) (limit: int[]) (x: Tensor) =
+        if start |> Array.forall ((=) 0) && limit = x.Aval.Shape then
+            x
+        else
+            bind1 sliceP [| x |] (Params [| "start_indices", Ints start; "limit_indices", Ints limit |])
+
+    /// Slices `[start, stop)` on one axis, NumPy-style clamped bounds with negatives from the end.
+    let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) =
+        let axis = Shape.normalizeAxis "slice" x.Rank axis
+        let n = x.Aval.Shape.[axis]
+        let clamp i = max 0 (min n (if i < 0 then i + n else i))
+        let s = clamp start
+        let e = max s (clamp stop)
+        let starts = Array.zeroCreate x.Rank
+        let limits = Array.copy x.Aval.Shape
+        starts.[axis] <- s
+        limits.[axis] <- e
+        slice starts limits x
+
+    let pad (low: int[]) (high: int[]) (x: Tensor) =
+        if Array.forall ((=) 0) low && Array.forall ((=) 0) high then
+            x
+        else
+            bind1 padP [| x |] (Params [| "low", Ints low; "high", Ints high |])
+
+    let concatenate (axis: int) (xs: Tensor[]) =
+        if xs.Length = 0 then
+            raise (ShapeException "concatenate: needs at least one tensor.")
+
+        let axis = Shape.normalizeAxis "concatenate" xs.[0].Rank axis
+
+        if xs.Length = 1 then
+            xs.[0]
+        else
+            let dtype = xs |> Array.map (fun x -> x.DType) |> Array.reduce Shape.promote
+            bind1 concatenateP (xs |> Array.map (convert dtype)) (Params [| "dimension", Int axis |])
+
+    /// Inserts a new axis of size 1 at `axis`.
+    let expandDims (axis: int) (x: Tensor) =
+        let axis = Shape.normalizeAxis "expandDims" (x.Rank + 1) axis
+        let shape = Array.insertAt axis 1 x.Aval.Shape
+        reshape shape x
+
+    /// Stacks tensors of one shape along a new axis.
+    let stack (axis: int) (xs: Tensor[]) =
+        if xs.Length = 0 then
+            raise (ShapeException "stack: needs at least one tensor.")
+
+        let shape = xs.[0].Aval.Shape
+
+        for x in xs do
+            if x.Aval.Shape <> shape then
+                raise (
+                    ShapeException(
+                        sprintf
+                            "stack: all tensors must have one shape; got %s and %s."
+                            (Shape.show shape)
+                            (Shape.show x.Aval.Shape)
+                    )
+                )
+
+        let axis = Shape.normalizeAxis "stack" (shape.Length + 1) axis
+        concatenate axis (xs |> Array.map (expandDims axis))
+
+    /// select_n with JAX's order: where `which` is false `onFalse`, else `onTrue`; broadcasts.
+    let where (cond: Tensor) (onTrue: Tensor) (onFalse: Tensor) =
+        let dtype = Shape.promote onTrue.DType onFalse.DType
+        let onTrue, onFalse = convert dtype onTrue, convert dtype onFalse
+        let shape = Shape.broadcast "where" (Shape.broadcast "where" cond.Aval.Shape onTrue.Aval.Shape) onFalse.Aval.Shape
+        let cond = if cond.DType = Bool then cond else compare neP cond (scalar 0.0)
+
+        bind1 selectNP [| broadcastTo shape cond; broadcastTo shape onFalse; broadcastTo shape onTrue |] Params.Empty
+
+    let stopGradient (x: Tensor) = bind1 stopGradientP [| x |] Params.Empty
+
+    /// Zeros of an aval, as a concrete tensor.
+    let zeros (aval: Aval) = ofArray (NDArray.full aval 0.0)
+
+    /// Ones of an aval, as a concrete tensor.
+    let ones (aval: Aval) = ofArray (NDArray.full aval 1.0)
+
+    /// The i-th standard basis tensor of an aval (1 at flat index i, 0 elsewhere).
+    let basis (aval: Aval) (i: int) =
+        let a = NDArray.full aval 0.0
+        a.Data.[i] <- 1.0
+        ofArray a
+
+    /// Selects index `i` of axis 0 (one rank lower); negative counts from the end.
+    let index (i: int) (x: Tensor) =
+        if x.Rank = 0 then
+            raise (ShapeException(sprintf "index: cannot index a scalar (index %d)." i))
+
+        let n = x.Aval.Shape.[0]
+        let j = if i < 0 then i + n else i
+
+        if j < 0 || j >= n then
+            raise (ShapeException(sprintf "index: index %d is out of range for axis 0 of size %d." i n))
+
+        let starts = Array.zeroCreate x.Rank
+        let limits = Array.copy x.Aval.Shape
+        starts.[0] <- j
+        limits.[0] <- j + 1
+        reshape x.Aval.Shape.[1..] (slice starts limits x)
+
+    /// The F# slice `a..b` on one axis: both ends inclusive, as F# ranges are.
+    let fsharpSlice (axis: int) (start: int option) (finish: int option) (x: Tensor) =
+        let n = x.Aval.Shape.[axis]
+        let s = defaultArg start 0
+        let e = match finish with Some f -> f + 1 | None -> n
+
+        if s < 0 || e > n then
+            raise (
+                ShapeException(
+                    sprintf "slice: %d..%d is out of range for axis %d of size %d." s (e - 1) axis n
+                )
+            )
+
+        sliceAxis axis s (max s e) x
+
+/// The operators, F# math functions and C# members of Tensor (intrinsic: they compile into the
+/// type, so `sin x`, `x ** 2.0` and C#'s `x.Sin()` all resolve).
+type Tensor with
+
+    // ---- construction -------------------------------------------------------------------
+
+    /// A float64 scalar (rank 0).
+    static member Scalar(value: float) : Tensor = Prim.scalar value
+
+    /// A 1-d float64 tensor holding a copy of the values.
+    static member OfArray(values: float[]) : Tensor =
+        Prim.ofArray (NDArray.ofData [| values.Length |] Float64 (Array.copy values))
+
+    /// C#: a 1-d tensor of the given values, `Tensor.Of(1.0, 2.0, 3.0)`.
+    static member Of([<ParamArray>] values: float[]) : Tensor = Tensor.OfArray values
+
+    /// A 2-d tensor holding a copy of a rectangular array.
+    static member FromArray(values: float[,]) : Tensor =
+        let r, c = Array2D.length1 values, Array2D.length2 values
+        Prim.ofArray (NDArray.ofData [| r; c |] Float64 (Array.init (r * c) (fun i -> values.[i / c, i % c])))
+
+    /// A tensor of the given shape with every element equal to `value`.
+    static member Full(shape: int[], value: float) : Tensor =
+        if shape |> Array.exists (fun d -> d < 0) then
+            raise (ShapeException(sprintf "full: shape %s has a negative dimension." (Shape.show shape)))
+
+        Prim.ofArray (NDArray.full (Aval(Array.copy shape, Float64)) value)
+
+    /// Zeros of the given shape.
+    static member Zeros([<ParamArray>] shape: int[]) : Tensor = Tensor.Full(shape, 0.0)
+
+    /// Ones of the given shape.
+    static member Ones([<ParamArray>] shape: int[]) : Tensor = Tensor.Full(shape, 1.0)
+
+    /// `[0., 1., ..., n-1.]` (float64).
+    static member Arange(n: int) : Tensor =
+        if n < 0 then
+            raise (ShapeException(sprintf "arange: n = %d must be non-negative." n))
+
+        Tensor.OfArray(Array.init n float)
+
+    /// `n` evenly spaced values from `start` to `stop`, both included (NumPy's linspace).
+    static member Linspace(start: float, stop: float, n: int) : Tensor =
+        if n < 0 then
+            raise (ShapeException(sprintf "linspace: n = %d must be non-negative." n))
+
+        let step = if n > 1 then (stop - start) / float (n - 1) else 0.0
+        Tensor.OfArray(Array.init n (fun i -> if i = n - 1 && n > 1 then stop else start + step * float i))
+
+    /// The n × n identity matrix.
+    static member Eye(n: int) : Tensor =
+        if n < 0 then
+            raise (ShapeException(sprintf "eye: n = %d must be non-negative." n))
+
+        Prim.ofArray (NDArray.ofData [| n; n |] Float64 (Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0)))
+
+    // ---- arithmetic operators -------------------------------------------------------------
+
+    /// Elementwise sum with NumPy broadcasting.
+    static member (+)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.addP x y
+    /// Adds a number to every element.
+    static member (+)(x: Tensor, y: float) = Prim.arithmetic Primitives.addP x (Prim.scalar y)
+    /// Adds a number to every element.
+    static member (+)(x: float, y: Tensor) = Prim.arithmetic Primitives.addP (Prim.scalar x) y
+    /// Elementwise difference with NumPy broadcasting.
+    static member (-)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.subP x y
+    /// Subtracts a number from every element.
+    static member (-)(x: Tensor, y: float) = Prim.arithmetic Primitives.subP x (Prim.scalar y)
+    /// A number minus every element.
+    static member (-)(x: float, y: Tensor) = Prim.arithmetic Primitives.subP (Prim.scalar x) y
+    /// Elementwise product with NumPy broadcasting.
+    static member (*)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.mulP x y
+    /// Multiplies every element by a number.
+    static member (*)(x: Tensor, y: float) = Prim.arithmetic Primitives.mulP x (Prim.scalar y)
+    /// Multiplies every element by a number.
+    static member (*)(x: float, y: Tensor) = Prim.arithmetic Primitives.mulP (Prim.scalar x) y
+    /// Elementwise true division with NumPy broadcasting (always float64).
+    static member (/)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.divP x y
+    /// Divides every element by a number.
+    static member (/)(x: Tensor, y: float) = Prim.arithmetic Primitives.divP x (Prim.scalar y)
+    /// A number divided by every element.
+    static member (/)(x: float, y: Tensor) = Prim.arithmetic Primitives.divP (Prim.scalar x) y
+    /// Elementwise negation.
+    static member (~-)(x: Tensor) = Prim.neg x
+
+    /// `x ** c` for a constant exponent: a primitive with `c` as a param, so at negative `x`
+    /// the derivative of `x ** 2.0` is `2x` (no log is formed).
+    static member Pow(x: Tensor, c: float) = Prim.powConst c x
+    /// `x ** n` for an integer exponent.
+    static member Pow(x: Tensor, n: int) = Prim.powConst (float n) x
+
+    /// `x ** y` with a tensor exponent, as `exp (y * log x)` (defined for x > 0).
+    static member Pow(x: Tensor, y: Tensor) =
+        Prim.floatUnary Primitives.expP (y * Prim.floatUnary Primitives.logP x)
+
+    // ---- F# math functions (`sin x` resolves to these) ---------------------------------
+
+    /// Elementwise sine.
+    static member Sin(x: Tensor) = Prim.floatUnary Primitives.sinP x
+    /// Elementwise cosine.
+    static member Cos(x: Tensor) = Prim.floatUnary Primitives.cosP x
+    /// Elementwise e^x.
+    static member Exp(x: Tensor) = Prim.floatUnary Primitives.expP x
+    /// Elementwise natural logarithm.
+    static member Log(x: Tensor) = Prim.floatUnary Primitives.logP x
+    /// Elementwise square root (its derivative at 0 is infinite).
+    static member Sqrt(x: Tensor) = Prim.floatUnary Primitives.sqrtP x
+    /// Elementwise hyperbolic tangent.
+    static member Tanh(x: Tensor) = Prim.floatUnary Primitives.tanhP x
+
+    // ---- C# instance members ---------------------------------------------------------------
+
+    /// Elementwise sine.
+    member x.Sin() = Tensor.Sin x
+    /// Elementwise cosine.
+    member x.Cos() = Tensor.Cos x
+    /// Elementwise e^x.
+    member x.Exp() = Tensor.Exp x
+    /// Elementwise natural logarithm.
+    member x.Log() = Tensor.Log x
+    /// Elementwise square root.
+    member x.Sqrt() = Tensor.Sqrt x
+    /// Elementwise hyperbolic tangent.
+    member x.Tanh() = Tensor.Tanh x
+    /// Elementwise x².
+    member x.Square() = Prim.powConst 2.0 x
+    /// `x ** c` for a constant exponent.
+    member x.Pow(c: float) = Prim.powConst c x
+    /// `x ** y` elementwise (x > 0).
+    member x.Pow(y: Tensor) = Tensor.Pow(x, y)
+    /// The sum of all elements (a scalar).
+    member x.Sum() = Prim.sum x
+    /// The sum over one axis (negative counts from the end).
+    member x.Sum(axis: int) = Prim.sumAxes [| axis |] x
+    /// The mean of all elements.
+    member x.Mean() = Prim.sum x / float (max 1 x.Size)
+    /// The same values in a new shape (one dimension may be -1).
+    member x.Reshape([<ParamArray>] shape: int[]) = Prim.reshape shape x
+    /// The axes reversed (the matrix transpose for rank 2).
+    member x.T = Prim.transpose (Array.init x.Rank (fun k -> x.Rank - 1 - k)) x
+
+    /// `x.[i]`: index `i` of axis 0, one rank lower; negative `i` counts from the end.
+    member x.Item
+        with get (i: int) = Prim.index i x
+
+    /// F# slicing `x.[a..b]` on axis 0; `b` is included, as in F# ranges.
+    member x.GetSlice(start: int option, finish: int option) = Prim.fsharpSlice 0 start finish x
+
+    /// F# slicing `x.[a..b, c..d]` on axes 0 and 1; ends included.
+    member x.GetSlice(start0: int option, finish0: int option, start1: int option, finish1: int option) =
+        x |> Prim.fsharpSlice 0 start0 finish0 |> Prim.fsharpSlice 1 start1 finish1
+
+    /// `x.[i, a..b]`: row `i`, columns a..b (included).
+    member x.GetSlice(i: int, start1: int option, finish1: int option) =
+        (x |> Prim.fsharpSlice 1 start1 finish1).[i]

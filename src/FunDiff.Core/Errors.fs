@@ -1,0 +1,36 @@
+namespace FunDiff
+
+open System
+
+/// The base of every error FunDiff raises. Each message names the operation, the shapes or
+/// values involved, and what to do about it.
+type FunDiffException(message: string, inner: exn) =
+    inherit Exception(message, inner)
+    /// Creates the exception with a message and no inner exception.
+    new(message: string) = FunDiffException(message, null)
+
+/// Shapes (or dtypes, or axes) that an operation cannot accept: mismatched or non-broadcastable
+/// shapes, a bad axis, an index out of range.
+type ShapeException(message: string) =
+    inherit FunDiffException(message)
+
+/// A tracer was used after the transform that created it returned (for instance, stored in a
+/// mutable cell inside `grad` and used later), or on a thread whose interpreter stack does not
+/// hold its trace.
+type EscapedTracerException(message: string) =
+    inherit FunDiffException(message)
+
+/// A concrete number was asked of a value that is only known abstractly (a tracer of `makeIR`
+/// or of the tangent part of `linearize`): Python-style `if` on such a value cannot be staged.
+type ConcretizationException(message: string) =
+    inherit FunDiffException(message)
+
+/// `grad` (or another transform that needs a scalar) received a function whose output is not
+/// a scalar.
+type NonScalarOutputException(message: string) =
+    inherit FunDiffException(message)
+
+/// A transform was used in a way it does not support (for instance `grad` of a function of an
+/// integer tensor, or a transpose rule missing for a non-linear primitive).
+type TransformException(message: string) =
+    inherit FunDiffException(message)

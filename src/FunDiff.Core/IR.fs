@@ -1,0 +1,187 @@
+namespace FunDiff
+
+open System.Text
+open FunDiff.Backend
+
+/// A variable of a program: a dense id (its index in the evaluator's environment) and an aval.
+[<Sealed; AllowNullLiteral>]
+type Var(id: int, aval: Aval) =
+    /// Dense within its program: consts first, then inputs, then equation outputs.
+    member _.Id = id
+    /// Shape and dtype.
+    member _.Aval = aval
+
+/// An operand of an equation: a variable, or a literal scalar written inline.
+[<RequireQualifiedAccess>]
+type Atom =
+    | Var of Var
+    | Literal of Tensor
+
+    /// The operand's aval.
+    member a.Aval =
+        match a with
+        | Var v -> v.Aval
+        | Literal t -> t.Aval
+
+/// `outputs = primitive[params](inputs)`.
+[<Sealed>]
+type Equation(primitive: Primitive, pars: Params, inputs: Atom[], outputs: Var[]) =
+    /// The primitive applied.
+    member _.Primitive = primitive
+    /// Its params (immutable, structural equality).
+    member _.Params = pars
+    /// The operands.
+    member _.Inputs = inputs
+    /// The variables it defines.
+    member _.Outputs = outputs
+
+/// An immutable program, the IR that staging builds: const vars bound to captured tensors,
+/// typed input vars, equations in execution (hence topological) order, output atoms.
+/// Evaluating it binds every equation again, so a program evaluated inside a transform is
+/// transformed. Nothing here recurses with program length.
+[<Sealed>]
+type Program(constVars: Var[], consts: Tensor[], inVars: Var[], equations: Equation[], outputs: Atom[]) =
+    let numVars =
+        let mutable n = constVars.Length + inVars.Length
+
+        for e in equations do
+            n <- n + e.Outputs.Length
+
+        n
+
+    /// Variables bound to captured tensors (constants, residuals, tracers of enclosing traces).
+    member _.ConstVars = constVars
+    /// The captured tensors, one per const var.
+    member _.Consts = consts
+    /// The input variables.
+    member _.InVars = inVars
+    /// The equations in execution order.
+    member _.Equations = equations
+    /// The results.
+    member _.Outputs = outputs
+    /// The number of variables (ids are 0 .. NumVars-1).
+    member _.NumVars = numVars
+
+    /// The jaxpr-style text of the program.
+    override p.ToString() = ProgramText.print p
+
+    /// A Mermaid flowchart of the program (for notebooks: a `#!mermaid` cell or HTML).
+    member p.ToMermaid() = ProgramText.mermaid p
+
+/// Printing programs as text and as Mermaid diagrams.
+and internal ProgramText private () =
+
+    /// jaxpr names: a..z, then ba, bb, ...
+    static member Name(id: int) =
+        let sb = StringBuilder()
+        let mutable n = id
+
+        sb.Insert(0, char (int 'a' + n % 26)) |> ignore
+        n <- n / 26
+
+        while n > 0 do
+            sb.Insert(0, char (int 'a' + n % 26)) |> ignore
+            n <- n / 26
+
+        sb.ToString()
+
+    static member Atom(a: Atom) =
+        match a with
+        | Atom.Var v -> ProgramText.Name v.Id
+        | Atom.Literal t -> string t
+
+    static member Binder(v: Var) = ProgramText.Name v.Id + ":" + string v.Aval
+
+    static member print(p: Program) =
+        let sb = StringBuilder()
+        let binders (vs: Var[]) = vs |> Array.map ProgramText.Binder |> String.concat " "
+        let cs = binders p.ConstVars
+        sb.Append("{ lambda ").Append(cs).Append(if cs = "" then "; " else " ; ") |> ignore
+        sb.Append(binders p.InVars).Append(" . let\n") |> ignore
+
+        for e in p.Equations do
+            let outs = binders e.Outputs
+            let args = e.Inputs |> Array.map ProgramText.Atom |> String.concat " "
+            sb.Append("    ").Append(outs).Append(" = ").Append(e.Primitive.Name) |> ignore
+            sb.Append(string e.Params).Append(" ").Append(args).Append('\n') |> ignore
+
+        let outs = p.Outputs |> Array.map ProgramText.Atom |> String.concat " "
+        sb.Append("  in (").Append(outs).Append(") }") |> ignore
+        sb.ToString()
+
+    static member mermaid(p: Program) =
+        let sb = StringBuilder("flowchart TD\n")
+        let line (s: string) = sb.Append("    ").Append(s).Append('\n') |> ignore
+        let label (v: Var) = ProgramText.Binder v
+
+        for v in p.InVars do
+            line (sprintf "%s[/\"input %s\"/]" (ProgramText.Name v.Id) (label v))
+
+        for v in p.ConstVars do
+            line (sprintf "%s[(\"const %s\")]" (ProgramText.Name v.Id) (label v))
+
+        p.Equations
+        |> Array.iteri (fun i e ->
+            let op = sprintf "op%d" i
+            line (sprintf "%s([\"%s%s\"])" op e.Primitive.Name (string e.Params))
+
+            e.Inputs
+            |> Array.iteri (fun j a ->
+                match a with
+                | Atom.Var v -> line (sprintf "%s --> %s" (ProgramText.Name v.Id) op)
+                | Atom.Literal t ->
+                    let lit = sprintf "lit%d_%d" i j
+                    line (sprintf "%s[\"%s\"] --> %s" lit (string t) op))
+
+            for v in e.Outputs do
+                line (sprintf "%s[\"%s\"]" (ProgramText.Name v.Id) (label v))
+                line (sprintf "%s --> %s" op (ProgramText.Name v.Id)))
+
+        p.Outputs
+        |> Array.iteri (fun i a ->
+            line (sprintf "out%d{{\"output %d\"}}" i i)
+
+            match a with
+            | Atom.Var v -> line (sprintf "%s --> out%d" (ProgramText.Name v.Id) i)
+            | Atom.Literal t -> line (sprintf "litout%d[\"%s\"] --> out%d" i (string t) i))
+
+        sb.ToString()
+
+/// Evaluation of programs by binding their equations again.
+module Program =
+
+    /// Evaluates a program on its inputs under the current trace: inside a transform, the
+    /// evaluation is itself transformed. Raises a ShapeException if an input's aval differs.
+    let eval (p: Program) (args: Tensor[]) : Tensor[] =
+        if args.Length <> p.InVars.Length then
+            raise (ShapeException(sprintf "Program.eval: %d arguments for %d inputs." args.Length p.InVars.Length))
+
+        let env: Tensor[] = Array.zeroCreate p.NumVars
+
+        for i in 0 .. p.ConstVars.Length - 1 do
+            env.[p.ConstVars.[i].Id] <- p.Consts.[i]
+
+        for i in 0 .. p.InVars.Length - 1 do
+            let v = p.InVars.[i]
+
+            if not (args.[i].Aval.Equals v.Aval) then
+                raise (
+                    ShapeException(
+                        sprintf "Program.eval: input %d has aval %O but the program expects %O." i args.[i].Aval v.Aval
+                    )
+                )
+
+            env.[v.Id] <- args.[i]
+
+        let read (a: Atom) =
+            match a with
+            | Atom.Var v -> env.[v.Id]
+            | Atom.Literal t -> t
+
+        for e in p.Equations do
+            let outs = Interpreter.Bind(e.Primitive, Array.map read e.Inputs, e.Params)
+
+            for j in 0 .. outs.Length - 1 do
+                env.[e.Outputs.[j].Id] <- outs.[j]
+
+        Array.map read p.Outputs

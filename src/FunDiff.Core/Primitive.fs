@@ -1,0 +1,346 @@
+namespace FunDiff
+
+open System.Threading
+open FunDiff.Backend
+
+/// One parameter value of a primitive: immutable, with structural equality (so programs can be
+/// compared and hashed), never a closure.
+type Param =
+    | Int of int
+    | Ints of int[]
+    | Float of float
+    | DType of DType
+
+    override p.ToString() =
+        match p with
+        | Int i -> string i
+        | Ints xs -> "(" + (xs |> Array.map string |> String.concat ",") + ")"
+        | Float f -> Format.scalar Float64 f
+        | DType d -> d.ShortName
+
+/// The named parameters of one application of a primitive (`axes`, `shape`, `y`, ...).
+[<Sealed; AllowNullLiteral>]
+type Params(entries: (string * Param)[]) =
+    static let empty = Params([||])
+
+    /// No parameters.
+    static member Empty = empty
+
+    /// The (name, value) pairs, in declaration order.
+    member _.Entries = entries
+
+    /// The value of a parameter; raises if the primitive has no such parameter.
+    member _.Item
+        with get (name: string) =
+            let mutable found = None
+
+            for (n, v) in entries do
+                if n = name then found <- Some v
+
+            match found with
+            | Some v -> v
+            | None -> raise (FunDiffException(sprintf "primitive parameter '%s' is missing from %A" name entries))
+
+    /// An `Int` parameter.
+    member p.Int(name: string) =
+        match p.[name] with
+        | Int i -> i
+        | v -> raise (FunDiffException(sprintf "parameter '%s' is %O, not an int" name v))
+
+    /// An `Ints` parameter.
+    member p.Ints(name: string) =
+        match p.[name] with
+        | Ints i -> i
+        | v -> raise (FunDiffException(sprintf "parameter '%s' is %O, not an int array" name v))
+
+    /// A `Float` parameter.
+    member p.Float(name: string) =
+        match p.[name] with
+        | Float f -> f
+        | v -> raise (FunDiffException(sprintf "parameter '%s' is %O, not a float" name v))
+
+    /// A `DType` parameter.
+    member p.DType(name: string) =
+        match p.[name] with
+        | DType d -> d
+        | v -> raise (FunDiffException(sprintf "parameter '%s' is %O, not a dtype" name v))
+
+    override _.Equals(o: obj) =
+        match o with
+        | :? Params as q -> entries = q.Entries
+        | _ -> false
+
+    override _.GetHashCode() = hash entries
+
+    /// Prints like a jaxpr: `[axes=(0,1) shape=(3)]`, or nothing when there are no parameters.
+    override _.ToString() =
+        if entries.Length = 0 then
+            ""
+        else
+            "["
+            + (entries |> Array.map (fun (n, v) -> n + "=" + string v) |> String.concat " ")
+            + "]"
+
+module private PrimitiveIds =
+    let mutable next = -1
+
+/// A primitive operation: identity, evaluation on concrete arrays (`Impl`) and the shape rule
+/// (output avals from input avals, raising a ShapeException for bad input). Its JVP and
+/// transpose rules live in the rules table (`Rules.table`), indexed by `Id`; a user-defined
+/// primitive carries its rules with it in `OwnRules` (typed `obj` because this file compiles
+/// before `Tensor`).
+[<Sealed; AllowNullLiteral>]
+type Primitive
+    internal
+    (name: string, impl: NDArray[] -> Params -> NDArray[], shapeRule: Aval[] -> Params -> Aval[], ownRules: obj) =
+    let id = Interlocked.Increment(&PrimitiveIds.next)
+
+    /// The name printed in programs (`sin`, `reduce_sum`).
+    member _.Name = name
+    /// A dense identity, the index of the primitive's rules in the rules table.
+    member _.Id = id
+    /// Evaluates on concrete arrays.
+    member _.Impl = impl
+    /// Output avals from input avals and params; raises ShapeException on bad input.
+    member _.ShapeRule = shapeRule
+    /// The rules of a user-defined primitive; null for built-ins.
+    member _.OwnRules = ownRules
+    override _.ToString() = name
+
+/// Shape rules shared by the families of primitives.
+module internal ShapeRules =
+
+    let fail (fmt: Printf.StringFormat<'a, 'b>) = Printf.ksprintf (fun s -> raise (ShapeException s)) fmt
+
+    let arity (name: string) (n: int) (avals: Aval[]) =
+        if avals.Length <> n then
+            fail "%s: expects %d operand(s), got %d." name n avals.Length
+
+    /// A float64 operand, same aval out.
+    let floatUnary (name: string) (avals: Aval[]) (_: Params) =
+        arity name 1 avals
+
+        if avals.[0].DType <> Float64 then
+            fail "%s: expects a float64 tensor, got %O. Convert it first with Tensor.convert Float64." name avals.[0]
+
+        [| avals.[0] |]
+
+    /// Any numeric operand, same aval out.
+    let numericUnary (name: string) (avals: Aval[]) (_: Params) =
+        arity name 1 avals
+
+        if avals.[0].DType = Bool then
+            fail "%s: expects a number tensor, got %O." name avals.[0]
+
+        [| avals.[0] |]
+
+    /// Two operands of one dtype whose shapes are equal or of which one is rank 0 (a scalar that
+    /// the kernel broadcasts without materializing it); `outDType` None keeps the dtype.
+    let binary (name: string) (outDType: DType option) (avals: Aval[]) (_: Params) =
+        arity name 2 avals
+        let x, y = avals.[0], avals.[1]
+
+        if x.DType <> y.DType then
+            fail "%s: dtypes %O and %O differ; the ops promote before binding (use Tensor.convert)." name x y
+
+        if x.Rank <> 0 && y.Rank <> 0 && x.Shape <> y.Shape then
+            fail
+                "%s: shapes %s and %s differ. The primitive needs equal shapes or a scalar; the Tensor operators broadcast first."
+                name
+                (Shape.show x.Shape)
+                (Shape.show y.Shape)
+
+        let shape = if x.Rank = 0 then y.Shape else x.Shape
+        let dtype = defaultArg outDType x.DType
+        [| (if x.Rank <> 0 && x.DType = dtype then x else Aval(shape, dtype)) |]
+
+/// The built-in primitives: the closed core every transform works on. Their names end in `P`
+/// so that a rule's `sin x` means the op and `sinP` the primitive.
+module Primitives =
+    open ShapeRules
+
+    let private builtin name impl shapeRule = Primitive(name, impl, shapeRule, null)
+
+    let private unaryImpl (kernel: NDArray -> NDArray) = fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] |]
+
+    let private binaryImpl (kernel: NDArray -> NDArray -> NDArray) =
+        fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] xs.[1] |]
+
+    let private floatUnaryP name kernel = builtin name (unaryImpl kernel) (floatUnary name)
+
+    let negP = builtin "neg" (unaryImpl Elementwise.neg) (numericUnary "neg")
+    let sinP = floatUnaryP "sin" Elementwise.sin
+    let cosP = floatUnaryP "cos" Elementwise.cos
+    let expP = floatUnaryP "exp" Elementwise.exp
+    let logP = floatUnaryP "log" Elementwise.log
+    let sqrtP = floatUnaryP "sqrt" Elementwise.sqrt
+    let tanhP = floatUnaryP "tanh" Elementwise.tanh
+
+    /// x ** y for a constant exponent `y` (a param, so no log x is ever formed).
+    let powConstP =
+        builtin "pow_const" (fun xs p -> [| Elementwise.powConst (p.Float "y") xs.[0] |]) (floatUnary "pow_const")
+
+    let addP = builtin "add" (binaryImpl Elementwise.add) (binary "add" None)
+    let subP = builtin "sub" (binaryImpl Elementwise.sub) (binary "sub" None)
+    let mulP = builtin "mul" (binaryImpl Elementwise.mul) (binary "mul" None)
+    let divP = builtin "div" (binaryImpl Elementwise.div) (binary "div" None)
+
+    let ltP = builtin "lt" (binaryImpl Elementwise.lt) (binary "lt" (Some Bool))
+    let leP = builtin "le" (binaryImpl Elementwise.le) (binary "le" (Some Bool))
+    let gtP = builtin "gt" (binaryImpl Elementwise.gt) (binary "gt" (Some Bool))
+    let geP = builtin "ge" (binaryImpl Elementwise.ge) (binary "ge" (Some Bool))
+    let eqP = builtin "eq" (binaryImpl Elementwise.eq) (binary "eq" (Some Bool))
+    let neP = builtin "ne" (binaryImpl Elementwise.ne) (binary "ne" (Some Bool))
+
+    /// select_n(which, onFalse, onTrue): JAX's operand order, `which` a bool tensor.
+    let selectNP =
+        builtin "select_n" (fun xs _ -> [| Elementwise.select xs.[0] xs.[1] xs.[2] |]) (fun avals _ ->
+            arity "select_n" 3 avals
+            let w, f, t = avals.[0], avals.[1], avals.[2]
+
+            if w.DType <> Bool then
+                fail "select_n: the condition must be a bool tensor, got %O (compare with Tensor.gt etc.)." w
+
+            if not (f.Equals t) then
+                fail "select_n: the two cases have avals %O and %O; they must match." f t
+
+            if w.Shape <> f.Shape then
+                fail "select_n: condition shape %s differs from the cases' %s." (Shape.show w.Shape) (Shape.show f.Shape)
+
+            [| f |])
+
+    /// Sums over `axes` (sorted, distinct), which disappear from the shape.
+    let reduceSumP =
+        builtin "reduce_sum" (fun xs p -> [| Layout.reduceSum (p.Ints "axes") xs.[0] |]) (fun avals p ->
+            arity "reduce_sum" 1 avals
+            let x = avals.[0]
+            let axes = Shape.normalizeAxes "reduce_sum" x.Rank (p.Ints "axes")
+
+            if axes <> p.Ints "axes" then
+                fail "reduce_sum: axes %A must be sorted and non-negative." (p.Ints "axes")
+
+            let shape = [| for k in 0 .. x.Rank - 1 do if not (Array.contains k axes) then x.Shape.[k] |]
+            [| Aval(shape, x.DType) |])
+
+    /// Operand axis k becomes output axis `broadcast_dimensions[k]` of `shape`.
+    let broadcastInDimP =
+        builtin "broadcast_in_dim" (fun xs p ->
+            [| Layout.broadcastInDim (p.Ints "shape") (p.Ints "broadcast_dimensions") xs.[0] |]) (fun avals p ->
+            arity "broadcast_in_dim" 1 avals
+            let x = avals.[0]
+            let shape, dims = p.Ints "shape", p.Ints "broadcast_dimensions"
+
+            if dims.Length <> x.Rank then
+                fail "broadcast_in_dim: %d broadcast dimensions for an operand of rank %d." dims.Length x.Rank
+
+            for k in 0 .. dims.Length - 1 do
+                if dims.[k] < 0 || dims.[k] >= shape.Length || (k > 0 && dims.[k] <= dims.[k - 1]) then
+                    fail "broadcast_in_dim: broadcast dimensions %A must increase within rank %d." dims shape.Length
+
+                if x.Shape.[k] <> 1 && x.Shape.[k] <> shape.[dims.[k]] then
+                    fail
+                        "broadcast_in_dim: operand shape %s cannot broadcast to %s (axis %d has size %d, target %d)."
+                        (Shape.show x.Shape)
+                        (Shape.show shape)
+                        k
+                        x.Shape.[k]
+                        shape.[dims.[k]]
+
+            [| Aval(shape, x.DType) |])
+
+    let reshapeP =
+        builtin "reshape" (fun xs p -> [| Layout.reshape (p.Ints "new_sizes") xs.[0] |]) (fun avals p ->
+            arity "reshape" 1 avals
+            let x, shape = avals.[0], p.Ints "new_sizes"
+
+            if Shape.size shape <> x.Size || shape |> Array.exists (fun d -> d < 0) then
+                fail
+                    "reshape: cannot reshape %s (%d elements) to %s (%d elements)."
+                    (Shape.show x.Shape)
+                    x.Size
+                    (Shape.show shape)
+                    (Shape.size shape)
+
+            [| Aval(shape, x.DType) |])
+
+    /// Output axis i is operand axis `permutation[i]`.
+    let transposeP =
+        builtin "transpose" (fun xs p -> [| Layout.transpose (p.Ints "permutation") xs.[0] |]) (fun avals p ->
+            arity "transpose" 1 avals
+            let x, perm = avals.[0], p.Ints "permutation"
+            Shape.checkPermutation "transpose" x.Rank perm
+            [| Aval(perm |> Array.map (fun a -> x.Shape.[a]), x.DType) |])
+
+    /// `start_indices` inclusive, `limit_indices` exclusive, per axis.
+    let sliceP =
+        builtin "slice" (fun xs p -> [| Layout.slice (p.Ints "start_indices") (p.Ints "limit_indices") xs.[0] |]) (fun avals p ->
+            arity "slice" 1 avals
+            let x, start, limit = avals.[0], p.Ints "start_indices", p.Ints "limit_indices"
+
+            if start.Length <> x.Rank || limit.Length <> x.Rank then
+                fail "slice: %d start and %d limit indices for a tensor of rank %d." start.Length limit.Length x.Rank
+
+            for k in 0 .. x.Rank - 1 do
+                if start.[k] < 0 || start.[k] > limit.[k] || limit.[k] > x.Shape.[k] then
+                    fail
+                        "slice: [%d, %d) is out of range for axis %d of size %d (shape %s)."
+                        start.[k]
+                        limit.[k]
+                        k
+                        x.Shape.[k]
+                        (Shape.show x.Shape)
+
+            [| Aval(Array.map2 (-) limit start, x.DType) |])
+
+    /// Pads with zeros: `low[k]` before and `high[k]` after axis k (the transpose of slice).
+    let padP =
+        builtin "pad" (fun xs p -> [| Layout.pad (p.Ints "low") (p.Ints "high") xs.[0] |]) (fun avals p ->
+            arity "pad" 1 avals
+            let x, low, high = avals.[0], p.Ints "low", p.Ints "high"
+
+            if low.Length <> x.Rank || high.Length <> x.Rank then
+                fail "pad: %d low and %d high paddings for a tensor of rank %d." low.Length high.Length x.Rank
+
+            if Array.exists (fun v -> v < 0) low || Array.exists (fun v -> v < 0) high then
+                fail "pad: paddings must be non-negative (low %A, high %A); use slice to cut." low high
+
+            [| Aval(Array.init x.Rank (fun k -> low.[k] + x.Shape.[k] + high.[k]), x.DType) |])
+
+    /// Joins operands along `dimension`; the other dimensions must agree.
+    let concatenateP =
+        builtin "concatenate" (fun xs p -> [| Layout.concatenate (p.Int "dimension") xs |]) (fun avals p ->
+            if avals.Length = 0 then
+                fail "concatenate: needs at least one operand."
+
+            let first = avals.[0]
+            let axis = p.Int "dimension"
+
+            if axis < 0 || axis >= first.Rank then
+                fail "concatenate: dimension %d is out of range for rank %d." axis first.Rank
+
+            for a in avals do
+                if a.DType <> first.DType || a.Rank <> first.Rank then
+                    fail "concatenate: operands %O and %O differ in dtype or rank." first a
+
+                for k in 0 .. a.Rank - 1 do
+                    if k <> axis && a.Shape.[k] <> first.Shape.[k] then
+                        fail
+                            "concatenate: shapes %s and %s differ on axis %d (only axis %d may differ)."
+                            (Shape.show first.Shape)
+                            (Shape.show a.Shape)
+                            k
+                            axis
+
+            let shape = Array.copy first.Shape
+            shape.[axis] <- avals |> Array.sumBy (fun a -> a.Shape.[axis])
+            [| Aval(shape, first.DType) |])
+
+    let convertElementTypeP =
+        builtin "convert_element_type" (fun xs p -> [| Elementwise.convert (p.DType "new_dtype") xs.[0] |]) (fun avals p ->
+            arity "convert_element_type" 1 avals
+            [| avals.[0].WithDType(p.DType "new_dtype") |])
+
+    /// The identity whose derivative is zero.
+    let stopGradientP = builtin "stop_gradient" (unaryImpl Elementwise.identity) (fun avals _ ->
+        arity "stop_gradient" 1 avals
+        [| avals.[0] |])

@@ -1,0 +1,78 @@
+/// Rules of the arithmetic primitives: neg, add, sub, mul, div, pow_const. Binary primitives
+/// take equal shapes or a rank-0 operand, so tangents are `fit` to the output and cotangents
+/// `unbroadcast` to the operand.
+module FunDiff.Rules.Arithmetic
+
+open FunDiff
+open FunDiff.Primitives
+open FunDiff.Rules.RuleKit
+
+let private negRules =
+    linear negP |> jvpOnly |> withTranspose (fun cts _ _ -> [| ValueSome(-cts.[0]) |])
+
+let private addRules =
+    jvpOnly (fun _ ts _ ys -> [| sumTangents ys.[0] [ ts.[0]; ts.[1] ] |])
+    |> withTranspose (fun cts args _ ->
+        args
+        |> Array.map (function
+            | Linear aval -> ValueSome(unbroadcast aval cts.[0])
+            | Known _ -> ValueNone))
+
+let private subRules =
+    jvpOnly (fun _ ts _ ys ->
+        match ts.[0], ts.[1] with
+        | ValueSome a, ValueSome b -> [| ValueSome(fit ys.[0] (a - b)) |]
+        | ValueSome a, ValueNone -> [| ValueSome(fit ys.[0] a) |]
+        | ValueNone, ValueSome b -> [| ValueSome(fit ys.[0] -b) |]
+        | ValueNone, ValueNone -> [| ValueNone |])
+    |> withTranspose (fun cts args _ ->
+        [| (match args.[0] with
+            | Linear aval -> ValueSome(unbroadcast aval cts.[0])
+            | Known _ -> ValueNone)
+           (match args.[1] with
+            | Linear aval -> ValueSome(unbroadcast aval -cts.[0])
+            | Known _ -> ValueNone) |])
+
+// d(x·y) = dx·y + x·dy
+let private mulRules =
+    jvpOnly (fun xs ts _ ys ->
+        let dx = ts.[0] |> ValueOption.map (fun t -> t * xs.[1])
+        let dy = ts.[1] |> ValueOption.map (fun t -> xs.[0] * t)
+        [| sumTangents ys.[0] [ dx; dy ] |])
+    |> withTranspose (fun cts args _ ->
+        match args.[0], args.[1] with
+        | Linear aval, Known y -> [| ValueSome(unbroadcast aval (cts.[0] * y)); ValueNone |]
+        | Known x, Linear aval -> [| ValueNone; ValueSome(unbroadcast aval (x * cts.[0])) |]
+        | _ -> notLinear "mul")
+
+// d(x/y) = dx/y − dy·(x/y)/y
+let private divRules =
+    jvpOnly (fun xs ts _ ys ->
+        let y = xs.[1]
+        let dx = ts.[0] |> ValueOption.map (fun t -> t / y)
+        let dy = ts.[1] |> ValueOption.map (fun t -> t * -(ys.[0] / y))
+        [| sumTangents ys.[0] [ dx; dy ] |])
+    |> withTranspose (fun cts args _ ->
+        match args.[0], args.[1] with
+        | Linear aval, Known y -> [| ValueSome(unbroadcast aval (cts.[0] / y)); ValueNone |]
+        | _ -> notLinear "div")
+
+// d(x^c) = c·x^(c−1)·dx; for c = 0 the derivative is exactly zero (no 0·x^−1 at x = 0)
+let private powConstRules =
+    jvpOnly (fun xs ts pars _ ->
+        let c = pars.Float "y"
+
+        match ts.[0] with
+        | ValueSome t when c = 1.0 -> [| ValueSome t |]
+        | ValueSome t when c = 2.0 -> [| ValueSome(t * (2.0 * xs.[0])) |]
+        | ValueSome t when c <> 0.0 -> [| ValueSome(t * (c * Prim.powConst (c - 1.0) xs.[0])) |]
+        | _ -> [| ValueNone |])
+
+/// The family's entries for the rules table.
+let rules =
+    [ negP, negRules
+      addP, addRules
+      subP, subRules
+      mulP, mulRules
+      divP, divRules
+      powConstP, powConstRules ]

@@ -1,0 +1,87 @@
+namespace FunDiff
+
+/// A JVP rule: given the primal inputs, their tangents (`ValueNone` is a symbolic zero), the
+/// params and the primal outputs (computed by the trace), return the output tangents. Written
+/// with ops, so it is differentiable again; it touches each tangent once.
+type JvpRule = Tensor[] -> Tensor voption[] -> Params -> Tensor[] -> Tensor voption[]
+
+/// An operand as a transpose rule sees it: a known (non-linear) value, or the linear input
+/// whose cotangent the rule computes (only its aval is known).
+[<Struct>]
+type LinearArg =
+    | Known of value: Tensor
+    | Linear of aval: Aval
+
+/// A transpose rule of a linear primitive: given the output cotangents (zeros instantiated),
+/// the operands and the params, return a cotangent for each `Linear` operand (`ValueNone`
+/// for known operands or a zero cotangent).
+type TransposeRule = Tensor[] -> LinearArg[] -> Params -> Tensor voption[]
+
+/// All rules of one primitive. Every primitive has a JVP rule; linear ones also transpose.
+type PrimitiveRules =
+    {
+        /// The forward-mode rule.
+        Jvp: JvpRule
+        /// The transpose rule, for primitives linear in some operands.
+        Transpose: TransposeRule option
+    }
+
+namespace FunDiff.Rules
+
+open FunDiff
+
+/// Helpers that build rules in one line, and the small shape adaptations they share.
+module RuleKit =
+
+    /// Rules of a primitive that is not linear.
+    let jvpOnly (jvp: JvpRule) = { Jvp = jvp; Transpose = None }
+
+    /// Adds a transpose rule.
+    let withTranspose (transpose: TransposeRule) (rules: PrimitiveRules) = { rules with Transpose = Some transpose }
+
+    /// A unary rule `fun x y t -> tangent` (x the input, y the output, t the input tangent).
+    let unary (f: Tensor -> Tensor -> Tensor -> Tensor) : JvpRule =
+        fun xs ts _ ys ->
+            match ts.[0] with
+            | ValueSome t -> [| ValueSome(f xs.[0] ys.[0] t) |]
+            | ValueNone -> [| ValueNone |]
+
+    /// The rule of a primitive whose output never carries a tangent (comparisons, stop_gradient).
+    let zeroJvp: JvpRule = fun _ _ _ ys -> Array.create ys.Length ValueNone
+
+    /// The JVP of a primitive linear in its single operand: the primitive applied to the tangent.
+    let linear (prim: Primitive) : JvpRule =
+        fun _ ts pars _ ->
+            match ts.[0] with
+            | ValueSome t -> [| ValueSome(Interpreter.Bind1(prim, [| t |], pars)) |]
+            | ValueNone -> [| ValueNone |]
+
+    /// A tangent with the shape of `out`: binary primitives broadcast rank-0 operands, so the
+    /// tangent of a scalar operand may need broadcasting to the output.
+    let fit (out: Tensor) (t: Tensor) =
+        if t.Aval.Shape = out.Aval.Shape then t else Prim.broadcastTo out.Aval.Shape t
+
+    /// The cotangent of a binary primitive's operand: summed to a scalar if the operand was a
+    /// rank-0 operand broadcast by the kernel.
+    let unbroadcast (aval: Aval) (ct: Tensor) =
+        if aval.Rank = 0 && ct.Rank <> 0 then Prim.sum ct else ct
+
+    /// Sums the tangents that are present (at least one is).
+    let sumTangents (out: Tensor) (parts: Tensor voption list) =
+        match parts |> List.choose (function ValueSome t -> Some t | ValueNone -> None) with
+        | [] -> ValueNone
+        | first :: rest -> ValueSome(fit out (List.fold (+) first rest))
+
+    /// Instantiates a symbolic zero as concrete zeros of the primal's aval.
+    let instantiate (primal: Tensor) (t: Tensor voption) =
+        match t with
+        | ValueSome t -> t
+        | ValueNone -> Prim.zeros primal.Aval
+
+    /// Raised when a transpose rule finds two linear operands of a bilinear primitive.
+    let notLinear (name: string) =
+        raise (
+            TransformException(
+                sprintf "%s: both operands are linear; the program is not linear in its input, so it cannot be transposed." name
+            )
+        )

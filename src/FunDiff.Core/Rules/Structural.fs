@@ -1,0 +1,93 @@
+/// Rules of the structural primitives: all linear, each transposed by another member of the
+/// family (reduce_sum ↔ broadcast_in_dim, slice ↔ pad, reshape and transpose by themselves).
+module FunDiff.Rules.Structural
+
+open FunDiff
+open FunDiff.Primitives
+open FunDiff.Rules.RuleKit
+
+let private linearArgAval (arg: LinearArg) =
+    match arg with
+    | Linear aval -> aval
+    | Known v -> v.Aval
+
+let private single (f: Tensor -> Aval -> Params -> Tensor) : TransposeRule =
+    fun cts args pars -> [| ValueSome(f cts.[0] (linearArgAval args.[0]) pars) |]
+
+// the cotangent of a sum is broadcast back along the summed axes
+let private reduceSumTranspose =
+    single (fun ct operand pars ->
+        let axes = pars.Ints "axes"
+        let kept = [| for k in 0 .. operand.Rank - 1 do if not (Array.contains k axes) then k |]
+        Prim.broadcastInDim operand.Shape kept ct)
+
+// the cotangent of a broadcast sums over the axes it created or stretched
+let private broadcastTranspose =
+    single (fun ct operand pars ->
+        let shape, dims = pars.Ints "shape", pars.Ints "broadcast_dimensions"
+
+        let summed =
+            [| for axis in 0 .. shape.Length - 1 do
+                   match Array.tryFindIndex ((=) axis) dims with
+                   | None -> axis
+                   | Some k when operand.Shape.[k] = 1 && shape.[axis] <> 1 -> axis
+                   | Some _ -> () |]
+
+        Prim.reshape operand.Shape (Prim.sumAxes summed ct))
+
+let private reshapeTranspose = single (fun ct operand _ -> Prim.reshape operand.Shape ct)
+
+let private transposeTranspose =
+    single (fun ct _ pars ->
+        let perm = pars.Ints "permutation"
+        let inverse = Array.zeroCreate perm.Length
+        perm |> Array.iteri (fun i p -> inverse.[p] <- i)
+        Prim.transpose inverse ct)
+
+let private sliceTranspose =
+    single (fun ct operand pars ->
+        let start, limit = pars.Ints "start_indices", pars.Ints "limit_indices"
+        Prim.pad start (Array.init operand.Rank (fun k -> operand.Shape.[k] - limit.[k])) ct)
+
+let private padTranspose =
+    single (fun ct operand pars ->
+        let low = pars.Ints "low"
+        Prim.slice low (Array.map2 (+) low operand.Shape) ct)
+
+// concatenate is linear in every operand; missing tangents become zeros
+let private concatenateRules =
+    jvpOnly (fun xs ts pars _ ->
+        let parts = Array.map2 instantiate xs ts
+        [| ValueSome(Interpreter.Bind1(concatenateP, parts, pars)) |])
+    |> withTranspose (fun cts args pars ->
+        let axis = pars.Int "dimension"
+        let mutable at = 0
+
+        args
+        |> Array.map (fun arg ->
+            let aval = linearArgAval arg
+            let start = at
+            at <- at + aval.Shape.[axis]
+
+            match arg with
+            | Linear _ -> ValueSome(Prim.sliceAxis axis start (start + aval.Shape.[axis]) cts.[0])
+            | Known _ -> ValueNone))
+
+// a conversion to a float type carries the tangent; to int or bool it has none
+let private convertRules =
+    jvpOnly (fun _ ts pars _ ->
+        match ts.[0] with
+        | ValueSome t when (pars.DType "new_dtype").IsFloat -> [| ValueSome(Prim.convert (pars.DType "new_dtype") t) |]
+        | _ -> [| ValueNone |])
+    |> withTranspose (single (fun ct operand _ -> Prim.convert operand.DType ct))
+
+/// The family's entries for the rules table.
+let rules =
+    [ reduceSumP, linear reduceSumP |> jvpOnly |> withTranspose reduceSumTranspose
+      broadcastInDimP, linear broadcastInDimP |> jvpOnly |> withTranspose broadcastTranspose
+      reshapeP, linear reshapeP |> jvpOnly |> withTranspose reshapeTranspose
+      transposeP, linear transposeP |> jvpOnly |> withTranspose transposeTranspose
+      sliceP, linear sliceP |> jvpOnly |> withTranspose sliceTranspose
+      padP, linear padP |> jvpOnly |> withTranspose padTranspose
+      concatenateP, concatenateRules
+      convertElementTypeP, convertRules ]

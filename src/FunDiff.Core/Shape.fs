@@ -1,0 +1,152 @@
+namespace FunDiff
+
+/// The element type of a tensor. `Float64` is the number type that transforms differentiate;
+/// `Int64` holds indices and `Bool` masks and comparison results: their tangents are always zero.
+type DType =
+    | Float64
+    | Int64
+    | Bool
+
+    /// The short name used in printed programs: `f64`, `i64`, `bool`.
+    member d.ShortName =
+        match d with
+        | Float64 -> "f64"
+        | Int64 -> "i64"
+        | Bool -> "bool"
+
+    /// Whether values of this dtype carry tangents.
+    member d.IsFloat = (d = Float64)
+
+/// The abstract value of a tensor: its shape and dtype, all a shape rule or a tracer needs.
+/// Immutable: the shape array is never written after construction.
+[<Sealed; AllowNullLiteral>]
+type Aval(shape: int[], dtype: DType) =
+    let size = Array.fold (*) 1 shape
+
+    /// The dimensions, outermost first (row-major). Do not mutate.
+    member _.Shape = shape
+    /// The element type.
+    member _.DType = dtype
+    /// The number of dimensions.
+    member _.Rank = shape.Length
+    /// The number of elements (1 for a scalar).
+    member _.Size = size
+
+    /// The same shape with another dtype.
+    member _.WithDType(d: DType) =
+        if d = dtype then Aval(shape, dtype) else Aval(shape, d)
+
+    override _.Equals(o: obj) =
+        match o with
+        | :? Aval as a -> a.DType = dtype && a.Shape = shape
+        | _ -> false
+
+    override _.GetHashCode() = hash (dtype, shape)
+
+    /// Prints like a jaxpr type: `f64[3,4]`.
+    override _.ToString() =
+        dtype.ShortName + "[" + (shape |> Array.map string |> String.concat ",") + "]"
+
+/// Shape arithmetic shared by the shape rules and the ops: broadcasting, axes, strides.
+module Shape =
+
+    /// The number of elements of a shape.
+    let size (shape: int[]) = Array.fold (*) 1 shape
+
+    /// Prints a shape as in error messages: `[3, 4]`.
+    let show (shape: int[]) =
+        "[" + (shape |> Array.map string |> String.concat ", ") + "]"
+
+    /// Row-major strides (in elements) of a shape.
+    let strides (shape: int[]) =
+        let s = Array.zeroCreate shape.Length
+        let mutable acc = 1
+
+        for i in shape.Length - 1 .. -1 .. 0 do
+            s.[i] <- acc
+            acc <- acc * shape.[i]
+
+        s
+
+    /// NumPy broadcasting of two shapes; raises a ShapeException naming the operation.
+    let broadcast (op: string) (a: int[]) (b: int[]) =
+        if a = b then
+            a
+        else
+            let n = max a.Length b.Length
+            let out = Array.zeroCreate n
+
+            for i in 1..n do
+                let da = if i <= a.Length then a.[a.Length - i] else 1
+                let db = if i <= b.Length then b.[b.Length - i] else 1
+
+                out.[n - i] <-
+                    if da = db || db = 1 then da
+                    elif da = 1 then db
+                    else
+                        raise (
+                            ShapeException(
+                                sprintf
+                                    "%s: shapes %s and %s cannot broadcast (dimension %d from the end: %d vs %d). Make the trailing dimensions equal or 1, e.g. with Tensor.reshape."
+                                    op
+                                    (show a)
+                                    (show b)
+                                    i
+                                    da
+                                    db
+                            )
+                        )
+
+            out
+
+    /// Normalizes a possibly negative axis for a tensor of the given rank.
+    let normalizeAxis (op: string) (rank: int) (axis: int) =
+        let a = if axis < 0 then axis + rank else axis
+
+        if a < 0 || a >= rank then
+            raise (
+                ShapeException(
+                    sprintf
+                        "%s: axis %d is out of range for a tensor of rank %d (valid axes are %d..%d)."
+                        op
+                        axis
+                        rank
+                        -rank
+                        (rank - 1)
+                )
+            )
+
+        a
+
+    /// Normalizes a list of axes: each in range, no repeats, sorted ascending.
+    let normalizeAxes (op: string) (rank: int) (axes: int[]) =
+        let normalized = axes |> Array.map (normalizeAxis op rank) |> Array.sort
+
+        for i in 1 .. normalized.Length - 1 do
+            if normalized.[i] = normalized.[i - 1] then
+                raise (
+                    ShapeException(
+                        sprintf "%s: axis %d is repeated in %A. Give each axis once." op normalized.[i] axes
+                    )
+                )
+
+        normalized
+
+    /// Checks that a permutation of 0..rank-1 is one.
+    let checkPermutation (op: string) (rank: int) (perm: int[]) =
+        if perm.Length <> rank || (Array.sort perm <> Array.init rank id) then
+            raise (
+                ShapeException(
+                    sprintf "%s: %A is not a permutation of the %d axes of a rank-%d tensor." op perm rank rank
+                )
+            )
+
+    /// The dtype that arithmetic on two dtypes produces (NumPy's promotion on this lattice:
+    /// bool < int64 < float64).
+    let promote (a: DType) (b: DType) =
+        match a, b with
+        | Float64, _
+        | _, Float64 -> Float64
+        | Int64, _
+        | _, Int64 -> Int64
+        | Bool, Bool -> Bool

@@ -1,0 +1,101 @@
+/// Forward mode.
+/// - Computes: the output of `f` and its directional derivative along a tangent.
+/// - Its tracer carries: (primal, tangent); a value with a symbolic-zero tangent is not a
+///   tracer at all, so no work is done for it (and no NaN · 0 appears).
+/// - Values of other traces: constants (zero tangent). The rules run on the parent trace.
+/// Stateless, so it is safe under Parallel.For.
+module FunDiff.Transforms.Jvp
+
+open System
+open FunDiff
+open FunDiff.Rules
+
+type internal JvpTracer(trace: Trace, primal: Tensor, tangent: Tensor) =
+    inherit Tracer(trace, primal.Aval)
+    member _.Primal = primal
+    member _.Tangent = tangent
+    override _.ToConcrete op = primal.Concrete op
+
+    override t.ToString() =
+        sprintf "Traced<%O> in %s (primal %O)" t.Aval trace.Transform primal
+
+type internal JvpTrace(parent: Trace, transform: string) =
+    inherit Trace(parent, transform)
+
+    override this.Process(prim, inputs, pars) =
+        let n = inputs.Length
+        let primals = Array.zeroCreate n
+        let tangents = Array.zeroCreate n
+
+        for i in 0 .. n - 1 do
+            match inputs.[i] with
+            | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, this) ->
+                primals.[i] <- t.Primal
+                tangents.[i] <- ValueSome t.Tangent
+            | x -> primals.[i] <- x
+
+        let saved = Interpreter.Enter parent
+
+        try
+            let outs = Interpreter.Bind(prim, primals, pars)
+            let outTangents = (Table.lookup prim).Jvp primals tangents pars outs
+
+            outs
+            |> Array.mapi (fun i y ->
+                match outTangents.[i] with
+                | ValueSome t when y.DType.IsFloat ->
+                    if t.Aval.Shape <> y.Aval.Shape then
+                        raise (
+                            TransformException(
+                                sprintf
+                                    "%s: its JVP rule returned a tangent of shape %s for an output of shape %s (a bug in the rule)."
+                                    prim.Name
+                                    (Shape.show t.Aval.Shape)
+                                    (Shape.show y.Aval.Shape)
+                            )
+                        )
+
+                    JvpTracer(this, y, t) :> Tensor
+                | _ -> y)
+        finally
+            Interpreter.Restore saved
+
+/// Checks that a tensor can be differentiated with respect to.
+let internal checkDifferentiable (transform: string) (x: Tensor) =
+    if not x.DType.IsFloat then
+        raise (
+            TransformException(
+                sprintf
+                    "%s: the input has dtype %s (aval %O); only float64 inputs can be differentiated. Convert it with Tensor.convert Float64."
+                    transform
+                    x.DType.ShortName
+                    x.Aval
+            )
+        )
+
+/// Runs `f` under a new JVP trace (on top of the current trace) with tangent `v` for `x`;
+/// returns the primal output and its tangent (`ValueNone`: `f` does not depend on `x`).
+let internal jvpWith (transform: string) (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) =
+    checkDifferentiable transform x
+
+    if not (x.Aval.Shape = v.Aval.Shape) then
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: the tangent has shape %s but the input has shape %s; they must match."
+                    transform
+                    (Shape.show v.Aval.Shape)
+                    (Shape.show x.Aval.Shape)
+            )
+        )
+
+    let trace = JvpTrace(Interpreter.Current, transform)
+    let saved = Interpreter.Enter trace
+
+    try
+        match f (JvpTracer(trace, x, Prim.convert Float64 v)) with
+        | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
+        | y -> y, ValueNone
+    finally
+        Interpreter.Restore saved
+        trace.Kill()

@@ -1,0 +1,61 @@
+/// Reverse mode is forward mode, linearized and transposed.
+/// - `linearizeProgram` runs the JVP with the primal known and the tangent unknown, under a
+///   staging trace: primal work is computed, tangent work is staged into a linear program.
+/// - `vjp` transposes that program; `grad` is `vjp` with cotangent 1.
+module FunDiff.Transforms.Linearize
+
+open FunDiff
+open FunDiff.Transforms.Staging
+
+/// The primal output of `f` at `x` and the linear program mapping input tangents to output
+/// tangents (its consts are the residuals).
+let internal linearizeProgram (transform: string) (f: Tensor -> Tensor) (x: Tensor) : Tensor * Program =
+    Jvp.checkDifferentiable transform x
+    let staging = StagingTrace(Interpreter.Current, transform)
+    let tangentIn = staging.NewInput(x.Aval)
+    let saved = Interpreter.Enter staging
+
+    try
+        let y, tangentOut = Jvp.jvpWith transform f x tangentIn
+
+        let tangentOut =
+            match tangentOut with
+            | ValueSome t -> t
+            | ValueNone -> Prim.zeros y.Aval
+
+        y, staging.Finish([| tangentIn.Var |], [| tangentOut |])
+    finally
+        Interpreter.Restore saved
+        staging.Kill()
+
+/// Checks a cotangent against the output it belongs to.
+let internal checkCotangent (transform: string) (y: Tensor) (ct: Tensor) =
+    if not (ct.Aval.Shape = y.Aval.Shape) then
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: the cotangent has shape %s but the function's output has shape %s; they must match."
+                    transform
+                    (Shape.show ct.Aval.Shape)
+                    (Shape.show y.Aval.Shape)
+            )
+        )
+
+/// Raises unless the output of `f` is a scalar.
+let internal checkScalarOutput (transform: string) (y: Tensor) =
+    if y.Rank <> 0 then
+        raise (
+            NonScalarOutputException(
+                sprintf
+                    "%s: the function returned shape %s, but %s needs a scalar (rank-0) output. Reduce it (e.g. Tensor.sum) or use vjp / jacrev for non-scalar outputs."
+                    transform
+                    (Shape.show y.Aval.Shape)
+                    transform
+            )
+        )
+
+/// (value, gradient) of a scalar function.
+let internal valueAndGrad (transform: string) (f: Tensor -> Tensor) (x: Tensor) =
+    let y, linear = linearizeProgram transform f x
+    checkScalarOutput transform y
+    y, (Transpose.backwardPass linear [| Prim.ones y.Aval |]).[0]

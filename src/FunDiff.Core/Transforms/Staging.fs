@@ -1,0 +1,140 @@
+/// Staging: builds a Program.
+/// - Computes: a program of the equations applied to this trace's tracers.
+/// - Its tracer carries: a variable of the program under construction (its value is unknown).
+/// - Values of other traces: known; an equation whose inputs are all known is never staged but
+///   computed by the parent trace (partial evaluation), so a known value enters the program
+///   only as a constant (a literal if it is a concrete scalar).
+/// The equation list is shared mutable state: appends take a lock, so binding from several
+/// threads (Parallel.For inside a staged function) records a valid program.
+module FunDiff.Transforms.Staging
+
+open System
+open System.Collections.Generic
+open FunDiff
+
+type internal StagingTracer(trace: Trace, var: Var) =
+    inherit Tracer(trace, var.Aval)
+    member _.Var = var
+
+    override t.ToConcrete op =
+        raise (
+            ConcretizationException(
+                sprintf
+                    "%s: the value of a tracer of %s (aval %O) is not known while %s stages the function, so it cannot become a number. An if/while on a tensor's value cannot be staged: use Tensor.where for a data-dependent choice, or read the value outside %s."
+                    op
+                    trace.Transform
+                    t.Aval
+                    trace.Transform
+                    trace.Transform
+            )
+        )
+
+    override t.ToString() =
+        sprintf "Traced<%O> in %s" t.Aval trace.Transform
+
+type internal StagingTrace(parent: Trace, transform: string) =
+    inherit Trace(parent, transform)
+    let equations = ResizeArray<Equation>()
+    let constVars = ResizeArray<Var>()
+    let consts = ResizeArray<Tensor>()
+    let constIndex = Dictionary<Tensor, Var>(HashIdentity.Reference)
+    let mutable nextId = 0
+
+    member private _.NewVar(aval: Aval) =
+        let v = Var(nextId, aval)
+        nextId <- nextId + 1
+        v
+
+    /// A new input variable and its tracer.
+    member this.NewInput(aval: Aval) =
+        lock equations (fun () -> StagingTracer(this, this.NewVar aval))
+
+    /// The atom for an operand: own tracer → its var; concrete scalar → literal; any other
+    /// known value (an array, a tracer of an enclosing trace) → a const var, one per tensor.
+    member private this.AtomOf(x: Tensor) =
+        match x with
+        | :? StagingTracer as t when Object.ReferenceEquals(t.Trace, this) -> Atom.Var t.Var
+        | :? Tracer -> this.ConstAtom x
+        | _ when x.Rank = 0 -> Atom.Literal x
+        | _ -> this.ConstAtom x
+
+    member private this.ConstAtom(x: Tensor) =
+        match constIndex.TryGetValue x with
+        | true, v -> Atom.Var v
+        | _ ->
+            let v = this.NewVar x.Aval
+            constIndex.[x] <- v
+            constVars.Add v
+            consts.Add x
+            Atom.Var v
+
+    override this.Process(prim, inputs, pars) =
+        let outAvals = prim.ShapeRule (inputs |> Array.map (fun x -> x.Aval)) pars
+
+        lock equations (fun () ->
+            let atoms = inputs |> Array.map this.AtomOf
+            let outs = outAvals |> Array.map this.NewVar
+            equations.Add(Equation(prim, pars, atoms, outs))
+            outs |> Array.map (fun v -> StagingTracer(this, v) :> Tensor))
+
+    /// The finished program: dead equations removed, variables renumbered densely (consts,
+    /// then inputs, then equation outputs), so evaluation can use an array environment.
+    member this.Finish(inVars: Var[], results: Tensor[]) : Program =
+        lock equations (fun () ->
+            let outAtoms = results |> Array.map this.AtomOf
+            let live = Array.zeroCreate nextId
+            let markAtom a =
+                match a with
+                | Atom.Var v -> live.[v.Id] <- true
+                | Atom.Literal _ -> ()
+
+            outAtoms |> Array.iter markAtom
+            let keep = Array.zeroCreate equations.Count
+
+            for i in equations.Count - 1 .. -1 .. 0 do
+                let e = equations.[i]
+
+                if e.Outputs |> Array.exists (fun v -> live.[v.Id]) then
+                    keep.[i] <- true
+                    e.Inputs |> Array.iter markAtom
+
+            let renamed: Var[] = Array.zeroCreate nextId
+            let mutable next = 0
+
+            let rename (v: Var) =
+                let r = Var(next, v.Aval)
+                next <- next + 1
+                renamed.[v.Id] <- r
+                r
+
+            let liveConsts = [| for i in 0 .. constVars.Count - 1 do if live.[constVars.[i].Id] then i |]
+            let newConstVars = liveConsts |> Array.map (fun i -> rename constVars.[i])
+            let newConsts = liveConsts |> Array.map (fun i -> consts.[i])
+            let newInVars = inVars |> Array.map rename
+
+            let atom a =
+                match a with
+                | Atom.Var v -> Atom.Var renamed.[v.Id]
+                | lit -> lit
+
+            let newEquations =
+                [| for i in 0 .. equations.Count - 1 do
+                       if keep.[i] then
+                           let e = equations.[i]
+                           let ins = Array.map atom e.Inputs
+                           Equation(e.Primitive, e.Params, ins, Array.map rename e.Outputs) |]
+
+            Program(newConstVars, newConsts, newInVars, newEquations, Array.map atom outAtoms))
+
+/// Stages `f` applied to an input of `x`'s aval into a program (known values folded).
+let internal stage (transform: string) (f: Tensor -> Tensor) (aval: Aval) : Program =
+    let trace = StagingTrace(Interpreter.Current, transform)
+    let input = trace.NewInput aval
+    let saved = Interpreter.Enter trace
+
+    try
+        let y = f input
+        trace.Finish([| input.Var |], [| y |])
+    finally
+        Interpreter.Restore saved
+        trace.Kill()

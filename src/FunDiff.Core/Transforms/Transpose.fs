@@ -1,0 +1,109 @@
+/// Transposition of a linear program (the backward pass of reverse mode).
+/// - Computes: for output cotangents, the cotangents of the program's inputs (Jᵀ·ct).
+/// - Walks the equations backwards once, applying each primitive's transpose rule, summing
+///   cotangents where a variable fans out and dropping each cotangent once consumed.
+/// - Equations that do not depend on an input (non-linear ones) are evaluated forward first;
+///   constants (residuals) are known values. The rules' ops bind on the current trace, so the
+///   backward pass is itself differentiable.
+module FunDiff.Transforms.Transpose
+
+open FunDiff
+open FunDiff.Rules
+
+let private isNull (t: Tensor) = obj.ReferenceEquals(t, null)
+
+/// Cotangents of the program's inputs given cotangents of its outputs.
+let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
+    let n = p.NumVars
+    let isLinear = Array.zeroCreate n
+    let known: Tensor[] = Array.zeroCreate n
+    let ct: Tensor[] = Array.zeroCreate n
+
+    for v in p.InVars do
+        isLinear.[v.Id] <- true
+
+    for i in 0 .. p.ConstVars.Length - 1 do
+        known.[p.ConstVars.[i].Id] <- p.Consts.[i]
+
+    let value (a: Atom) =
+        match a with
+        | Atom.Var v -> known.[v.Id]
+        | Atom.Literal t -> t
+
+    let linearEquations = ResizeArray<Equation>()
+
+    for e in p.Equations do
+        let linear =
+            e.Inputs
+            |> Array.exists (function
+                | Atom.Var v -> isLinear.[v.Id]
+                | Atom.Literal _ -> false)
+
+        if linear then
+            for v in e.Outputs do
+                isLinear.[v.Id] <- true
+
+            linearEquations.Add e
+        else
+            let outs = Interpreter.Bind(e.Primitive, Array.map value e.Inputs, e.Params)
+            e.Outputs |> Array.iteri (fun j v -> known.[v.Id] <- outs.[j])
+
+    let accumulate (v: Var) (c: Tensor) =
+        if not (c.Aval.Shape = v.Aval.Shape) then
+            raise (
+                TransformException(
+                    sprintf
+                        "transpose: a cotangent of shape %s arrived for a variable of aval %O (a bug in a transpose rule)."
+                        (Shape.show c.Aval.Shape)
+                        v.Aval
+                )
+            )
+
+        ct.[v.Id] <- if isNull ct.[v.Id] then c else ct.[v.Id] + c
+
+    p.Outputs
+    |> Array.iteri (fun i a ->
+        match a with
+        | Atom.Var v when isLinear.[v.Id] -> accumulate v outputCotangents.[i]
+        | _ -> ())
+
+    for i in linearEquations.Count - 1 .. -1 .. 0 do
+        let e = linearEquations.[i]
+
+        if e.Outputs |> Array.exists (fun v -> not (isNull ct.[v.Id])) then
+            let cts =
+                e.Outputs
+                |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])
+
+            // each cotangent is consumed exactly once: drop it now to bound memory
+            for v in e.Outputs do
+                ct.[v.Id] <- Unchecked.defaultof<_>
+
+            let args =
+                e.Inputs
+                |> Array.map (fun a ->
+                    match a with
+                    | Atom.Var v when isLinear.[v.Id] -> Linear v.Aval
+                    | a -> Known(value a))
+
+            let transpose =
+                match (Table.lookup e.Primitive).Transpose with
+                | Some t -> t
+                | None ->
+                    raise (
+                        TransformException(
+                            sprintf
+                                "%s: this primitive is not linear and has no transpose rule, but it depends on the linear input of the program."
+                                e.Primitive.Name
+                        )
+                    )
+
+            let inputCts = transpose cts args e.Params
+
+            e.Inputs
+            |> Array.iteri (fun j a ->
+                match a, inputCts.[j] with
+                | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c
+                | _ -> ())
+
+    p.InVars |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])
