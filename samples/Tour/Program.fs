@@ -1,2 +1,66 @@
-﻿// For more information see https://aka.ms/fsharp-console-apps
-printfn "Hello from F#"
+/// The FunDiff tour: every transform on small functions, with the values they must print.
+/// Run with `dotnet run --project samples/Tour`.
+open FunDiff
+
+let section (title: string) = printfn "\n== %s ==" title
+
+// f(x, y) = x²y + y + 2, written over a 2-vector v = (x, y)
+let f (v: Tensor) =
+    let x, y = v.[0], v.[1]
+    x * x * y + y + 2.0
+
+section "f(x, y) = x²y + y + 2 at (3, 4)"
+let p = Tensor.ofArray [| 3.0; 4.0 |]
+printfn "f(3, 4)      = %O" (f p)
+printfn "grad f(3, 4) = %O   (expected [24. 10.])" (grad f p)
+
+section "the logistic function σ(x) = 1 / (1 + e^-x)"
+let logistic (x: Tensor) = 1.0 / (1.0 + exp -x)
+printfn "σ'(1.5) = %.16f   (expected 0.1491464520703328…)" (float (grad logistic (Tensor.scalar 1.5)))
+
+section "y = x³ + x²: first and second derivatives"
+let cubic (x: Tensor) = x ** 3.0 + x ** 2.0
+
+for x in [ -1.0; 0.5; 2.0 ] do
+    let t = Tensor.scalar x
+    printfn "x = %4.1f   y' = %8.4f (3x²+2x)   y'' = %8.4f (6x+2)" x (float (grad cubic t)) (float (grad (grad cubic) t))
+
+section "y = sin(x) / x: first and second derivatives"
+let sinc (x: Tensor) = sin x / x
+
+for x in [ 0.5; 1.0; 3.0 ] do
+    let t = Tensor.scalar x
+    printfn "x = %4.1f   y = %.6f   y' = %.6f   y'' = %.6f" x (float (sinc t)) (float (grad sinc t)) (float (grad (grad sinc) t))
+
+section "y = 2·Σx² at [0, 1, 2, 3]"
+let sumOfSquares (x: Tensor) = 2.0 * Tensor.sum (x * x)
+let xs = Tensor.arange 4
+printfn "y = %O   grad = %O   (4x)" (sumOfSquares xs) (grad sumOfSquares xs)
+
+section "Rosenbrock: Hessian and a Hessian-vector product"
+
+let rosenbrock (x: Tensor) =
+    let n = (Tensor.shape x).[0]
+    let head, tail = Tensor.slice 0 (n - 1) x, Tensor.slice 1 n x
+    Tensor.sum (100.0 * (tail - head ** 2.0) ** 2.0 + (1.0 - head) ** 2.0)
+
+let x0 = Tensor.ofArray [| 1.0; 2.0; 3.0 |]
+let v = Tensor.ofArray [| 1.0; 0.0; -1.0 |]
+printfn "rosenbrock%O = %O" x0 (rosenbrock x0)
+printfn "grad       = %O" (grad rosenbrock x0)
+printfn "hessian    =\n%O" (hessian rosenbrock x0)
+printfn "hvp v      = %O   (forward-over-reverse, no Hessian formed)" (hvp rosenbrock x0 v)
+
+section "Jacobians: forward and reverse mode agree"
+let polar (rθ: Tensor) = Tensor.stack [ rθ.[0] * cos rθ.[1]; rθ.[0] * sin rθ.[1] ]
+let q = Tensor.ofArray [| 2.0; 0.5 |]
+printfn "jacfwd =\n%O" (jacfwd polar q)
+printfn "jacrev =\n%O" (jacrev polar q)
+
+section "The program of a gradient: makeIR (grad (fun x -> Σ sin(x)·x))"
+let g (x: Tensor) = Tensor.sum (sin x * x)
+printfn "%O" (makeIR g x0)
+printfn "its gradient:\n%O" (makeIR (grad g) x0)
+
+section "The program of a Hessian-vector product of Rosenbrock"
+printfn "%O" (makeIR (fun x -> hvp rosenbrock x v) x0)

@@ -92,6 +92,7 @@ and [<AbstractClass>] Tracer internal (trace: Trace, aval: Aval) =
 /// enclosing traces are constants to it. It evaluates rules on its parent.
 and [<AbstractClass; AllowNullLiteral>] Trace internal (parent: Trace, transform: string) =
     let mutable alive = true
+    let mutable stagesEverything = false
 
     /// The trace below this one on the stack (null: concrete evaluation).
     member _.Parent = parent
@@ -101,6 +102,13 @@ and [<AbstractClass; AllowNullLiteral>] Trace internal (parent: Trace, transform
     member _.Alive = alive
     /// Marks the trace dead; called when its transform returns.
     member internal _.Kill() = alive <- false
+
+    /// True for makeIR's staging trace: while it is current it records every primitive, even one
+    /// whose inputs are all known (JAX's omnistaging), so the program shows where constants come
+    /// from. Other traces leave known work to their parent.
+    member _.StagesEverything
+        with get () = stagesEverything
+        and internal set v = stagesEverything <- v
 
     /// Processes a primitive with at least one input tracer of this trace.
     abstract Process: prim: Primitive * inputs: Tensor[] * pars: Params -> Tensor[]
@@ -132,8 +140,9 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
         let mutable trace = current.Value
 
-        while not (isNull trace) && not (Interpreter.Owns(trace, inputs)) do
-            trace <- trace.Parent
+        if isNull trace || not trace.StagesEverything then
+            while not (isNull trace) && not (Interpreter.Owns(trace, inputs)) do
+                trace <- trace.Parent
 
         if isNull trace then
             Interpreter.Evaluate(prim, inputs, pars)

@@ -3,7 +3,8 @@
 /// - Its tracer carries: a variable of the program under construction (its value is unknown).
 /// - Values of other traces: known; an equation whose inputs are all known is never staged but
 ///   computed by the parent trace (partial evaluation), so a known value enters the program
-///   only as a constant (a literal if it is a concrete scalar).
+///   only as a constant (a literal if it is a concrete scalar). Exception: makeIR's trace
+///   stages everything bound while it is current (`StagesEverything`), as JAX's make_jaxpr does.
 /// The equation list is shared mutable state: appends take a lock, so binding from several
 /// threads (Parallel.For inside a staged function) records a valid program.
 module FunDiff.Transforms.Staging
@@ -129,6 +130,7 @@ type internal StagingTrace(parent: Trace, transform: string) =
 /// Stages `f` applied to an input of `x`'s aval into a program (known values folded).
 let internal stage (transform: string) (f: Tensor -> Tensor) (aval: Aval) : Program =
     let trace = StagingTrace(Interpreter.Current, transform)
+    trace.StagesEverything <- true
     let input = trace.NewInput aval
     let saved = Interpreter.Enter trace
 
