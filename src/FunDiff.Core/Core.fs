@@ -27,7 +27,9 @@ type Tensor internal (aval: Aval) =
     member internal x.Concrete(op: string) : NDArray =
         match x with
         | :? ConcreteTensor as c -> c.Array
-        | :? Tracer as t -> t.ToConcrete op
+        | :? Tracer as t ->
+            t.CheckAlive op
+            t.ToConcrete op
         | _ -> raise (FunDiffException(sprintf "%s: unknown kind of tensor %s" op (x.GetType().Name)))
 
     /// The values, flat and row-major (a fresh copy). Under jvp/grad the primal's values.

@@ -1,1 +1,99 @@
+/// The IR: programs print like jaxprs, dead equations are removed, evaluation binds the
+/// equations again (so a program evaluated under a transform is transformed), and nothing
+/// recurses with program length.
 module FunDiff.Tests.IRTests
+
+open System.Threading
+open Xunit
+open FunDiff
+
+[<Fact>]
+let ``makeIR prints a jaxpr-style program`` () =
+    let p = makeIR (fun x -> Tensor.sum (sin x * x)) (Tensor.ofArray [| 1.0; 2.0; 3.0 |])
+
+    let expected =
+        "{ lambda ; a:f64[3] . let\n    b:f64[3] = sin a\n    c:f64[3] = mul b a\n    d:f64[] = reduce_sum[axes=(0)] c\n  in (d) }"
+
+    Assert.Equal(expected, string p)
+
+[<Fact>]
+let ``makeIR removes dead equations`` () =
+    let p =
+        makeIR
+            (fun x ->
+                let _unused = exp x * 3.0
+                cos x)
+            (Tensor.ofArray [| 1.0 |])
+
+    Assert.Equal(1, p.Equations.Length)
+    Assert.Equal("cos", p.Equations.[0].Primitive.Name)
+
+[<Fact>]
+let ``the gradient program shows 2xy for f(x, y) = x²y + y + 2`` () =
+    let f (v: Tensor) = v.[0] * v.[0] * v.[1] + v.[1] + 2.0
+    let p = makeIR (grad f) (Tensor.ofArray [| 3.0; 4.0 |])
+    let text = string p
+    Assert.Contains("mul", text)
+    // evaluating the printed program gives the gradient (2xy, x² + 1)
+    let g = (Program.eval p [| Tensor.ofArray [| 3.0; 4.0 |] |]).[0]
+    Assert.Equal<float[]>([| 24.0; 10.0 |], Tensor.toArray g)
+
+[<Fact>]
+let ``a program evaluated inside grad is differentiated`` () =
+    let f (x: Tensor) = Tensor.sum (sin x * x)
+    let x = Tensor.ofArray [| 0.5; 1.5 |]
+    let p = makeIR f x
+    let viaProgram = grad (fun x -> (Program.eval p [| x |]).[0]) x
+    Assert.Equal<float[]>(Tensor.toArray (grad f x), Tensor.toArray viaProgram)
+
+[<Fact>]
+let ``programs have structurally equal params`` () =
+    let f (x: Tensor) = Tensor.sumAxes [ 1 ] (x * 2.0)
+    let a = makeIR f (Tensor.zeros [| 2; 3 |])
+    let b = makeIR f (Tensor.ones [| 2; 3 |])
+    Assert.Equal(a.Equations.Length, b.Equations.Length)
+
+    for i in 0 .. a.Equations.Length - 1 do
+        Assert.Equal(a.Equations.[i].Params, b.Equations.[i].Params)
+
+[<Fact>]
+let ``ToMermaid draws every equation and edge`` () =
+    let p = makeIR (fun x -> x ** 3.0 + x ** 2.0) (Tensor.scalar 2.0)
+    let m = p.ToMermaid()
+    Assert.StartsWith("flowchart TD", m)
+    Assert.Contains("pow_const[y=3.0]", m)
+    Assert.Contains("add", m)
+    Assert.Contains("-->", m)
+
+/// Runs a function on a thread with a 1 MiB stack (so recursion with depth shows up).
+let private onSmallStack (work: unit -> unit) =
+    let mutable error: exn = null
+    let t = Thread((fun () -> try work () with e -> error <- e), 1024 * 1024)
+    t.Start()
+    t.Join()
+
+    if not (isNull error) then
+        raise error
+
+[<Fact>]
+let ``a long program is staged, printed, evaluated and differentiated without deep recursion`` () =
+    onSmallStack (fun () ->
+        // 20,000 iterations of 3 primitives each
+        let f (x: Tensor) =
+            let mutable z = x
+
+            for _ in 1..20000 do
+                z <- sin z * 0.5 + x
+
+            z
+
+        let x = Tensor.scalar 0.3
+        let p = makeIR f x
+        Assert.True(p.Equations.Length >= 60000)
+        Assert.True((string p).Length > 60000)
+        Assert.True((p.ToMermaid()).Length > 60000)
+        let viaProgram = (Program.eval p [| x |]).[0]
+        Assert.Equal(float (f x), float viaProgram)
+        let g = grad f x
+        let _, t = jvp f x (Tensor.scalar 1.0)
+        Assert.Equal(float t, float g, 10))

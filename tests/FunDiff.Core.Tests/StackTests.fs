@@ -1,1 +1,128 @@
+/// The interpreter stack: AsyncLocal, so it follows await and isolates threads; dead traces
+/// make escaped tracers loud; staged values cannot become numbers.
 module FunDiff.Tests.StackTests
+
+open System
+open System.Threading
+open System.Threading.Tasks
+open Xunit
+open FunDiff
+
+let private f (x: Tensor) = Tensor.sum (sin x * x ** 2.0) + Tensor.sum (exp (x * 0.1))
+
+let private point (i: int) = Tensor.ofArray [| float i * 0.1; 1.0 - float i * 0.05; 0.5 |]
+
+[<Fact>]
+let ``8 threads computing gradients at once match the sequential results`` () =
+    let expected = Array.init 8 (fun t -> Array.init 50 (fun i -> Tensor.toArray (grad f (point (t * 50 + i)))))
+    let actual = Array.zeroCreate 8
+
+    let threads =
+        Array.init 8 (fun t ->
+            Thread(fun () -> actual.[t] <- Array.init 50 (fun i -> Tensor.toArray (grad f (point (t * 50 + i))))))
+
+    threads |> Array.iter (fun th -> th.Start())
+    threads |> Array.iter (fun th -> th.Join())
+
+    for t in 0..7 do
+        for i in 0..49 do
+            Assert.Equal<float[]>(expected.[t].[i], actual.[t].[i])
+
+[<Fact>]
+let ``await inside a function under grad keeps the trace`` () =
+    let g (x: Tensor) =
+        task {
+            do! Task.Yield()
+            let y = sin x
+            do! Task.Delay 1
+            return Tensor.sum (y * x)
+        }
+        |> fun t -> t.Result
+
+    let x = Tensor.ofArray [| 0.3; 0.7 |]
+    let expected = Tensor.toArray (grad (fun x -> Tensor.sum (sin x * x)) x)
+    Assert.Equal<float[]>(expected, Tensor.toArray (grad g x))
+
+[<Fact>]
+let ``concurrent tasks under grad do not see each other's traces`` () =
+    let work (i: int) =
+        Task.Run(fun () ->
+            grad
+                (fun x ->
+                    Thread.Sleep 1
+                    Tensor.sum (x * x * float i))
+                (Tensor.ofArray [| 1.0; 2.0 |]))
+
+    let results = Task.WhenAll(Array.init 20 work).Result
+
+    results
+    |> Array.iteri (fun i g -> Assert.Equal<float[]>([| 2.0 * float i; 4.0 * float i |], Tensor.toArray g))
+
+[<Fact>]
+let ``Parallel.For inside a function under jvp works`` () =
+    let g (x: Tensor) =
+        let parts = Array.zeroCreate 16
+        Parallel.For(0, 16, (fun i -> parts.[i] <- sin (x * float i))) |> ignore
+        Tensor.stack (List.ofArray parts)
+
+    let x, v = Tensor.scalar 0.4, Tensor.scalar 1.0
+    let y, t = jvp g x v
+    Assert.Equal<float[]>(Array.init 16 (fun i -> sin (0.4 * float i)), Tensor.toArray y)
+    Assert.Equal<float[]>(Array.init 16 (fun i -> float i * cos (0.4 * float i)), Tensor.toArray t)
+
+[<Fact>]
+let ``Parallel.For inside a function under grad works (staging takes a lock)`` () =
+    let g (x: Tensor) =
+        let parts = Array.zeroCreate 32
+        Parallel.For(0, 32, (fun i -> parts.[i] <- Tensor.sum (sin (x * float i)))) |> ignore
+        parts |> Array.reduce (+)
+
+    let x = Tensor.ofArray [| 0.2; 0.3 |]
+    let expected = Array.init 2 (fun k -> Seq.sum (seq { for i in 0..31 -> float i * cos ([| 0.2; 0.3 |].[k] * float i) }))
+    let actual = Tensor.toArray (grad g x)
+
+    for k in 0..1 do
+        Assert.Equal(expected.[k], actual.[k], 10)
+
+[<Fact>]
+let ``a tracer stored inside grad and used after it returns raises the escaped-tracer error`` () =
+    let mutable leaked = Unchecked.defaultof<Tensor>
+
+    grad
+        (fun x ->
+            leaked <- x * 2.0
+            Tensor.sum x)
+        (Tensor.ofArray [| 1.0 |])
+    |> ignore
+
+    let e = Assert.Throws<EscapedTracerException>(fun () -> sin leaked |> ignore)
+    Assert.Contains("grad", e.Message)
+    Assert.Contains("sin", e.Message)
+
+[<Fact>]
+let ``reading the value of an escaped tracer raises the escaped-tracer error`` () =
+    let mutable leaked = Unchecked.defaultof<Tensor>
+    jvp (fun x -> leaked <- x; x) (Tensor.scalar 1.0) (Tensor.scalar 1.0) |> ignore
+    Assert.Throws<EscapedTracerException>(fun () -> float leaked |> ignore) |> ignore
+
+[<Fact>]
+let ``toScalar under makeIR raises the concretization error`` () =
+    let e =
+        Assert.Throws<ConcretizationException>(fun () ->
+            makeIR (fun x -> if float x > 0.0 then x else -x) (Tensor.scalar 1.0) |> ignore)
+
+    Assert.Contains("makeIR", e.Message)
+
+[<Fact>]
+let ``toScalar under grad reads the primal so if on values works`` () =
+    let relu (x: Tensor) = if float x > 0.0 then x * x else x * 0.0
+    Assert.Equal(6.0, float (grad relu (Tensor.scalar 3.0)))
+    Assert.Equal(0.0, float (grad relu (Tensor.scalar -3.0)))
+
+[<Fact>]
+let ``the stack is empty again after a transform raises`` () =
+    Assert.Throws<NonScalarOutputException>(fun () -> grad (fun x -> x * 2.0) (Tensor.ofArray [| 1.0; 2.0 |]) |> ignore)
+    |> ignore
+
+    Assert.Null(Interpreter.Current)
+    Assert.Equal(4.0, float (grad (fun x -> x * x) (Tensor.scalar 2.0)))
