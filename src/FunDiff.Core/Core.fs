@@ -140,11 +140,14 @@ and [<AbstractClass; Sealed>] Interpreter private () =
             | :? Tracer as t -> t.CheckAlive prim.Name
             | _ -> ()
 
+        // The innermost trace that owns an input processes the primitive; traces above it see
+        // only constants. A rule therefore runs "on the parent" without switching the current
+        // trace (an AsyncLocal write allocates): its inputs never belong to its own trace.
+        // makeIR's trace claims everything that reaches it (omnistaging).
         let mutable trace = current.Value
 
-        if isNull trace || not trace.StagesEverything then
-            while not (isNull trace) && not (Interpreter.Owns(trace, inputs)) do
-                trace <- trace.Parent
+        while not (isNull trace) && not trace.StagesEverything && not (Interpreter.Owns(trace, inputs)) do
+            trace <- trace.Parent
 
         if isNull trace then
             Interpreter.Evaluate(prim, inputs, pars)
@@ -167,10 +170,12 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
     /// Concrete evaluation: check shapes, run the kernel.
     static member private Evaluate(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
-        let arrays =
-            inputs
-            |> Array.map (fun x ->
-                match x with
+        let arrays = Array.zeroCreate inputs.Length
+        let avals = Array.zeroCreate inputs.Length
+
+        for i in 0 .. inputs.Length - 1 do
+            let a =
+                match inputs.[i] with
                 | :? ConcreteTensor as c -> c.Array
                 | :? Tracer as t ->
                     raise (
@@ -183,10 +188,19 @@ and [<AbstractClass; Sealed>] Interpreter private () =
                                 t.Trace.Transform
                         )
                     )
-                | _ -> raise (FunDiffException "unknown kind of tensor"))
+                | _ -> raise (FunDiffException "unknown kind of tensor")
 
-        prim.ShapeRule (arrays |> Array.map (fun a -> a.Aval)) pars |> ignore
-        prim.Impl arrays pars |> Array.map (fun a -> ConcreteTensor(a) :> Tensor)
+            arrays.[i] <- a
+            avals.[i] <- a.Aval
+
+        prim.ShapeRule avals pars |> ignore
+        let outs = prim.Impl arrays pars
+        let result = Array.zeroCreate outs.Length
+
+        for i in 0 .. outs.Length - 1 do
+            result.[i] <- ConcreteTensor(outs.[i]) :> Tensor
+
+        result
 
 /// The primitive-level operations: one `bind` each, with NumPy's dtype promotion and shape
 /// broadcasting done here, in one place, before binding. Both the Tensor members below and
@@ -214,7 +228,7 @@ module internal Prim =
 
     /// NumPy broadcasting of one tensor to a shape (trailing axes aligned).
     let broadcastTo (shape: int[]) (x: Tensor) =
-        if x.Aval.Shape = shape then
+        if Shape.equal x.Aval.Shape shape then
             x
         else
             let target = Shape.broadcast "broadcastTo" x.Aval.Shape shape
@@ -238,7 +252,7 @@ module internal Prim =
     let private prepare (op: string) (dtype: DType) (x: Tensor) (y: Tensor) =
         let x, y = convert dtype x, convert dtype y
 
-        if x.Aval.Shape = y.Aval.Shape || x.Rank = 0 || y.Rank = 0 then
+        if x.Rank = 0 || y.Rank = 0 || Shape.equal x.Aval.Shape y.Aval.Shape then
             x, y
         else
             let shape = Shape.broadcast op x.Aval.Shape y.Aval.Shape
@@ -301,7 +315,7 @@ module internal Prim =
                 shape |> Array.map (fun d -> if d = -1 then x.Size / known else d)
             | _ -> raise (ShapeException(sprintf "reshape: at most one -1 allowed in %s." (Shape.show shape)))
 
-        if shape = x.Aval.Shape then
+        if Shape.equal shape x.Aval.Shape then
             x
         else
             bind1 reshapeP [| x |] (Params [| "new_sizes", Ints shape |])
@@ -316,7 +330,7 @@ module internal Prim =
             bind1 transposeP [| x |] (Params [| "permutation", Ints perm |])
 
     let slice (start: int[]) (limit: int[]) (x: Tensor) =
-        if start |> Array.forall ((=) 0) && limit = x.Aval.Shape then
+        if start |> Array.forall ((=) 0) && Shape.equal limit x.Aval.Shape then
             x
         else
             bind1 sliceP [| x |] (Params [| "start_indices", Ints start; "limit_indices", Ints limit |])

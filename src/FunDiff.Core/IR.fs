@@ -37,17 +37,12 @@ type Equation(primitive: Primitive, pars: Params, inputs: Atom[], outputs: Var[]
 
 /// An immutable program, the IR that staging builds: const vars bound to captured tensors,
 /// typed input vars, equations in execution (hence topological) order, output atoms.
-/// Evaluating it binds every equation again, so a program evaluated inside a transform is
-/// transformed. Nothing here recurses with program length.
+/// Variable ids are below `numVars` (the evaluator's environment is an array); the printer
+/// names variables in order of appearance. Evaluating a program binds every equation again,
+/// so a program evaluated inside a transform is transformed. Nothing here recurses with
+/// program length.
 [<Sealed>]
-type Program(constVars: Var[], consts: Tensor[], inVars: Var[], equations: Equation[], outputs: Atom[]) =
-    let numVars =
-        let mutable n = constVars.Length + inVars.Length
-
-        for e in equations do
-            n <- n + e.Outputs.Length
-
-        n
+type Program(constVars: Var[], consts: Tensor[], inVars: Var[], equations: Equation[], outputs: Atom[], numVars: int) =
 
     /// Variables bound to captured tensors (constants, residuals, tracers of enclosing traces).
     member _.ConstVars = constVars
@@ -59,7 +54,7 @@ type Program(constVars: Var[], consts: Tensor[], inVars: Var[], equations: Equat
     member _.Equations = equations
     /// The results.
     member _.Outputs = outputs
-    /// The number of variables (ids are 0 .. NumVars-1).
+    /// An upper bound of the variable ids (ids are in 0 .. NumVars-1).
     member _.NumVars = numVars
 
     /// The jaxpr-style text of the program.
@@ -85,40 +80,60 @@ and internal ProgramText private () =
 
         sb.ToString()
 
-    static member Atom(a: Atom) =
-        match a with
-        | Atom.Var v -> ProgramText.Name v.Id
-        | Atom.Literal t -> string t
+    /// Display names by order of appearance: consts, inputs, then equation outputs.
+    static member Names(p: Program) : int -> string =
+        let order = Array.create p.NumVars -1
+        let mutable next = 0
 
-    static member Binder(v: Var) = ProgramText.Name v.Id + ":" + string v.Aval
+        let assign (v: Var) =
+            if order.[v.Id] < 0 then
+                order.[v.Id] <- next
+                next <- next + 1
+
+        Array.iter assign p.ConstVars
+        Array.iter assign p.InVars
+
+        for e in p.Equations do
+            Array.iter assign e.Outputs
+
+        fun id -> ProgramText.Name(if order.[id] >= 0 then order.[id] else id)
 
     static member print(p: Program) =
         let sb = StringBuilder()
-        let binders (vs: Var[]) = vs |> Array.map ProgramText.Binder |> String.concat " "
+        let name = ProgramText.Names p
+
+        let atom (a: Atom) =
+            match a with
+            | Atom.Var v -> name v.Id
+            | Atom.Literal t -> string t
+
+        let binders (vs: Var[]) =
+            vs |> Array.map (fun v -> name v.Id + ":" + string v.Aval) |> String.concat " "
         let cs = binders p.ConstVars
         sb.Append("{ lambda ").Append(cs).Append(if cs = "" then "; " else " ; ") |> ignore
         sb.Append(binders p.InVars).Append(" . let\n") |> ignore
 
         for e in p.Equations do
             let outs = binders e.Outputs
-            let args = e.Inputs |> Array.map ProgramText.Atom |> String.concat " "
+            let args = e.Inputs |> Array.map atom |> String.concat " "
             sb.Append("    ").Append(outs).Append(" = ").Append(e.Primitive.Name) |> ignore
             sb.Append(string e.Params).Append(" ").Append(args).Append('\n') |> ignore
 
-        let outs = p.Outputs |> Array.map ProgramText.Atom |> String.concat " "
+        let outs = p.Outputs |> Array.map atom |> String.concat " "
         sb.Append("  in (").Append(outs).Append(") }") |> ignore
         sb.ToString()
 
     static member mermaid(p: Program) =
         let sb = StringBuilder("flowchart TD\n")
         let line (s: string) = sb.Append("    ").Append(s).Append('\n') |> ignore
-        let label (v: Var) = ProgramText.Binder v
+        let name = ProgramText.Names p
+        let label (v: Var) = name v.Id + ": " + string v.Aval
 
         for v in p.InVars do
-            line (sprintf "%s[/\"input %s\"/]" (ProgramText.Name v.Id) (label v))
+            line (sprintf "%s[/\"input %s\"/]" (name v.Id) (label v))
 
         for v in p.ConstVars do
-            line (sprintf "%s[(\"const %s\")]" (ProgramText.Name v.Id) (label v))
+            line (sprintf "%s[(\"const %s\")]" (name v.Id) (label v))
 
         p.Equations
         |> Array.iteri (fun i e ->
@@ -128,21 +143,21 @@ and internal ProgramText private () =
             e.Inputs
             |> Array.iteri (fun j a ->
                 match a with
-                | Atom.Var v -> line (sprintf "%s --> %s" (ProgramText.Name v.Id) op)
+                | Atom.Var v -> line (sprintf "%s --> %s" (name v.Id) op)
                 | Atom.Literal t ->
                     let lit = sprintf "lit%d_%d" i j
                     line (sprintf "%s[\"%s\"] --> %s" lit (string t) op))
 
             for v in e.Outputs do
-                line (sprintf "%s[\"%s\"]" (ProgramText.Name v.Id) (label v))
-                line (sprintf "%s --> %s" op (ProgramText.Name v.Id)))
+                line (sprintf "%s[\"%s\"]" (name v.Id) (label v))
+                line (sprintf "%s --> %s" op (name v.Id)))
 
         p.Outputs
         |> Array.iteri (fun i a ->
             line (sprintf "out%d{{\"output %d\"}}" i i)
 
             match a with
-            | Atom.Var v -> line (sprintf "%s --> out%d" (ProgramText.Name v.Id) i)
+            | Atom.Var v -> line (sprintf "%s --> out%d" (name v.Id) i)
             | Atom.Literal t -> line (sprintf "litout%d[\"%s\"] --> out%d" i (string t) i))
 
         sb.ToString()

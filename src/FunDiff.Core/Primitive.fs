@@ -143,7 +143,7 @@ module internal ShapeRules =
         if x.DType <> y.DType then
             fail "%s: dtypes %O and %O differ; the ops promote before binding (use Tensor.convert)." name x y
 
-        if x.Rank <> 0 && y.Rank <> 0 && x.Shape <> y.Shape then
+        if x.Rank <> 0 && y.Rank <> 0 && not (Shape.equal x.Shape y.Shape) then
             fail
                 "%s: shapes %s and %s differ. The primitive needs equal shapes or a scalar; the Tensor operators broadcast first."
                 name
@@ -204,7 +204,7 @@ module Primitives =
             if not (f.Equals t) then
                 fail "select_n: the two cases have avals %O and %O; they must match." f t
 
-            if w.Shape <> f.Shape then
+            if not (Shape.equal w.Shape f.Shape) then
                 fail "select_n: condition shape %s differs from the cases' %s." (Shape.show w.Shape) (Shape.show f.Shape)
 
             [| f |])

@@ -17,6 +17,11 @@ type DType =
     /// Whether values of this dtype carry tangents.
     member d.IsFloat = (d = Float64)
 
+/// Fast equality of shapes (F#'s structural `=` on arrays goes through generic equality).
+module internal ShapeEquality =
+    let equal (a: int[]) (b: int[]) =
+        System.MemoryExtensions.SequenceEqual(System.ReadOnlySpan a, System.ReadOnlySpan b)
+
 /// The abstract value of a tensor: its shape and dtype, all a shape rule or a tracer needs.
 /// Immutable: the shape array is never written after construction.
 [<Sealed; AllowNullLiteral>]
@@ -38,7 +43,7 @@ type Aval(shape: int[], dtype: DType) =
 
     override _.Equals(o: obj) =
         match o with
-        | :? Aval as a -> a.DType = dtype && a.Shape = shape
+        | :? Aval as a -> a.DType = dtype && ShapeEquality.equal a.Shape shape
         | _ -> false
 
     override _.GetHashCode() = hash (dtype, shape)
@@ -49,6 +54,9 @@ type Aval(shape: int[], dtype: DType) =
 
 /// Shape arithmetic shared by the shape rules and the ops: broadcasting, axes, strides.
 module Shape =
+
+    /// Whether two shapes are equal (fast: no generic equality).
+    let equal (a: int[]) (b: int[]) = ShapeEquality.equal a b
 
     /// The number of elements of a shape.
     let size (shape: int[]) = Array.fold (*) 1 shape

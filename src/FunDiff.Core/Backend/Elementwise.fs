@@ -8,18 +8,29 @@ open FunDiff
 
 type private UnaryKernel = delegate of ReadOnlySpan<float> * Span<float> -> unit
 
-let private mapWith (kernel: UnaryKernel) (x: NDArray) =
+/// Below this many elements a plain loop beats the vectorized kernels' set-up cost.
+[<Literal>]
+let private SmallSize = 8
+
+let private mapWith (scalar: float -> float) (kernel: UnaryKernel) (x: NDArray) =
     let out = NDArray.alloc x.Size
-    kernel.Invoke(ReadOnlySpan x.Data, Span out)
+    let src = x.Data
+
+    if src.Length <= SmallSize then
+        for i in 0 .. src.Length - 1 do
+            out.[i] <- scalar src.[i]
+    else
+        kernel.Invoke(ReadOnlySpan src, Span out)
+
     NDArray(x.Aval, out)
 
-let neg = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Negate(x, d)))
-let sin = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Sin(x, d)))
-let cos = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Cos(x, d)))
-let exp = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
-let log = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
-let sqrt = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
-let tanh = mapWith (UnaryKernel(fun x d -> TensorPrimitives.Tanh(x, d)))
+let neg = mapWith (fun v -> -v) (UnaryKernel(fun x d -> TensorPrimitives.Negate(x, d)))
+let sin = mapWith Math.Sin (UnaryKernel(fun x d -> TensorPrimitives.Sin(x, d)))
+let cos = mapWith Math.Cos (UnaryKernel(fun x d -> TensorPrimitives.Cos(x, d)))
+let exp = mapWith Math.Exp (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
+let log = mapWith Math.Log (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
+let sqrt = mapWith Math.Sqrt (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
+let tanh = mapWith Math.Tanh (UnaryKernel(fun x d -> TensorPrimitives.Tanh(x, d)))
 
 /// The identity; arrays are immutable so the input is returned.
 let identity (x: NDArray) = x
@@ -57,11 +68,25 @@ type private SpanSpan = delegate of ReadOnlySpan<float> * ReadOnlySpan<float> * 
 type private SpanScalar = delegate of ReadOnlySpan<float> * float * Span<float> -> unit
 type private ScalarSpan = delegate of float * ReadOnlySpan<float> * Span<float> -> unit
 
-let private binaryWith (both: SpanSpan) (right: SpanScalar) (left: ScalarSpan) (x: NDArray) (y: NDArray) =
+let private binaryWith
+    (scalar: float -> float -> float)
+    (both: SpanSpan)
+    (right: SpanScalar)
+    (left: ScalarSpan)
+    (x: NDArray)
+    (y: NDArray)
+    =
     let aval = binaryAval x.DType x y
     let out = NDArray.alloc aval.Size
 
-    if x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
+    if out.Length <= SmallSize then
+        let xd, yd = x.Data, y.Data
+        let xs = if xd.Length = 1 then 0 else 1
+        let ys = if yd.Length = 1 then 0 else 1
+
+        for i in 0 .. out.Length - 1 do
+            out.[i] <- scalar xd.[i * xs] yd.[i * ys]
+    elif x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
         both.Invoke(ReadOnlySpan x.Data, ReadOnlySpan y.Data, Span out)
     elif y.Aval.Rank = 0 then
         right.Invoke(ReadOnlySpan x.Data, y.Data.[0], Span out)
@@ -72,24 +97,28 @@ let private binaryWith (both: SpanSpan) (right: SpanScalar) (left: ScalarSpan) (
 
 let add =
     binaryWith
+        (fun a b -> a + b)
         (SpanSpan(fun a b d -> TensorPrimitives.Add(a, b, d)))
         (SpanScalar(fun a b d -> TensorPrimitives.Add(a, b, d)))
         (ScalarSpan(fun a b d -> TensorPrimitives.Add(b, a, d)))
 
 let sub =
     binaryWith
+        (fun a b -> a - b)
         (SpanSpan(fun a b d -> TensorPrimitives.Subtract(a, b, d)))
         (SpanScalar(fun a b d -> TensorPrimitives.Subtract(a, b, d)))
         (ScalarSpan(fun a b d -> TensorPrimitives.Subtract(a, b, d)))
 
 let mul =
     binaryWith
+        (fun a b -> a * b)
         (SpanSpan(fun a b d -> TensorPrimitives.Multiply(a, b, d)))
         (SpanScalar(fun a b d -> TensorPrimitives.Multiply(a, b, d)))
         (ScalarSpan(fun a b d -> TensorPrimitives.Multiply(b, a, d)))
 
 let div =
     binaryWith
+        (fun a b -> a / b)
         (SpanSpan(fun a b d -> TensorPrimitives.Divide(a, b, d)))
         (SpanScalar(fun a b d -> TensorPrimitives.Divide(a, b, d)))
         (ScalarSpan(fun a b d -> TensorPrimitives.Divide(a, b, d)))

@@ -37,8 +37,10 @@ module NDArray =
         Array.Fill(d, value)
         NDArray(aval, d)
 
+    let private scalarAval = Aval([||], Float64)
+
     /// A float64 scalar.
-    let scalar (v: float) = NDArray(Aval([||], Float64), [| v |])
+    let scalar (v: float) = NDArray(scalarAval, [| v |])
 
     /// Wraps existing storage (which the caller gives up) with a shape.
     let ofData (shape: int[]) (dtype: DType) (data: float[]) = NDArray(Aval(shape, dtype), data)

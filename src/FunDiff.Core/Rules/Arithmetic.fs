@@ -11,7 +11,7 @@ let private negRules =
     linear negP |> jvpOnly |> withTranspose (fun cts _ _ -> [| ValueSome(-cts.[0]) |])
 
 let private addRules =
-    jvpOnly (fun _ ts _ ys -> [| sumTangents ys.[0] [ ts.[0]; ts.[1] ] |])
+    jvpOnly (fun _ ts _ ys -> [| addTangents ys.[0] ts.[0] ts.[1] |])
     |> withTranspose (fun cts args _ ->
         args
         |> Array.map (function
@@ -38,7 +38,7 @@ let private mulRules =
     jvpOnly (fun xs ts _ ys ->
         let dx = ts.[0] |> ValueOption.map (fun t -> t * xs.[1])
         let dy = ts.[1] |> ValueOption.map (fun t -> xs.[0] * t)
-        [| sumTangents ys.[0] [ dx; dy ] |])
+        [| addTangents ys.[0] dx dy |])
     |> withTranspose (fun cts args _ ->
         match args.[0], args.[1] with
         | Linear aval, Known y -> [| ValueSome(unbroadcast aval (cts.[0] * y)); ValueNone |]
@@ -51,7 +51,7 @@ let private divRules =
         let y = xs.[1]
         let dx = ts.[0] |> ValueOption.map (fun t -> t / y)
         let dy = ts.[1] |> ValueOption.map (fun t -> t * -(ys.[0] / y))
-        [| sumTangents ys.[0] [ dx; dy ] |])
+        [| addTangents ys.[0] dx dy |])
     |> withTranspose (fun cts args _ ->
         match args.[0], args.[1] with
         | Linear aval, Known y -> [| ValueSome(unbroadcast aval (cts.[0] / y)); ValueNone |]

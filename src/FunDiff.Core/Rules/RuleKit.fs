@@ -59,18 +59,20 @@ module RuleKit =
     /// A tangent with the shape of `out`: binary primitives broadcast rank-0 operands, so the
     /// tangent of a scalar operand may need broadcasting to the output.
     let fit (out: Tensor) (t: Tensor) =
-        if t.Aval.Shape = out.Aval.Shape then t else Prim.broadcastTo out.Aval.Shape t
+        if Shape.equal t.Aval.Shape out.Aval.Shape then t else Prim.broadcastTo out.Aval.Shape t
 
     /// The cotangent of a binary primitive's operand: summed to a scalar if the operand was a
     /// rank-0 operand broadcast by the kernel.
     let unbroadcast (aval: Aval) (ct: Tensor) =
         if aval.Rank = 0 && ct.Rank <> 0 then Prim.sum ct else ct
 
-    /// Sums the tangents that are present (at least one is).
-    let sumTangents (out: Tensor) (parts: Tensor voption list) =
-        match parts |> List.choose (function ValueSome t -> Some t | ValueNone -> None) with
-        | [] -> ValueNone
-        | first :: rest -> ValueSome(fit out (List.fold (+) first rest))
+    /// The sum of two tangents, either of which may be a symbolic zero, fit to the output.
+    let addTangents (out: Tensor) (a: Tensor voption) (b: Tensor voption) =
+        match a, b with
+        | ValueSome a, ValueSome b -> ValueSome(fit out (a + b))
+        | ValueSome t, ValueNone
+        | ValueNone, ValueSome t -> ValueSome(fit out t)
+        | ValueNone, ValueNone -> ValueNone
 
     /// Instantiates a symbolic zero as concrete zeros of the primal's aval.
     let instantiate (primal: Tensor) (t: Tensor voption) =

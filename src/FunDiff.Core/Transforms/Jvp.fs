@@ -2,7 +2,8 @@
 /// - Computes: the output of `f` and its directional derivative along a tangent.
 /// - Its tracer carries: (primal, tangent); a value with a symbolic-zero tangent is not a
 ///   tracer at all, so no work is done for it (and no NaN · 0 appears).
-/// - Values of other traces: constants (zero tangent). The rules run on the parent trace.
+/// - Values of other traces: constants (zero tangent). The rules' ops are processed by the
+///   parent (bind passes over this trace: no rule input is one of its tracers).
 /// Stateless, so it is safe under Parallel.For.
 module FunDiff.Transforms.Jvp
 
@@ -34,31 +35,29 @@ type internal JvpTrace(parent: Trace, transform: string) =
                 tangents.[i] <- ValueSome t.Tangent
             | x -> primals.[i] <- x
 
-        let saved = Interpreter.Enter parent
+        let outs = Interpreter.Bind(prim, primals, pars)
+        let outTangents = (Table.lookup prim).Jvp primals tangents pars outs
 
-        try
-            let outs = Interpreter.Bind(prim, primals, pars)
-            let outTangents = (Table.lookup prim).Jvp primals tangents pars outs
+        for i in 0 .. outs.Length - 1 do
+            let y = outs.[i]
 
-            outs
-            |> Array.mapi (fun i y ->
-                match outTangents.[i] with
-                | ValueSome t when y.DType.IsFloat ->
-                    if t.Aval.Shape <> y.Aval.Shape then
-                        raise (
-                            TransformException(
-                                sprintf
-                                    "%s: its JVP rule returned a tangent of shape %s for an output of shape %s (a bug in the rule)."
-                                    prim.Name
-                                    (Shape.show t.Aval.Shape)
-                                    (Shape.show y.Aval.Shape)
-                            )
+            match outTangents.[i] with
+            | ValueSome t when y.DType.IsFloat ->
+                if not (Shape.equal t.Aval.Shape y.Aval.Shape) then
+                    raise (
+                        TransformException(
+                            sprintf
+                                "%s: its JVP rule returned a tangent of shape %s for an output of shape %s (a bug in the rule)."
+                                prim.Name
+                                (Shape.show t.Aval.Shape)
+                                (Shape.show y.Aval.Shape)
                         )
+                    )
 
-                    JvpTracer(this, y, t) :> Tensor
-                | _ -> y)
-        finally
-            Interpreter.Restore saved
+                outs.[i] <- JvpTracer(this, y, t)
+            | _ -> ()
+
+        outs
 
 /// Checks that a tensor can be differentiated with respect to.
 let internal checkDifferentiable (transform: string) (x: Tensor) =

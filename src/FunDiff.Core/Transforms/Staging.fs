@@ -15,7 +15,10 @@ open FunDiff
 
 type internal StagingTracer(trace: Trace, var: Var) =
     inherit Tracer(trace, var.Aval)
+    let atom = Atom.Var var
     member _.Var = var
+    /// The operand that stands for this tracer in equations (allocated once).
+    member _.Atom = atom
 
     override t.ToConcrete op =
         raise (
@@ -54,7 +57,7 @@ type internal StagingTrace(parent: Trace, transform: string) =
     /// known value (an array, a tracer of an enclosing trace) → a const var, one per tensor.
     member private this.AtomOf(x: Tensor) =
         match x with
-        | :? StagingTracer as t when Object.ReferenceEquals(t.Trace, this) -> Atom.Var t.Var
+        | :? StagingTracer as t when Object.ReferenceEquals(t.Trace, this) -> t.Atom
         | :? Tracer -> this.ConstAtom x
         | _ when x.Rank = 0 -> Atom.Literal x
         | _ -> this.ConstAtom x
@@ -70,16 +73,31 @@ type internal StagingTrace(parent: Trace, transform: string) =
             Atom.Var v
 
     override this.Process(prim, inputs, pars) =
-        let outAvals = prim.ShapeRule (inputs |> Array.map (fun x -> x.Aval)) pars
+        let avals = Array.zeroCreate inputs.Length
+
+        for i in 0 .. inputs.Length - 1 do
+            avals.[i] <- inputs.[i].Aval
+
+        let outAvals = prim.ShapeRule avals pars
 
         lock equations (fun () ->
-            let atoms = inputs |> Array.map this.AtomOf
-            let outs = outAvals |> Array.map this.NewVar
-            equations.Add(Equation(prim, pars, atoms, outs))
-            outs |> Array.map (fun v -> StagingTracer(this, v) :> Tensor))
+            let atoms = Array.zeroCreate inputs.Length
 
-    /// The finished program: dead equations removed, variables renumbered densely (consts,
-    /// then inputs, then equation outputs), so evaluation can use an array environment.
+            for i in 0 .. inputs.Length - 1 do
+                atoms.[i] <- this.AtomOf inputs.[i]
+
+            let outs = Array.zeroCreate outAvals.Length
+            let tracers = Array.zeroCreate outAvals.Length
+
+            for i in 0 .. outAvals.Length - 1 do
+                outs.[i] <- this.NewVar outAvals.[i]
+                tracers.[i] <- StagingTracer(this, outs.[i]) :> Tensor
+
+            equations.Add(Equation(prim, pars, atoms, outs))
+            tracers)
+
+    /// The finished program, with dead equations (and unused consts) removed. Variable ids
+    /// stay as staged: they are dense enough for an array environment.
     member this.Finish(inVars: Var[], results: Tensor[]) : Program =
         lock equations (fun () ->
             let outAtoms = results |> Array.map this.AtomOf
@@ -99,33 +117,17 @@ type internal StagingTrace(parent: Trace, transform: string) =
                     keep.[i] <- true
                     e.Inputs |> Array.iter markAtom
 
-            let renamed: Var[] = Array.zeroCreate nextId
-            let mutable next = 0
-
-            let rename (v: Var) =
-                let r = Var(next, v.Aval)
-                next <- next + 1
-                renamed.[v.Id] <- r
-                r
-
             let liveConsts = [| for i in 0 .. constVars.Count - 1 do if live.[constVars.[i].Id] then i |]
-            let newConstVars = liveConsts |> Array.map (fun i -> rename constVars.[i])
-            let newConsts = liveConsts |> Array.map (fun i -> consts.[i])
-            let newInVars = inVars |> Array.map rename
+            let kept = [| for i in 0 .. equations.Count - 1 do if keep.[i] then equations.[i] |]
 
-            let atom a =
-                match a with
-                | Atom.Var v -> Atom.Var renamed.[v.Id]
-                | lit -> lit
-
-            let newEquations =
-                [| for i in 0 .. equations.Count - 1 do
-                       if keep.[i] then
-                           let e = equations.[i]
-                           let ins = Array.map atom e.Inputs
-                           Equation(e.Primitive, e.Params, ins, Array.map rename e.Outputs) |]
-
-            Program(newConstVars, newConsts, newInVars, newEquations, Array.map atom outAtoms))
+            Program(
+                liveConsts |> Array.map (fun i -> constVars.[i]),
+                liveConsts |> Array.map (fun i -> consts.[i]),
+                inVars,
+                kept,
+                outAtoms,
+                nextId
+            ))
 
 /// Stages `f` applied to an input of `x`'s aval into a program (known values folded).
 let internal stage (transform: string) (f: Tensor -> Tensor) (aval: Aval) : Program =

@@ -49,7 +49,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
             e.Outputs |> Array.iteri (fun j v -> known.[v.Id] <- outs.[j])
 
     let accumulate (v: Var) (c: Tensor) =
-        if not (c.Aval.Shape = v.Aval.Shape) then
+        if not (Shape.equal c.Aval.Shape v.Aval.Shape) then
             raise (
                 TransformException(
                     sprintf
