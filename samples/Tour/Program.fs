@@ -23,14 +23,25 @@ let cubic (x: Tensor) = x ** 3.0 + x ** 2.0
 
 for x in [ -1.0; 0.5; 2.0 ] do
     let t = Tensor.scalar x
-    printfn "x = %4.1f   y' = %8.4f (3x²+2x)   y'' = %8.4f (6x+2)" x (float (grad cubic t)) (float (grad (grad cubic) t))
+
+    printfn
+        "x = %4.1f   y' = %8.4f (3x²+2x)   y'' = %8.4f (6x+2)"
+        x
+        (float (grad cubic t))
+        (float (grad (grad cubic) t))
 
 section "y = sin(x) / x: first and second derivatives"
 let sinc (x: Tensor) = sin x / x
 
 for x in [ 0.5; 1.0; 3.0 ] do
     let t = Tensor.scalar x
-    printfn "x = %4.1f   y = %.6f   y' = %.6f   y'' = %.6f" x (float (sinc t)) (float (grad sinc t)) (float (grad (grad sinc) t))
+
+    printfn
+        "x = %4.1f   y = %.6f   y' = %.6f   y'' = %.6f"
+        x
+        (float (sinc t))
+        (float (grad sinc t))
+        (float (grad (grad sinc) t))
 
 section "y = 2·Σx² at [0, 1, 2, 3]"
 let sumOfSquares (x: Tensor) = 2.0 * Tensor.sum (x * x)
@@ -52,7 +63,10 @@ printfn "hessian    =\n%O" (hessian rosenbrock x0)
 printfn "hvp v      = %O   (forward-over-reverse, no Hessian formed)" (hvp rosenbrock x0 v)
 
 section "Jacobians: forward and reverse mode agree"
-let polar (rθ: Tensor) = Tensor.stack [ rθ.[0] * cos rθ.[1]; rθ.[0] * sin rθ.[1] ]
+
+let polar (rθ: Tensor) =
+    Tensor.stack [ rθ.[0] * cos rθ.[1]; rθ.[0] * sin rθ.[1] ]
+
 let q = Tensor.ofArray [| 2.0; 0.5 |]
 printfn "jacfwd =\n%O" (jacfwd polar q)
 printfn "jacrev =\n%O" (jacrev polar q)

@@ -55,7 +55,8 @@ type Tensor internal (aval: Aval) =
     static member op_Explicit(x: Tensor) : float = x.ToScalar()
 
     /// C#: a double converts to a scalar tensor implicitly (so `Grad(f)(3.0)` works).
-    static member op_Implicit(v: float) : Tensor = ConcreteTensor(NDArray.scalar v) :> Tensor
+    static member op_Implicit(v: float) : Tensor =
+        ConcreteTensor(NDArray.scalar v) :> Tensor
 
 /// A tensor that holds its values.
 and [<Sealed>] internal ConcreteTensor(array: NDArray) =
@@ -146,7 +147,9 @@ and [<AbstractClass; Sealed>] Interpreter private () =
         // makeIR's trace claims everything that reaches it (omnistaging).
         let mutable trace = current.Value
 
-        while not (isNull trace) && not trace.StagesEverything && not (Interpreter.Owns(trace, inputs)) do
+        while not (isNull trace)
+              && not trace.StagesEverything
+              && not (Interpreter.Owns(trace, inputs)) do
             trace <- trace.Parent
 
         if isNull trace then
@@ -261,10 +264,12 @@ module internal Prim =
     /// An arithmetic primitive: bools promote to int64; `div` always gives float64.
     let arithmetic (prim: Primitive) (x: Tensor) (y: Tensor) =
         let dtype =
-            if Object.ReferenceEquals(prim, divP) then Float64
-            else match Shape.promote x.DType y.DType with
-                 | Bool -> DType.Int64
-                 | d -> d
+            if Object.ReferenceEquals(prim, divP) then
+                Float64
+            else
+                match Shape.promote x.DType y.DType with
+                | Bool -> DType.Int64
+                | d -> d
 
         let x, y = prepare prim.Name dtype x y
         bind1 prim [| x; y |] Params.Empty
@@ -339,7 +344,10 @@ module internal Prim =
     let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) =
         let axis = Shape.normalizeAxis "slice" x.Rank axis
         let n = x.Aval.Shape.[axis]
-        let clamp i = max 0 (min n (if i < 0 then i + n else i))
+
+        let clamp i =
+            max 0 (min n (if i < 0 then i + n else i))
+
         let s = clamp start
         let e = max s (clamp stop)
         let starts = Array.zeroCreate x.Rank
@@ -397,12 +405,27 @@ module internal Prim =
     let where (cond: Tensor) (onTrue: Tensor) (onFalse: Tensor) =
         let dtype = Shape.promote onTrue.DType onFalse.DType
         let onTrue, onFalse = convert dtype onTrue, convert dtype onFalse
-        let shape = Shape.broadcast "where" (Shape.broadcast "where" cond.Aval.Shape onTrue.Aval.Shape) onFalse.Aval.Shape
-        let cond = if cond.DType = Bool then cond else compare neP cond (scalar 0.0)
 
-        bind1 selectNP [| broadcastTo shape cond; broadcastTo shape onFalse; broadcastTo shape onTrue |] Params.Empty
+        let shape =
+            Shape.broadcast "where" (Shape.broadcast "where" cond.Aval.Shape onTrue.Aval.Shape) onFalse.Aval.Shape
 
-    let stopGradient (x: Tensor) = bind1 stopGradientP [| x |] Params.Empty
+        let cond =
+            if cond.DType = Bool then
+                cond
+            else
+                compare neP cond (scalar 0.0)
+
+        bind1
+            selectNP
+            [|
+                broadcastTo shape cond
+                broadcastTo shape onFalse
+                broadcastTo shape onTrue
+            |]
+            Params.Empty
+
+    let stopGradient (x: Tensor) =
+        bind1 stopGradientP [| x |] Params.Empty
 
     /// Zeros of an aval, as a concrete tensor.
     let zeros (aval: Aval) = ofArray (NDArray.full aval 0.0)
@@ -437,14 +460,14 @@ module internal Prim =
     let fsharpSlice (axis: int) (start: int option) (finish: int option) (x: Tensor) =
         let n = x.Aval.Shape.[axis]
         let s = defaultArg start 0
-        let e = match finish with Some f -> f + 1 | None -> n
+
+        let e =
+            match finish with
+            | Some f -> f + 1
+            | None -> n
 
         if s < 0 || e > n then
-            raise (
-                ShapeException(
-                    sprintf "slice: %d..%d is out of range for axis %d of size %d." s (e - 1) axis n
-                )
-            )
+            raise (ShapeException(sprintf "slice: %d..%d is out of range for axis %d of size %d." s (e - 1) axis n))
 
         sliceAxis axis s (max s e) x
 
@@ -502,34 +525,56 @@ type Tensor with
         if n < 0 then
             raise (ShapeException(sprintf "eye: n = %d must be non-negative." n))
 
-        Prim.ofArray (NDArray.ofData [| n; n |] Float64 (Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0)))
+        Prim.ofArray (
+            NDArray.ofData [| n; n |] Float64 (Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0))
+        )
 
     // ---- arithmetic operators -------------------------------------------------------------
 
     /// Elementwise sum with NumPy broadcasting.
     static member (+)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.addP x y
+
     /// Adds a number to every element.
-    static member (+)(x: Tensor, y: float) = Prim.arithmetic Primitives.addP x (Prim.scalar y)
+    static member (+)(x: Tensor, y: float) =
+        Prim.arithmetic Primitives.addP x (Prim.scalar y)
+
     /// Adds a number to every element.
-    static member (+)(x: float, y: Tensor) = Prim.arithmetic Primitives.addP (Prim.scalar x) y
+    static member (+)(x: float, y: Tensor) =
+        Prim.arithmetic Primitives.addP (Prim.scalar x) y
+
     /// Elementwise difference with NumPy broadcasting.
     static member (-)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.subP x y
+
     /// Subtracts a number from every element.
-    static member (-)(x: Tensor, y: float) = Prim.arithmetic Primitives.subP x (Prim.scalar y)
+    static member (-)(x: Tensor, y: float) =
+        Prim.arithmetic Primitives.subP x (Prim.scalar y)
+
     /// A number minus every element.
-    static member (-)(x: float, y: Tensor) = Prim.arithmetic Primitives.subP (Prim.scalar x) y
+    static member (-)(x: float, y: Tensor) =
+        Prim.arithmetic Primitives.subP (Prim.scalar x) y
+
     /// Elementwise product with NumPy broadcasting.
     static member (*)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.mulP x y
+
     /// Multiplies every element by a number.
-    static member (*)(x: Tensor, y: float) = Prim.arithmetic Primitives.mulP x (Prim.scalar y)
+    static member (*)(x: Tensor, y: float) =
+        Prim.arithmetic Primitives.mulP x (Prim.scalar y)
+
     /// Multiplies every element by a number.
-    static member (*)(x: float, y: Tensor) = Prim.arithmetic Primitives.mulP (Prim.scalar x) y
+    static member (*)(x: float, y: Tensor) =
+        Prim.arithmetic Primitives.mulP (Prim.scalar x) y
+
     /// Elementwise true division with NumPy broadcasting (always float64).
     static member (/)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.divP x y
+
     /// Divides every element by a number.
-    static member (/)(x: Tensor, y: float) = Prim.arithmetic Primitives.divP x (Prim.scalar y)
+    static member (/)(x: Tensor, y: float) =
+        Prim.arithmetic Primitives.divP x (Prim.scalar y)
+
     /// A number divided by every element.
-    static member (/)(x: float, y: Tensor) = Prim.arithmetic Primitives.divP (Prim.scalar x) y
+    static member (/)(x: float, y: Tensor) =
+        Prim.arithmetic Primitives.divP (Prim.scalar x) y
+
     /// Elementwise negation.
     static member (~-)(x: Tensor) = Prim.neg x
 

@@ -25,11 +25,15 @@ module Primitive =
         (transpose: (Tensor -> LinearArg[] -> Tensor voption[]) option)
         : Primitive =
         let rules =
-            { Jvp =
-                fun primals tangents _ outs ->
-                    let ts = Array.map2 (fun (p: Tensor) t -> Rules.RuleKit.instantiate p t) primals tangents
-                    [| ValueSome(jvp primals ts outs.[0]) |]
-              Transpose = transpose |> Option.map (fun t -> fun cts args _ -> t cts.[0] args) }
+            {
+                Jvp =
+                    fun primals tangents _ outs ->
+                        let ts =
+                            Array.map2 (fun (p: Tensor) t -> Rules.RuleKit.instantiate p t) primals tangents
+
+                        [| ValueSome(jvp primals ts outs.[0]) |]
+                Transpose = transpose |> Option.map (fun t -> fun cts args _ -> t cts.[0] args)
+            }
 
         let evaluate (arrays: NDArray[]) (_: Params) =
             // the user's impl computes with ops: run them as plain evaluation
@@ -42,7 +46,11 @@ module Primitive =
                 if not (out.Aval.Equals expected) then
                     raise (
                         ShapeException(
-                            sprintf "%s: the implementation returned %O but the shape rule says %O." name out.Aval expected
+                            sprintf
+                                "%s: the implementation returned %O but the shape rule says %O."
+                                name
+                                out.Aval
+                                expected
                         )
                     )
 

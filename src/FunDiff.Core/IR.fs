@@ -109,8 +109,12 @@ and internal ProgramText private () =
 
         let binders (vs: Var[]) =
             vs |> Array.map (fun v -> name v.Id + ":" + string v.Aval) |> String.concat " "
+
         let cs = binders p.ConstVars
-        sb.Append("{ lambda ").Append(cs).Append(if cs = "" then "; " else " ; ") |> ignore
+
+        sb.Append("{ lambda ").Append(cs).Append(if cs = "" then "; " else " ; ")
+        |> ignore
+
         sb.Append(binders p.InVars).Append(" . let\n") |> ignore
 
         for e in p.Equations do
@@ -125,7 +129,10 @@ and internal ProgramText private () =
 
     static member mermaid(p: Program) =
         let sb = StringBuilder("flowchart TD\n")
-        let line (s: string) = sb.Append("    ").Append(s).Append('\n') |> ignore
+
+        let line (s: string) =
+            sb.Append("    ").Append(s).Append('\n') |> ignore
+
         let name = ProgramText.Names p
         let label (v: Var) = name v.Id + ": " + string v.Aval
 

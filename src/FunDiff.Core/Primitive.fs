@@ -35,7 +35,8 @@ type Params(entries: (string * Param)[]) =
             let mutable found = None
 
             for (n, v) in entries do
-                if n = name then found <- Some v
+                if n = name then
+                    found <- Some v
 
             match found with
             | Some v -> v
@@ -110,7 +111,8 @@ type Primitive
 /// Shape rules shared by the families of primitives.
 module internal ShapeRules =
 
-    let fail (fmt: Printf.StringFormat<'a, 'b>) = Printf.ksprintf (fun s -> raise (ShapeException s)) fmt
+    let fail (fmt: Printf.StringFormat<'a, 'b>) =
+        Printf.ksprintf (fun s -> raise (ShapeException s)) fmt
 
     let arity (name: string) (n: int) (avals: Aval[]) =
         if avals.Length <> n then
@@ -152,7 +154,13 @@ module internal ShapeRules =
 
         let shape = if x.Rank = 0 then y.Shape else x.Shape
         let dtype = defaultArg outDType x.DType
-        [| (if x.Rank <> 0 && x.DType = dtype then x else Aval(shape, dtype)) |]
+
+        [|
+            (if x.Rank <> 0 && x.DType = dtype then
+                 x
+             else
+                 Aval(shape, dtype))
+        |]
 
 /// The built-in primitives: the closed core every transform works on. Their names end in `P`
 /// so that a rule's `sin x` means the op and `sinP` the primitive.
@@ -161,12 +169,14 @@ module Primitives =
 
     let private builtin name impl shapeRule = Primitive(name, impl, shapeRule, null)
 
-    let private unaryImpl (kernel: NDArray -> NDArray) = fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] |]
+    let private unaryImpl (kernel: NDArray -> NDArray) =
+        fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] |]
 
     let private binaryImpl (kernel: NDArray -> NDArray -> NDArray) =
         fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] xs.[1] |]
 
-    let private floatUnaryP name kernel = builtin name (unaryImpl kernel) (floatUnary name)
+    let private floatUnaryP name kernel =
+        builtin name (unaryImpl kernel) (floatUnary name)
 
     let negP = builtin "neg" (unaryImpl Elementwise.neg) (numericUnary "neg")
     let sinP = floatUnaryP "sin" Elementwise.sin
@@ -205,7 +215,10 @@ module Primitives =
                 fail "select_n: the two cases have avals %O and %O; they must match." f t
 
             if not (Shape.equal w.Shape f.Shape) then
-                fail "select_n: condition shape %s differs from the cases' %s." (Shape.show w.Shape) (Shape.show f.Shape)
+                fail
+                    "select_n: condition shape %s differs from the cases' %s."
+                    (Shape.show w.Shape)
+                    (Shape.show f.Shape)
 
             [| f |])
 
@@ -219,34 +232,48 @@ module Primitives =
             if axes <> p.Ints "axes" then
                 fail "reduce_sum: axes %A must be sorted and non-negative." (p.Ints "axes")
 
-            let shape = [| for k in 0 .. x.Rank - 1 do if not (Array.contains k axes) then x.Shape.[k] |]
+            let shape =
+                [|
+                    for k in 0 .. x.Rank - 1 do
+                        if not (Array.contains k axes) then
+                            x.Shape.[k]
+                |]
+
             [| Aval(shape, x.DType) |])
 
     /// Operand axis k becomes output axis `broadcast_dimensions[k]` of `shape`.
     let broadcastInDimP =
-        builtin "broadcast_in_dim" (fun xs p ->
-            [| Layout.broadcastInDim (p.Ints "shape") (p.Ints "broadcast_dimensions") xs.[0] |]) (fun avals p ->
-            arity "broadcast_in_dim" 1 avals
-            let x = avals.[0]
-            let shape, dims = p.Ints "shape", p.Ints "broadcast_dimensions"
+        builtin
+            "broadcast_in_dim"
+            (fun xs p ->
+                [|
+                    Layout.broadcastInDim (p.Ints "shape") (p.Ints "broadcast_dimensions") xs.[0]
+                |])
+            (fun avals p ->
+                arity "broadcast_in_dim" 1 avals
+                let x = avals.[0]
+                let shape, dims = p.Ints "shape", p.Ints "broadcast_dimensions"
 
-            if dims.Length <> x.Rank then
-                fail "broadcast_in_dim: %d broadcast dimensions for an operand of rank %d." dims.Length x.Rank
+                if dims.Length <> x.Rank then
+                    fail "broadcast_in_dim: %d broadcast dimensions for an operand of rank %d." dims.Length x.Rank
 
-            for k in 0 .. dims.Length - 1 do
-                if dims.[k] < 0 || dims.[k] >= shape.Length || (k > 0 && dims.[k] <= dims.[k - 1]) then
-                    fail "broadcast_in_dim: broadcast dimensions %A must increase within rank %d." dims shape.Length
+                for k in 0 .. dims.Length - 1 do
+                    if dims.[k] < 0 || dims.[k] >= shape.Length || (k > 0 && dims.[k] <= dims.[k - 1]) then
+                        fail
+                            "broadcast_in_dim: broadcast dimensions %A must increase within rank %d."
+                            dims
+                            shape.Length
 
-                if x.Shape.[k] <> 1 && x.Shape.[k] <> shape.[dims.[k]] then
-                    fail
-                        "broadcast_in_dim: operand shape %s cannot broadcast to %s (axis %d has size %d, target %d)."
-                        (Shape.show x.Shape)
-                        (Shape.show shape)
-                        k
-                        x.Shape.[k]
-                        shape.[dims.[k]]
+                    if x.Shape.[k] <> 1 && x.Shape.[k] <> shape.[dims.[k]] then
+                        fail
+                            "broadcast_in_dim: operand shape %s cannot broadcast to %s (axis %d has size %d, target %d)."
+                            (Shape.show x.Shape)
+                            (Shape.show shape)
+                            k
+                            x.Shape.[k]
+                            shape.[dims.[k]]
 
-            [| Aval(shape, x.DType) |])
+                [| Aval(shape, x.DType) |])
 
     let reshapeP =
         builtin "reshape" (fun xs p -> [| Layout.reshape (p.Ints "new_sizes") xs.[0] |]) (fun avals p ->
@@ -273,24 +300,31 @@ module Primitives =
 
     /// `start_indices` inclusive, `limit_indices` exclusive, per axis.
     let sliceP =
-        builtin "slice" (fun xs p -> [| Layout.slice (p.Ints "start_indices") (p.Ints "limit_indices") xs.[0] |]) (fun avals p ->
-            arity "slice" 1 avals
-            let x, start, limit = avals.[0], p.Ints "start_indices", p.Ints "limit_indices"
+        builtin
+            "slice"
+            (fun xs p -> [| Layout.slice (p.Ints "start_indices") (p.Ints "limit_indices") xs.[0] |])
+            (fun avals p ->
+                arity "slice" 1 avals
+                let x, start, limit = avals.[0], p.Ints "start_indices", p.Ints "limit_indices"
 
-            if start.Length <> x.Rank || limit.Length <> x.Rank then
-                fail "slice: %d start and %d limit indices for a tensor of rank %d." start.Length limit.Length x.Rank
-
-            for k in 0 .. x.Rank - 1 do
-                if start.[k] < 0 || start.[k] > limit.[k] || limit.[k] > x.Shape.[k] then
+                if start.Length <> x.Rank || limit.Length <> x.Rank then
                     fail
-                        "slice: [%d, %d) is out of range for axis %d of size %d (shape %s)."
-                        start.[k]
-                        limit.[k]
-                        k
-                        x.Shape.[k]
-                        (Shape.show x.Shape)
+                        "slice: %d start and %d limit indices for a tensor of rank %d."
+                        start.Length
+                        limit.Length
+                        x.Rank
 
-            [| Aval(Array.map2 (-) limit start, x.DType) |])
+                for k in 0 .. x.Rank - 1 do
+                    if start.[k] < 0 || start.[k] > limit.[k] || limit.[k] > x.Shape.[k] then
+                        fail
+                            "slice: [%d, %d) is out of range for axis %d of size %d (shape %s)."
+                            start.[k]
+                            limit.[k]
+                            k
+                            x.Shape.[k]
+                            (Shape.show x.Shape)
+
+                [| Aval(Array.map2 (-) limit start, x.DType) |])
 
     /// Pads with zeros: `low[k]` before and `high[k]` after axis k (the transpose of slice).
     let padP =
@@ -304,7 +338,9 @@ module Primitives =
             if Array.exists (fun v -> v < 0) low || Array.exists (fun v -> v < 0) high then
                 fail "pad: paddings must be non-negative (low %A, high %A); use slice to cut." low high
 
-            [| Aval(Array.init x.Rank (fun k -> low.[k] + x.Shape.[k] + high.[k]), x.DType) |])
+            [|
+                Aval(Array.init x.Rank (fun k -> low.[k] + x.Shape.[k] + high.[k]), x.DType)
+            |])
 
     /// Joins operands along `dimension`; the other dimensions must agree.
     let concatenateP =
@@ -336,11 +372,15 @@ module Primitives =
             [| Aval(shape, first.DType) |])
 
     let convertElementTypeP =
-        builtin "convert_element_type" (fun xs p -> [| Elementwise.convert (p.DType "new_dtype") xs.[0] |]) (fun avals p ->
-            arity "convert_element_type" 1 avals
-            [| avals.[0].WithDType(p.DType "new_dtype") |])
+        builtin
+            "convert_element_type"
+            (fun xs p -> [| Elementwise.convert (p.DType "new_dtype") xs.[0] |])
+            (fun avals p ->
+                arity "convert_element_type" 1 avals
+                [| avals.[0].WithDType(p.DType "new_dtype") |])
 
     /// The identity whose derivative is zero.
-    let stopGradientP = builtin "stop_gradient" (unaryImpl Elementwise.identity) (fun avals _ ->
-        arity "stop_gradient" 1 avals
-        [| avals.[0] |])
+    let stopGradientP =
+        builtin "stop_gradient" (unaryImpl Elementwise.identity) (fun avals _ ->
+            arity "stop_gradient" 1 avals
+            [| avals.[0] |])

@@ -89,8 +89,10 @@ module Shape =
                 let db = if i <= b.Length then b.[b.Length - i] else 1
 
                 out.[n - i] <-
-                    if da = db || db = 1 then da
-                    elif da = 1 then db
+                    if da = db || db = 1 then
+                        da
+                    elif da = 1 then
+                        db
                     else
                         raise (
                             ShapeException(
@@ -133,9 +135,7 @@ module Shape =
         for i in 1 .. normalized.Length - 1 do
             if normalized.[i] = normalized.[i - 1] then
                 raise (
-                    ShapeException(
-                        sprintf "%s: axis %d is repeated in %A. Give each axis once." op normalized.[i] axes
-                    )
+                    ShapeException(sprintf "%s: axis %d is repeated in %A. Give each axis once." op normalized.[i] axes)
                 )
 
         normalized

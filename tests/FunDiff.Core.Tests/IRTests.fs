@@ -9,7 +9,8 @@ open FunDiff
 
 [<Fact>]
 let ``makeIR prints a jaxpr-style program`` () =
-    let p = makeIR (fun x -> Tensor.sum (sin x * x)) (Tensor.ofArray [| 1.0; 2.0; 3.0 |])
+    let p =
+        makeIR (fun x -> Tensor.sum (sin x * x)) (Tensor.ofArray [| 1.0; 2.0; 3.0 |])
 
     let expected =
         "{ lambda ; a:f64[3] . let\n    b:f64[3] = sin a\n    c:f64[3] = mul b a\n    d:f64[] = reduce_sum[axes=(0)] c\n  in (d) }"
@@ -68,7 +69,17 @@ let ``ToMermaid draws every equation and edge`` () =
 /// Runs a function on a thread with a 1 MiB stack (so recursion with depth shows up).
 let private onSmallStack (work: unit -> unit) =
     let mutable error: exn = null
-    let t = Thread((fun () -> try work () with e -> error <- e), 1024 * 1024)
+
+    let t =
+        Thread(
+            (fun () ->
+                try
+                    work ()
+                with e ->
+                    error <- e),
+            1024 * 1024
+        )
+
     t.Start()
     t.Join()
 

@@ -8,13 +8,17 @@ open System.Threading.Tasks
 open Xunit
 open FunDiff
 
-let private f (x: Tensor) = Tensor.sum (sin x * x ** 2.0) + Tensor.sum (exp (x * 0.1))
+let private f (x: Tensor) =
+    Tensor.sum (sin x * x ** 2.0) + Tensor.sum (exp (x * 0.1))
 
-let private point (i: int) = Tensor.ofArray [| float i * 0.1; 1.0 - float i * 0.05; 0.5 |]
+let private point (i: int) =
+    Tensor.ofArray [| float i * 0.1; 1.0 - float i * 0.05; 0.5 |]
 
 [<Fact>]
 let ``8 threads computing gradients at once match the sequential results`` () =
-    let expected = Array.init 8 (fun t -> Array.init 50 (fun i -> Tensor.toArray (grad f (point (t * 50 + i)))))
+    let expected =
+        Array.init 8 (fun t -> Array.init 50 (fun i -> Tensor.toArray (grad f (point (t * 50 + i)))))
+
     let actual = Array.zeroCreate 8
 
     let threads =
@@ -74,11 +78,17 @@ let ``Parallel.For inside a function under jvp works`` () =
 let ``Parallel.For inside a function under grad works (staging takes a lock)`` () =
     let g (x: Tensor) =
         let parts = Array.zeroCreate 32
-        Parallel.For(0, 32, (fun i -> parts.[i] <- Tensor.sum (sin (x * float i)))) |> ignore
+
+        Parallel.For(0, 32, (fun i -> parts.[i] <- Tensor.sum (sin (x * float i))))
+        |> ignore
+
         parts |> Array.reduce (+)
 
     let x = Tensor.ofArray [| 0.2; 0.3 |]
-    let expected = Array.init 2 (fun k -> Seq.sum (seq { for i in 0..31 -> float i * cos ([| 0.2; 0.3 |].[k] * float i) }))
+
+    let expected =
+        Array.init 2 (fun k -> Seq.sum (seq { for i in 0..31 -> float i * cos ([| 0.2; 0.3 |].[k] * float i) }))
+
     let actual = Tensor.toArray (grad g x)
 
     for k in 0..1 do
@@ -102,8 +112,17 @@ let ``a tracer stored inside grad and used after it returns raises the escaped-t
 [<Fact>]
 let ``reading the value of an escaped tracer raises the escaped-tracer error`` () =
     let mutable leaked = Unchecked.defaultof<Tensor>
-    jvp (fun x -> leaked <- x; x) (Tensor.scalar 1.0) (Tensor.scalar 1.0) |> ignore
-    Assert.Throws<EscapedTracerException>(fun () -> float leaked |> ignore) |> ignore
+
+    jvp
+        (fun x ->
+            leaked <- x
+            x)
+        (Tensor.scalar 1.0)
+        (Tensor.scalar 1.0)
+    |> ignore
+
+    Assert.Throws<EscapedTracerException>(fun () -> float leaked |> ignore)
+    |> ignore
 
 [<Fact>]
 let ``toScalar under makeIR raises the concretization error`` () =
@@ -115,7 +134,9 @@ let ``toScalar under makeIR raises the concretization error`` () =
 
 [<Fact>]
 let ``toScalar under grad reads the primal so if on values works`` () =
-    let relu (x: Tensor) = if float x > 0.0 then x * x else x * 0.0
+    let relu (x: Tensor) =
+        if float x > 0.0 then x * x else x * 0.0
+
     Assert.Equal(6.0, float (grad relu (Tensor.scalar 3.0)))
     Assert.Equal(0.0, float (grad relu (Tensor.scalar -3.0)))
 

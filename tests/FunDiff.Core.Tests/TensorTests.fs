@@ -12,8 +12,24 @@ let ``construction functions give the documented shapes and values`` () =
     Assert.Equal<int[]>([||], Tensor.shape (Tensor.scalar 2.5))
     Assert.Equal<float[]>([| 1.0; 2.0 |], values (Tensor.ofArray [| 1.0; 2.0 |]))
     Assert.Equal<int[]>([| 2; 3 |], Tensor.shape (Tensor.ofArray2D (array2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ])))
-    Assert.Equal<float[]>([| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |], values (Tensor.ofArray2D (array2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ])))
-    Assert.Equal<float[]>([| 0.5; 1.5 |], values (Tensor.ofSeq (seq { 0.5; 1.5 })))
+
+    Assert.Equal<float[]>(
+        [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |],
+        values (Tensor.ofArray2D (array2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ]))
+    )
+
+    Assert.Equal<float[]>(
+        [| 0.5; 1.5 |],
+        values (
+            Tensor.ofSeq (
+                seq {
+                    0.5
+                    1.5
+                }
+            )
+        )
+    )
+
     Assert.Equal<float[]>(Array.zeroCreate 6, values (Tensor.zeros [| 2; 3 |]))
     Assert.Equal<float[]>(Array.create 4 1.0, values (Tensor.ones [| 4 |]))
     Assert.Equal<float[]>(Array.create 2 7.0, values (Tensor.full [| 2 |] 7.0))
@@ -28,7 +44,12 @@ let ``tensors print like NumPy`` () =
     Assert.Equal("[1. 2. 3.]", string (Tensor.ofArray [| 1.0; 2.0; 3.0 |]))
     Assert.Equal("[[1. 2.]\n [3. 4.]]", string (Tensor.ofArray2D (array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ])))
     Assert.Equal("[1.5  2.25]", string (Tensor.ofArray [| 1.5; 2.25 |]))
-    Assert.Equal("[[[0. 1.]\n  [2. 3.]]\n\n [[4. 5.]\n  [6. 7.]]]", string (Tensor.reshape [| 2; 2; 2 |] (Tensor.arange 8)))
+
+    Assert.Equal(
+        "[[[0. 1.]\n  [2. 3.]]\n\n [[4. 5.]\n  [6. 7.]]]",
+        string (Tensor.reshape [| 2; 2; 2 |] (Tensor.arange 8))
+    )
+
     Assert.Equal("[ True False]", string (Tensor.gt (Tensor.ofArray [| 2.0; 0.0 |]) (Tensor.scalar 1.0)))
 
 [<Fact>]

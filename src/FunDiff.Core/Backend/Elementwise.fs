@@ -24,7 +24,9 @@ let private mapWith (scalar: float -> float) (kernel: UnaryKernel) (x: NDArray) 
 
     NDArray(x.Aval, out)
 
-let neg = mapWith (fun v -> -v) (UnaryKernel(fun x d -> TensorPrimitives.Negate(x, d)))
+let neg =
+    mapWith (fun v -> -v) (UnaryKernel(fun x d -> TensorPrimitives.Negate(x, d)))
+
 let sin = mapWith Math.Sin (UnaryKernel(fun x d -> TensorPrimitives.Sin(x, d)))
 let cos = mapWith Math.Cos (UnaryKernel(fun x d -> TensorPrimitives.Cos(x, d)))
 let exp = mapWith Math.Exp (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
@@ -60,9 +62,12 @@ let powConst (c: float) (x: NDArray) =
 let private binaryAval (dtype: DType) (x: NDArray) (y: NDArray) =
     let shape = if x.Aval.Rank = 0 then y.Shape else x.Shape
 
-    if x.Aval.Rank = 0 && y.Aval.Rank <> 0 then Aval(shape, dtype)
-    elif x.DType = dtype then x.Aval
-    else Aval(shape, dtype)
+    if x.Aval.Rank = 0 && y.Aval.Rank <> 0 then
+        Aval(shape, dtype)
+    elif x.DType = dtype then
+        x.Aval
+    else
+        Aval(shape, dtype)
 
 type private SpanSpan = delegate of ReadOnlySpan<float> * ReadOnlySpan<float> * Span<float> -> unit
 type private SpanScalar = delegate of ReadOnlySpan<float> * float * Span<float> -> unit

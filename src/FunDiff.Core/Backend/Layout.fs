@@ -147,7 +147,14 @@ let concatenate (axis: int) (xs: NDArray[]) =
 let reduceSum (axes: int[]) (x: NDArray) =
     let rank = x.Shape.Length
     let reduced = Array.init rank (fun k -> Array.contains k axes)
-    let outShape = [| for k in 0 .. rank - 1 do if not reduced.[k] then x.Shape.[k] |]
+
+    let outShape =
+        [|
+            for k in 0 .. rank - 1 do
+                if not reduced.[k] then
+                    x.Shape.[k]
+        |]
+
     let outAval = Aval(outShape, x.DType)
 
     if outShape.Length = 0 then

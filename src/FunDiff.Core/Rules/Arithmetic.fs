@@ -8,7 +8,9 @@ open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
 let private negRules =
-    linear negP |> jvpOnly |> withTranspose (fun cts _ _ -> [| ValueSome(-cts.[0]) |])
+    linear negP
+    |> jvpOnly
+    |> withTranspose (fun cts _ _ -> [| ValueSome(-cts.[0]) |])
 
 let private addRules =
     jvpOnly (fun _ ts _ ys -> [| addTangents ys.[0] ts.[0] ts.[1] |])
@@ -26,12 +28,14 @@ let private subRules =
         | ValueNone, ValueSome b -> [| ValueSome(fit ys.[0] -b) |]
         | ValueNone, ValueNone -> [| ValueNone |])
     |> withTranspose (fun cts args _ ->
-        [| (match args.[0] with
-            | Linear aval -> ValueSome(unbroadcast aval cts.[0])
-            | Known _ -> ValueNone)
-           (match args.[1] with
-            | Linear aval -> ValueSome(unbroadcast aval -cts.[0])
-            | Known _ -> ValueNone) |])
+        [|
+            (match args.[0] with
+             | Linear aval -> ValueSome(unbroadcast aval cts.[0])
+             | Known _ -> ValueNone)
+            (match args.[1] with
+             | Linear aval -> ValueSome(unbroadcast aval -cts.[0])
+             | Known _ -> ValueNone)
+        |])
 
 // d(x·y) = dx·y + x·dy
 let private mulRules =
@@ -70,9 +74,11 @@ let private powConstRules =
 
 /// The family's entries for the rules table.
 let rules =
-    [ negP, negRules
-      addP, addRules
-      subP, subRules
-      mulP, mulRules
-      divP, divRules
-      powConstP, powConstRules ]
+    [
+        negP, negRules
+        addP, addRules
+        subP, subRules
+        mulP, mulRules
+        divP, divRules
+        powConstP, powConstRules
+    ]

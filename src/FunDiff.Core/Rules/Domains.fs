@@ -20,20 +20,30 @@ type Domain =
     }
 
 /// A random shape of rank 0..maxRank with dimensions 1..3.
-let randomShape (r: Random) (maxRank: int) = Array.init (r.Next(0, maxRank + 1)) (fun _ -> r.Next(1, 4))
+let randomShape (r: Random) (maxRank: int) =
+    Array.init (r.Next(0, maxRank + 1)) (fun _ -> r.Next(1, 4))
 
 /// Uniform values in [lo, hi) of a shape.
 let uniform (r: Random) (lo: float) (hi: float) (shape: int[]) =
-    Prim.ofArray (NDArray.ofData shape Float64 (Array.init (Shape.size shape) (fun _ -> lo + (hi - lo) * r.NextDouble())))
+    Prim.ofArray (
+        NDArray.ofData shape Float64 (Array.init (Shape.size shape) (fun _ -> lo + (hi - lo) * r.NextDouble()))
+    )
 
 /// Values whose magnitude is in [lo, hi) with random signs (away from zero).
 let signedAway (r: Random) (lo: float) (hi: float) (shape: int[]) =
     Prim.ofArray (
-        NDArray.ofData shape Float64 (Array.init (Shape.size shape) (fun _ ->
-            (if r.Next 2 = 0 then -1.0 else 1.0) * (lo + (hi - lo) * r.NextDouble())))
+        NDArray.ofData
+            shape
+            Float64
+            (Array.init (Shape.size shape) (fun _ ->
+                (if r.Next 2 = 0 then -1.0 else 1.0) * (lo + (hi - lo) * r.NextDouble())))
     )
 
-let private smooth sample = { Sample = sample; ZeroDerivative = false }
+let private smooth sample =
+    {
+        Sample = sample
+        ZeroDerivative = false
+    }
 
 /// A unary elementwise primitive on values drawn by `values`.
 let unaryOn (values: Random -> int[] -> Tensor) =
@@ -45,12 +55,20 @@ let binaryOn (left: Random -> int[] -> Tensor) (right: Random -> int[] -> Tensor
     smooth (fun r ->
         let shape = randomShape r 3
         let scalarLeft, scalarRight = r.Next 8 = 0, r.Next 8 = 1
-        [| left r (if scalarLeft then [||] else shape); right r (if scalarRight then [||] else shape) |], Params.Empty)
+
+        [|
+            left r (if scalarLeft then [||] else shape)
+            right r (if scalarRight then [||] else shape)
+        |],
+        Params.Empty)
 
 let private reals r shape = uniform r -2.0 2.0 shape
 let private positive r shape = uniform r 0.5 3.0 shape
 
-let private comparison = { binaryOn reals reals with ZeroDerivative = true }
+let private comparison =
+    { binaryOn reals reals with
+        ZeroDerivative = true
+    }
 
 let private powConst =
     smooth (fun r ->
@@ -61,13 +79,23 @@ let private powConst =
 let private select =
     smooth (fun r ->
         let shape = randomShape r 3
-        let mask = Prim.ofArray (NDArray.ofData shape Bool (Array.init (Shape.size shape) (fun _ -> float (r.Next 2))))
+
+        let mask =
+            Prim.ofArray (NDArray.ofData shape Bool (Array.init (Shape.size shape) (fun _ -> float (r.Next 2))))
+
         [| mask; reals r shape; reals r shape |], Params.Empty)
 
 let private reduceSum =
     smooth (fun r ->
         let shape = randomShape r 3
-        let axes = [| for k in 0 .. shape.Length - 1 do if r.Next 2 = 0 then k |]
+
+        let axes =
+            [|
+                for k in 0 .. shape.Length - 1 do
+                    if r.Next 2 = 0 then
+                        k
+            |]
+
         [| reals r shape |], Params [| "axes", Ints axes |])
 
 let private broadcastInDim =
@@ -76,10 +104,17 @@ let private broadcastInDim =
         let extra = r.Next(0, 3)
         let rank = operand.Length + extra
         // choose increasing output positions for the operand's axes
-        let dims = Array.init rank id |> Array.sortBy (fun _ -> r.Next()) |> Array.take operand.Length |> Array.sort
+        let dims =
+            Array.init rank id
+            |> Array.sortBy (fun _ -> r.Next())
+            |> Array.take operand.Length
+            |> Array.sort
+
         let shape = Array.init rank (fun _ -> r.Next(1, 4))
         // stretch some operand axes from size 1
-        let operand = operand |> Array.mapi (fun k d -> if r.Next 3 = 0 then 1 else shape.[dims.[k]])
+        let operand =
+            operand |> Array.mapi (fun k d -> if r.Next 3 = 0 then 1 else shape.[dims.[k]])
+
         [| reals r operand |], Params [| "shape", Ints shape; "broadcast_dimensions", Ints dims |])
 
 let private reshape =
@@ -105,14 +140,22 @@ let private slice =
 let private pad =
     smooth (fun r ->
         let shape = randomShape r 3
+
         [| reals r shape |],
-        Params [| "low", Ints(shape |> Array.map (fun _ -> r.Next 3)); "high", Ints(shape |> Array.map (fun _ -> r.Next 3)) |])
+        Params
+            [|
+                "low", Ints(shape |> Array.map (fun _ -> r.Next 3))
+                "high", Ints(shape |> Array.map (fun _ -> r.Next 3))
+            |])
 
 let private concatenate =
     smooth (fun r ->
         let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
         let axis = r.Next shape.Length
-        let parts = Array.init (r.Next(2, 4)) (fun _ -> reals r (Array.updateAt axis (r.Next(1, 4)) shape))
+
+        let parts =
+            Array.init (r.Next(2, 4)) (fun _ -> reals r (Array.updateAt axis (r.Next(1, 4)) shape))
+
         parts, Params [| "dimension", Int axis |])
 
 let private convert =
@@ -120,35 +163,42 @@ let private convert =
 
 /// Every built-in primitive's domain.
 let domains: (Primitive * Domain) list =
-    [ negP, unaryOn reals
-      addP, binaryOn reals reals
-      subP, binaryOn reals reals
-      mulP, binaryOn reals reals
-      divP, binaryOn reals (fun r s -> signedAway r 0.5 2.0 s)
-      powConstP, powConst
-      sinP, unaryOn reals
-      cosP, unaryOn reals
-      expP, unaryOn reals
-      logP, unaryOn positive
-      sqrtP, unaryOn positive
-      tanhP, unaryOn reals
-      ltP, comparison
-      leP, comparison
-      gtP, comparison
-      geP, comparison
-      eqP, comparison
-      neP, comparison
-      selectNP, select
-      stopGradientP, { unaryOn reals with ZeroDerivative = true }
-      reduceSumP, reduceSum
-      broadcastInDimP, broadcastInDim
-      reshapeP, reshape
-      transposeP, transpose
-      sliceP, slice
-      padP, pad
-      concatenateP, concatenate
-      convertElementTypeP, convert ]
+    [
+        negP, unaryOn reals
+        addP, binaryOn reals reals
+        subP, binaryOn reals reals
+        mulP, binaryOn reals reals
+        divP, binaryOn reals (fun r s -> signedAway r 0.5 2.0 s)
+        powConstP, powConst
+        sinP, unaryOn reals
+        cosP, unaryOn reals
+        expP, unaryOn reals
+        logP, unaryOn positive
+        sqrtP, unaryOn positive
+        tanhP, unaryOn reals
+        ltP, comparison
+        leP, comparison
+        gtP, comparison
+        geP, comparison
+        eqP, comparison
+        neP, comparison
+        selectNP, select
+        stopGradientP,
+        { unaryOn reals with
+            ZeroDerivative = true
+        }
+        reduceSumP, reduceSum
+        broadcastInDimP, broadcastInDim
+        reshapeP, reshape
+        transposeP, transpose
+        sliceP, slice
+        padP, pad
+        concatenateP, concatenate
+        convertElementTypeP, convert
+    ]
 
 /// The domain of a primitive, if it has one.
 let tryFind (prim: Primitive) =
-    domains |> List.tryFind (fun (p, _) -> Object.ReferenceEquals(p, prim)) |> Option.map snd
+    domains
+    |> List.tryFind (fun (p, _) -> Object.ReferenceEquals(p, prim))
+    |> Option.map snd

@@ -10,7 +10,10 @@ let private selectRules =
     jvpOnly (fun xs ts pars _ ->
         // the mask is bool, so only the cases can carry tangents
         let onFalse, onTrue = instantiate xs.[1] ts.[1], instantiate xs.[2] ts.[2]
-        [| ValueSome(Interpreter.Bind1(selectNP, [| xs.[0]; onFalse; onTrue |], pars)) |])
+
+        [|
+            ValueSome(Interpreter.Bind1(selectNP, [| xs.[0]; onFalse; onTrue |], pars))
+        |])
     |> withTranspose (fun cts args pars ->
         let which =
             match args.[0] with
@@ -29,11 +32,13 @@ let private selectRules =
 
 /// The family's entries for the rules table.
 let rules =
-    [ ltP, jvpOnly zeroJvp
-      leP, jvpOnly zeroJvp
-      gtP, jvpOnly zeroJvp
-      geP, jvpOnly zeroJvp
-      eqP, jvpOnly zeroJvp
-      neP, jvpOnly zeroJvp
-      selectNP, selectRules
-      stopGradientP, jvpOnly zeroJvp ]
+    [
+        ltP, jvpOnly zeroJvp
+        leP, jvpOnly zeroJvp
+        gtP, jvpOnly zeroJvp
+        geP, jvpOnly zeroJvp
+        eqP, jvpOnly zeroJvp
+        neP, jvpOnly zeroJvp
+        selectNP, selectRules
+        stopGradientP, jvpOnly zeroJvp
+    ]

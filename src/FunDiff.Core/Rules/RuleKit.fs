@@ -37,7 +37,10 @@ module RuleKit =
     let jvpOnly (jvp: JvpRule) = { Jvp = jvp; Transpose = None }
 
     /// Adds a transpose rule.
-    let withTranspose (transpose: TransposeRule) (rules: PrimitiveRules) = { rules with Transpose = Some transpose }
+    let withTranspose (transpose: TransposeRule) (rules: PrimitiveRules) =
+        { rules with
+            Transpose = Some transpose
+        }
 
     /// A unary rule `fun x y t -> tangent` (x the input, y the output, t the input tangent).
     let unary (f: Tensor -> Tensor -> Tensor -> Tensor) : JvpRule =
@@ -59,7 +62,10 @@ module RuleKit =
     /// A tangent with the shape of `out`: binary primitives broadcast rank-0 operands, so the
     /// tangent of a scalar operand may need broadcasting to the output.
     let fit (out: Tensor) (t: Tensor) =
-        if Shape.equal t.Aval.Shape out.Aval.Shape then t else Prim.broadcastTo out.Aval.Shape t
+        if Shape.equal t.Aval.Shape out.Aval.Shape then
+            t
+        else
+            Prim.broadcastTo out.Aval.Shape t
 
     /// The cotangent of a binary primitive's operand: summed to a scalar if the operand was a
     /// rank-0 operand broadcast by the kernel.
@@ -84,6 +90,8 @@ module RuleKit =
     let notLinear (name: string) =
         raise (
             TransformException(
-                sprintf "%s: both operands are linear; the program is not linear in its input, so it cannot be transposed." name
+                sprintf
+                    "%s: both operands are linear; the program is not linear in its input, so it cannot be transposed."
+                    name
             )
         )

@@ -21,16 +21,23 @@ let table: PrimitiveRules[] =
 
 /// The built-in primitives that have rules (the property tests iterate over these).
 let primitives: Primitive list =
-    Arithmetic.rules @ Transcendental.rules @ Structural.rules @ Logical.rules |> List.map fst
+    Arithmetic.rules @ Transcendental.rules @ Structural.rules @ Logical.rules
+    |> List.map fst
 
 /// The rules of a primitive: its own if user-defined, else the table's.
 let lookup (prim: Primitive) : PrimitiveRules =
     match prim.OwnRules with
     | :? PrimitiveRules as own -> own
     | _ ->
-        let found = if prim.Id < table.Length then table.[prim.Id] else Unchecked.defaultof<_>
+        let found =
+            if prim.Id < table.Length then
+                table.[prim.Id]
+            else
+                Unchecked.defaultof<_>
 
         if isNull (box found) then
-            raise (TransformException(sprintf "%s: this primitive has no rules; it cannot be differentiated." prim.Name))
+            raise (
+                TransformException(sprintf "%s: this primitive has no rules; it cannot be differentiated." prim.Name)
+            )
 
         found

@@ -18,7 +18,14 @@ let private single (f: Tensor -> Aval -> Params -> Tensor) : TransposeRule =
 let private reduceSumTranspose =
     single (fun ct operand pars ->
         let axes = pars.Ints "axes"
-        let kept = [| for k in 0 .. operand.Rank - 1 do if not (Array.contains k axes) then k |]
+
+        let kept =
+            [|
+                for k in 0 .. operand.Rank - 1 do
+                    if not (Array.contains k axes) then
+                        k
+            |]
+
         Prim.broadcastInDim operand.Shape kept ct)
 
 // the cotangent of a broadcast sums over the axes it created or stretched
@@ -27,15 +34,18 @@ let private broadcastTranspose =
         let shape, dims = pars.Ints "shape", pars.Ints "broadcast_dimensions"
 
         let summed =
-            [| for axis in 0 .. shape.Length - 1 do
-                   match Array.tryFindIndex ((=) axis) dims with
-                   | None -> axis
-                   | Some k when operand.Shape.[k] = 1 && shape.[axis] <> 1 -> axis
-                   | Some _ -> () |]
+            [|
+                for axis in 0 .. shape.Length - 1 do
+                    match Array.tryFindIndex ((=) axis) dims with
+                    | None -> axis
+                    | Some k when operand.Shape.[k] = 1 && shape.[axis] <> 1 -> axis
+                    | Some _ -> ()
+            |]
 
         Prim.reshape operand.Shape (Prim.sumAxes summed ct))
 
-let private reshapeTranspose = single (fun ct operand _ -> Prim.reshape operand.Shape ct)
+let private reshapeTranspose =
+    single (fun ct operand _ -> Prim.reshape operand.Shape ct)
 
 let private transposeTranspose =
     single (fun ct _ pars ->
@@ -83,11 +93,13 @@ let private convertRules =
 
 /// The family's entries for the rules table.
 let rules =
-    [ reduceSumP, linear reduceSumP |> jvpOnly |> withTranspose reduceSumTranspose
-      broadcastInDimP, linear broadcastInDimP |> jvpOnly |> withTranspose broadcastTranspose
-      reshapeP, linear reshapeP |> jvpOnly |> withTranspose reshapeTranspose
-      transposeP, linear transposeP |> jvpOnly |> withTranspose transposeTranspose
-      sliceP, linear sliceP |> jvpOnly |> withTranspose sliceTranspose
-      padP, linear padP |> jvpOnly |> withTranspose padTranspose
-      concatenateP, concatenateRules
-      convertElementTypeP, convertRules ]
+    [
+        reduceSumP, linear reduceSumP |> jvpOnly |> withTranspose reduceSumTranspose
+        broadcastInDimP, linear broadcastInDimP |> jvpOnly |> withTranspose broadcastTranspose
+        reshapeP, linear reshapeP |> jvpOnly |> withTranspose reshapeTranspose
+        transposeP, linear transposeP |> jvpOnly |> withTranspose transposeTranspose
+        sliceP, linear sliceP |> jvpOnly |> withTranspose sliceTranspose
+        padP, linear padP |> jvpOnly |> withTranspose padTranspose
+        concatenateP, concatenateRules
+        convertElementTypeP, convertRules
+    ]

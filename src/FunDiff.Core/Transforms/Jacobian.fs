@@ -20,13 +20,18 @@ let private assemble (outShape: int[]) (inShape: int[]) (parts: Tensor[]) (parts
 
 /// Columns: the linear program applied to each input basis direction.
 let private forwardColumns (x: Tensor) (y: Tensor) (linear: Program) =
-    let cols = Array.init x.Size (fun i -> (Program.eval linear [| Prim.basis x.Aval i |]).[0])
+    let cols =
+        Array.init x.Size (fun i -> (Program.eval linear [| Prim.basis x.Aval i |]).[0])
+
     assemble y.Aval.Shape x.Aval.Shape cols false
 
 /// Rows: the transposed program applied to each output basis direction.
 let private reverseRows (x: Tensor) (y: Tensor) (linear: Program) =
     let outAval = y.Aval.WithDType Float64
-    let rows = Array.init y.Size (fun j -> (Transpose.backwardPass linear [| Prim.basis outAval j |]).[0])
+
+    let rows =
+        Array.init y.Size (fun j -> (Transpose.backwardPass linear [| Prim.basis outAval j |]).[0])
+
     assemble y.Aval.Shape x.Aval.Shape rows true
 
 /// Forward-mode Jacobian: one linearize, then one evaluation per input element.

@@ -102,6 +102,7 @@ type internal StagingTrace(parent: Trace, transform: string) =
         lock equations (fun () ->
             let outAtoms = results |> Array.map this.AtomOf
             let live = Array.zeroCreate nextId
+
             let markAtom a =
                 match a with
                 | Atom.Var v -> live.[v.Id] <- true
@@ -117,8 +118,19 @@ type internal StagingTrace(parent: Trace, transform: string) =
                     keep.[i] <- true
                     e.Inputs |> Array.iter markAtom
 
-            let liveConsts = [| for i in 0 .. constVars.Count - 1 do if live.[constVars.[i].Id] then i |]
-            let kept = [| for i in 0 .. equations.Count - 1 do if keep.[i] then equations.[i] |]
+            let liveConsts =
+                [|
+                    for i in 0 .. constVars.Count - 1 do
+                        if live.[constVars.[i].Id] then
+                            i
+                |]
+
+            let kept =
+                [|
+                    for i in 0 .. equations.Count - 1 do
+                        if keep.[i] then
+                            equations.[i]
+                |]
 
             Program(
                 liveConsts |> Array.map (fun i -> constVars.[i]),

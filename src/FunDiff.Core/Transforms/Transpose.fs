@@ -106,4 +106,5 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                 | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c
                 | _ -> ())
 
-    p.InVars |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])
+    p.InVars
+    |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])
