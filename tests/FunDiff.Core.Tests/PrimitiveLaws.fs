@@ -158,6 +158,9 @@ let jacobianLaw: Law =
         let y = app.Apply x
         let forward, reverse = jacfwd app.Apply x, jacrev app.Apply x
         let shape = Array.append y.Shape x.Shape
+        // Jacobians are float64 whatever the output's dtype (a bool output has zero derivative)
+        Assert.Equal(Float64, Tensor.dtype forward)
+        Assert.Equal(Float64, Tensor.dtype reverse)
 
         if app.ZeroDerivative then
             assertZeros "jacfwd" shape forward

@@ -21,7 +21,7 @@ let internal linearizeProgram (transform: string) (f: Tensor -> Tensor) (x: Tens
         let tangentOut =
             match tangentOut with
             | ValueSome t -> t
-            | ValueNone -> Prim.zeros y.Aval
+            | ValueNone -> Prim.zeros (y.Aval.WithDType Float64)
 
         y, staging.Finish([| tangentIn.Var |], [| tangentOut |])
     finally
