@@ -427,6 +427,65 @@ module internal Prim =
     let stopGradient (x: Tensor) =
         bind1 stopGradientP [| x |] Params.Empty
 
+    /// A float primitive of two operands: both converted to float64 and broadcast.
+    let floatBinary (prim: Primitive) (x: Tensor) (y: Tensor) =
+        let x, y = prepare prim.Name Float64 x y
+        bind1 prim [| x; y |] Params.Empty
+
+    /// max / min elementwise: dtypes promote (bools to int64), shapes broadcast.
+    let extremum (prim: Primitive) (x: Tensor) (y: Tensor) = arithmetic prim x y
+
+    /// clamp(lo, x, hi) with scalar or broadcastable bounds.
+    let clamp (lo: Tensor) (x: Tensor) (hi: Tensor) =
+        let dtype = Shape.promote (Shape.promote lo.DType x.DType) hi.DType
+        let dtype = if dtype = Bool then DType.Int64 else dtype
+        let lo, x, hi = convert dtype lo, convert dtype x, convert dtype hi
+        let shape = Shape.broadcast "clip" (Shape.broadcast "clip" lo.Aval.Shape x.Aval.Shape) hi.Aval.Shape
+        let fitBound (b: Tensor) = if b.Rank = 0 then b else broadcastTo shape b
+        bind1 clampP [| fitBound lo; broadcastTo shape x; fitBound hi |] Params.Empty
+
+    /// A reduction primitive over axes (any order, negative allowed); no axes is the identity.
+    let reduce (prim: Primitive) (axes: int[]) (x: Tensor) =
+        let axes = Shape.normalizeAxes prim.Name x.Rank axes
+
+        if axes.Length = 0 then
+            x
+        else
+            bind1 prim [| x |] (Params [| "axes", Ints axes |])
+
+    /// argmax / argmin along one axis (int64).
+    let argExtreme (prim: Primitive) (axis: int) (x: Tensor) =
+        let axis = Shape.normalizeAxis prim.Name x.Rank axis
+        bind1 prim [| x |] (Params [| "axis", Int axis |])
+
+    /// Inclusive cumulative sum along an axis (from the end when `reverse`).
+    let cumsum (axis: int) (reverse: bool) (x: Tensor) =
+        let axis = Shape.normalizeAxis "cumsum" x.Rank axis
+        let x = if x.DType = Bool then convert DType.Int64 x else x
+        bind1 cumsumP [| x |] (Params [| "axis", Int axis; "reverse", Int(if reverse then 1 else 0) |])
+
+    /// Gathers along `axis` with int64 indices (NumPy's take).
+    let gather (axis: int) (x: Tensor) (indices: Tensor) =
+        let axis = Shape.normalizeAxis "take" x.Rank axis
+        bind1 gatherP [| x; convert DType.Int64 indices |] (Params [| "axis", Int axis |])
+
+    /// Adds slices of `updates` into an axis of size `size` at `indices` (gather's transpose).
+    let scatterAdd (axis: int) (size: int) (updates: Tensor) (indices: Tensor) =
+        bind1 scatterAddP [| updates; convert DType.Int64 indices |] (Params [| "axis", Int axis; "size", Int size |])
+
+    /// lax.dot_general: contracting and batch dimensions of each operand.
+    let dotGeneral (lhsContract: int[]) (rhsContract: int[]) (lhsBatch: int[]) (rhsBatch: int[]) (x: Tensor) (y: Tensor) =
+        let dtype = match Shape.promote x.DType y.DType with Bool -> DType.Int64 | d -> d
+
+        bind1
+            dotGeneralP
+            [| convert dtype x; convert dtype y |]
+            (Params
+                [| "lhs_contracting", Ints lhsContract
+                   "rhs_contracting", Ints rhsContract
+                   "lhs_batch", Ints lhsBatch
+                   "rhs_batch", Ints rhsBatch |])
+
     /// Zeros of an aval, as a concrete tensor.
     let zeros (aval: Aval) = ofArray (NDArray.full aval 0.0)
 
@@ -603,6 +662,23 @@ type Tensor with
     /// Elementwise hyperbolic tangent.
     static member Tanh(x: Tensor) = Prim.floatUnary Primitives.tanhP x
 
+    /// Elementwise tangent.
+    static member Tan(x: Tensor) = Prim.floatUnary Primitives.tanP x
+    /// Elementwise arcsine (|x| ≤ 1).
+    static member Asin(x: Tensor) = Prim.floatUnary Primitives.asinP x
+    /// Elementwise arccosine (|x| ≤ 1).
+    static member Acos(x: Tensor) = Prim.floatUnary Primitives.acosP x
+    /// Elementwise arctangent.
+    static member Atan(x: Tensor) = Prim.floatUnary Primitives.atanP x
+    /// Elementwise hyperbolic sine.
+    static member Sinh(x: Tensor) = Prim.floatUnary Primitives.sinhP x
+    /// Elementwise hyperbolic cosine.
+    static member Cosh(x: Tensor) = Prim.floatUnary Primitives.coshP x
+    /// Elementwise absolute value (its derivative at 0 is 0).
+    static member Abs(x: Tensor) = Interpreter.Bind1(Primitives.absP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
+    /// atan2(y, x) elementwise: the angle of the point (x, y), with broadcasting.
+    static member Atan2(y: Tensor, x: Tensor) = Prim.floatBinary Primitives.atan2P y x
+
     // ---- C# instance members ---------------------------------------------------------------
 
     /// Elementwise sine.
@@ -623,6 +699,62 @@ type Tensor with
     member x.Pow(c: float) = Prim.powConst c x
     /// `x ** y` elementwise (x > 0).
     member x.Pow(y: Tensor) = Tensor.Pow(x, y)
+    /// Elementwise tangent.
+    member x.Tan() = Tensor.Tan x
+    /// Elementwise arcsine.
+    member x.Asin() = Tensor.Asin x
+    /// Elementwise arccosine.
+    member x.Acos() = Tensor.Acos x
+    /// Elementwise arctangent.
+    member x.Atan() = Tensor.Atan x
+    /// Elementwise hyperbolic sine.
+    member x.Sinh() = Tensor.Sinh x
+    /// Elementwise hyperbolic cosine.
+    member x.Cosh() = Tensor.Cosh x
+    /// Elementwise absolute value.
+    member x.Abs() = Tensor.Abs x
+    /// Elementwise sign: -1, 0 or 1.
+    member x.Sign() = Interpreter.Bind1(Primitives.signP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
+    /// Elementwise log(1 + x), accurate near 0.
+    member x.Log1p() = Prim.floatUnary Primitives.log1pP x
+    /// Elementwise e^x − 1, accurate near 0.
+    member x.Expm1() = Prim.floatUnary Primitives.expm1P x
+    /// Elementwise logistic sigmoid 1 / (1 + e^−x).
+    member x.Sigmoid() = Prim.floatUnary Primitives.logisticP x
+    /// Elementwise error function.
+    member x.Erf() = Prim.floatUnary Primitives.erfP x
+    /// atan2(this, x): the angle of the point (x, this).
+    member y.Atan2(x: Tensor) = Tensor.Atan2(y, x)
+    /// The elementwise larger of two tensors (broadcasting; the derivative splits at ties).
+    member x.Maximum(y: Tensor) = Prim.extremum Primitives.maxP x y
+    /// The elementwise smaller of two tensors (broadcasting; the derivative splits at ties).
+    member x.Minimum(y: Tensor) = Prim.extremum Primitives.minP x y
+    /// Limits every element to [lo, hi] (the derivative is 0 outside and at the bounds).
+    member x.Clip(lo: float, hi: float) = Prim.clamp (Prim.scalar lo) x (Prim.scalar hi)
+    /// The largest element (a scalar).
+    member x.Max() = Prim.reduce Primitives.reduceMaxP (Array.init x.Rank id) x
+    /// The largest element along one axis.
+    member x.Max(axis: int) = Prim.reduce Primitives.reduceMaxP [| axis |] x
+    /// The smallest element (a scalar).
+    member x.Min() = Prim.reduce Primitives.reduceMinP (Array.init x.Rank id) x
+    /// The smallest element along one axis.
+    member x.Min(axis: int) = Prim.reduce Primitives.reduceMinP [| axis |] x
+    /// The product of all elements (a scalar).
+    member x.Prod() = Prim.reduce Primitives.reduceProdP (Array.init x.Rank id) x
+    /// The product along one axis.
+    member x.Prod(axis: int) = Prim.reduce Primitives.reduceProdP [| axis |] x
+    /// The flat index of the first largest element (int64 scalar).
+    member x.ArgMax() = Prim.argExtreme Primitives.argmaxP 0 (Prim.reshape [| x.Size |] x)
+    /// The index of the first largest element along an axis (int64).
+    member x.ArgMax(axis: int) = Prim.argExtreme Primitives.argmaxP axis x
+    /// The flat index of the first smallest element (int64 scalar).
+    member x.ArgMin() = Prim.argExtreme Primitives.argminP 0 (Prim.reshape [| x.Size |] x)
+    /// The index of the first smallest element along an axis (int64).
+    member x.ArgMin(axis: int) = Prim.argExtreme Primitives.argminP axis x
+    /// The cumulative sum along an axis.
+    member x.CumSum(axis: int) = Prim.cumsum axis false x
+    /// The elements at int64 `indices` along an axis (NumPy's take).
+    member x.Take(indices: Tensor, axis: int) = Prim.gather axis x indices
     /// The sum of all elements (a scalar).
     member x.Sum() = Prim.sum x
     /// The sum over one axis (negative counts from the end).

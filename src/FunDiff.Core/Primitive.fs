@@ -162,6 +162,27 @@ module internal ShapeRules =
                  Aval(shape, dtype))
         |]
 
+    /// A reduction over `axes` (sorted, distinct, non-negative), which disappear.
+    let reduceAxes (name: string) (avals: Aval[]) (p: Params) =
+        arity name 1 avals
+        let x = avals.[0]
+        let axes = Shape.normalizeAxes name x.Rank (p.Ints "axes")
+
+        if axes <> p.Ints "axes" then
+            fail "%s: axes %A must be sorted and non-negative." name (p.Ints "axes")
+
+        let shape = [| for k in 0 .. x.Rank - 1 do if not (Array.contains k axes) then x.Shape.[k] |]
+        [| Aval(shape, x.DType) |]
+
+    /// Two float64 operands (equal shapes or a scalar).
+    let floatBinary (name: string) (avals: Aval[]) (p: Params) =
+        let out = binary name None avals p
+
+        if out.[0].DType <> Float64 then
+            fail "%s: expects float64 operands, got %O and %O." name avals.[0] avals.[1]
+
+        out
+
 /// The built-in primitives: the closed core every transform works on. Their names end in `P`
 /// so that a rule's `sin x` means the op and `sinP` the primitive.
 module Primitives =
@@ -224,22 +245,7 @@ module Primitives =
 
     /// Sums over `axes` (sorted, distinct), which disappear from the shape.
     let reduceSumP =
-        builtin "reduce_sum" (fun xs p -> [| Layout.reduceSum (p.Ints "axes") xs.[0] |]) (fun avals p ->
-            arity "reduce_sum" 1 avals
-            let x = avals.[0]
-            let axes = Shape.normalizeAxes "reduce_sum" x.Rank (p.Ints "axes")
-
-            if axes <> p.Ints "axes" then
-                fail "reduce_sum: axes %A must be sorted and non-negative." (p.Ints "axes")
-
-            let shape =
-                [|
-                    for k in 0 .. x.Rank - 1 do
-                        if not (Array.contains k axes) then
-                            x.Shape.[k]
-                |]
-
-            [| Aval(shape, x.DType) |])
+        builtin "reduce_sum" (fun xs p -> [| Layout.reduceSum (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_sum")
 
     /// Operand axis k becomes output axis `broadcast_dimensions[k]` of `shape`.
     let broadcastInDimP =
@@ -384,3 +390,146 @@ module Primitives =
         builtin "stop_gradient" (unaryImpl Elementwise.identity) (fun avals _ ->
             arity "stop_gradient" 1 avals
             [| avals.[0] |])
+
+    // ---- the op library's primitives -----------------------------------------------------
+
+    let tanP = floatUnaryP "tan" Elementwise.tan
+    let asinP = floatUnaryP "asin" Elementwise.asin
+    let acosP = floatUnaryP "acos" Elementwise.acos
+    let atanP = floatUnaryP "atan" Elementwise.atan
+    let sinhP = floatUnaryP "sinh" Elementwise.sinh
+    let coshP = floatUnaryP "cosh" Elementwise.cosh
+    let log1pP = floatUnaryP "log1p" Elementwise.log1p
+    let expm1P = floatUnaryP "expm1" Elementwise.expm1
+    /// 1 / (1 + e^-x), stable for large |x|.
+    let logisticP = floatUnaryP "logistic" Elementwise.logistic
+    let erfP = floatUnaryP "erf" Elementwise.erf
+    let absP = builtin "abs" (unaryImpl Elementwise.abs) (numericUnary "abs")
+    let signP = builtin "sign" (unaryImpl Elementwise.sign) (numericUnary "sign")
+
+    /// x ** y with a tensor exponent.
+    let powP = builtin "pow" (binaryImpl Elementwise.pow) (floatBinary "pow")
+    let maxP = builtin "max" (binaryImpl Elementwise.max) (binary "max" None)
+    let minP = builtin "min" (binaryImpl Elementwise.min) (binary "min" None)
+    /// atan2(y, x), operands in that order.
+    let atan2P = builtin "atan2" (binaryImpl Elementwise.atan2) (floatBinary "atan2")
+
+    /// clamp(lo, x, hi); `lo` and `hi` have x's shape or rank 0.
+    let clampP =
+        builtin "clamp" (fun xs _ -> [| Elementwise.clamp xs.[0] xs.[1] xs.[2] |]) (fun avals _ ->
+            arity "clamp" 3 avals
+            let lo, x, hi = avals.[0], avals.[1], avals.[2]
+
+            for bound in [ lo; hi ] do
+                if bound.DType <> x.DType then
+                    fail "clamp: bound %O and operand %O differ in dtype." bound x
+
+                if bound.Rank <> 0 && not (Shape.equal bound.Shape x.Shape) then
+                    fail "clamp: bound shape %s must be the operand's %s or a scalar." (Shape.show bound.Shape) (Shape.show x.Shape)
+
+            [| x |])
+
+    let reduceMaxP = builtin "reduce_max" (fun xs p -> [| Reductions.reduceMax (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_max")
+    let reduceMinP = builtin "reduce_min" (fun xs p -> [| Reductions.reduceMin (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_min")
+    let reduceProdP = builtin "reduce_prod" (fun xs p -> [| Reductions.reduceProd (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_prod")
+
+    let private argShape (name: string) (avals: Aval[]) (p: Params) =
+        arity name 1 avals
+        let x = avals.[0]
+        let axis = p.Int "axis"
+
+        if axis < 0 || axis >= x.Rank then
+            fail "%s: axis %d is out of range for rank %d." name axis x.Rank
+
+        if x.Shape.[axis] = 0 then
+            fail "%s: axis %d has size 0; an empty axis has no extreme element." name axis
+
+        [| Aval(Array.removeAt axis x.Shape, Int64) |]
+
+    /// The index of the first maximum along `axis` (int64).
+    let argmaxP = builtin "argmax" (fun xs p -> [| Reductions.argExtreme true (p.Int "axis") xs.[0] |]) (argShape "argmax")
+    /// The index of the first minimum along `axis` (int64).
+    let argminP = builtin "argmin" (fun xs p -> [| Reductions.argExtreme false (p.Int "axis") xs.[0] |]) (argShape "argmin")
+
+    /// Inclusive cumulative sum along `axis` (from the end when `reverse` = 1).
+    let cumsumP =
+        builtin "cumsum" (fun xs p -> [| Reductions.cumsum (p.Int "axis") (p.Int "reverse" = 1) xs.[0] |]) (fun avals p ->
+            arity "cumsum" 1 avals
+            let x = avals.[0]
+
+            if p.Int "axis" < 0 || p.Int "axis" >= x.Rank then
+                fail "cumsum: axis %d is out of range for rank %d." (p.Int "axis") x.Rank
+
+            [| x |])
+
+    /// gather(operand, indices) along `axis`: NumPy's take with int64 indices.
+    let gatherP =
+        builtin "gather" (fun xs p -> [| Reductions.gather (p.Int "axis") xs.[0] xs.[1] |]) (fun avals p ->
+            arity "gather" 2 avals
+            let x, idx, axis = avals.[0], avals.[1], p.Int "axis"
+
+            if idx.DType <> Int64 then
+                fail "gather: indices must be int64, got %O (convert with Tensor.convert Int64)." idx
+
+            if axis < 0 || axis >= x.Rank then
+                fail "gather: axis %d is out of range for rank %d." axis x.Rank
+
+            [| Aval(Array.concat [ x.Shape.[.. axis - 1]; idx.Shape; x.Shape.[axis + 1 ..] ], x.DType) |])
+
+    /// scatter_add(updates, indices): the transpose of gather, into an axis of size `size`.
+    let scatterAddP =
+        builtin "scatter_add" (fun xs p -> [| Reductions.scatterAdd (p.Int "axis") (p.Int "size") xs.[0] xs.[1] |]) (fun avals p ->
+            arity "scatter_add" 2 avals
+            let u, idx, axis = avals.[0], avals.[1], p.Int "axis"
+
+            if idx.DType <> Int64 then
+                fail "scatter_add: indices must be int64, got %O." idx
+
+            if axis < 0 || axis + idx.Rank > u.Rank then
+                fail "scatter_add: updates %O cannot hold indices %O at axis %d." u idx axis
+
+            if not (Shape.equal u.Shape.[axis .. axis + idx.Rank - 1] idx.Shape) then
+                fail "scatter_add: updates %O do not have the indices' shape %s at axis %d." u (Shape.show idx.Shape) axis
+
+            [| Aval(Array.concat [ u.Shape.[.. axis - 1]; [| p.Int "size" |]; u.Shape.[axis + idx.Rank ..] ], u.DType) |])
+
+    /// dot_general(lhs, rhs): contracts `lhs_contracting` with `rhs_contracting` and pairs
+    /// `lhs_batch` with `rhs_batch`; the result's axes are batch ++ lhs free ++ rhs free.
+    let dotGeneralP =
+        builtin "dot_general" (fun xs p ->
+            [| Linalg.dotGeneral (p.Ints "lhs_contracting") (p.Ints "rhs_contracting") (p.Ints "lhs_batch") (p.Ints "rhs_batch") xs.[0] xs.[1] |]) (fun avals p ->
+            arity "dot_general" 2 avals
+            let l, r = avals.[0], avals.[1]
+            let lc, rc, lb, rb = p.Ints "lhs_contracting", p.Ints "rhs_contracting", p.Ints "lhs_batch", p.Ints "rhs_batch"
+
+            if l.DType <> r.DType then
+                fail "dot_general: dtypes %O and %O differ." l r
+
+            if lc.Length <> rc.Length || lb.Length <> rb.Length then
+                fail "dot_general: %A contracting / %A batch dimensions do not pair with %A / %A." lc lb rc rb
+
+            let check (axes: int[]) (a: Aval) =
+                for ax in axes do
+                    if ax < 0 || ax >= a.Rank then
+                        fail "dot_general: axis %d is out of range for %O." ax a
+
+                if (Array.distinct axes).Length <> axes.Length then
+                    fail "dot_general: repeated axis in %A." axes
+
+            check (Array.append lc lb) l
+            check (Array.append rc rb) r
+
+            for (la, ra) in Array.zip (Array.append lc lb) (Array.append rc rb) do
+                if l.Shape.[la] <> r.Shape.[ra] then
+                    fail
+                        "dot_general: dimension %d of %s (size %d) does not match dimension %d of %s (size %d)."
+                        la
+                        (Shape.show l.Shape)
+                        l.Shape.[la]
+                        ra
+                        (Shape.show r.Shape)
+                        r.Shape.[ra]
+
+            let free (a: Aval) (used: int[]) = [| for k in 0 .. a.Rank - 1 do if not (Array.contains k used) then a.Shape.[k] |]
+            let shape = Array.concat [ lb |> Array.map (fun k -> l.Shape.[k]); free l (Array.append lc lb); free r (Array.append rc rb) ]
+            [| Aval(shape, l.DType) |])

@@ -33,6 +33,57 @@ let exp = mapWith Math.Exp (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
 let log = mapWith Math.Log (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
 let sqrt = mapWith Math.Sqrt (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
 let tanh = mapWith Math.Tanh (UnaryKernel(fun x d -> TensorPrimitives.Tanh(x, d)))
+let tan = mapWith Math.Tan (UnaryKernel(fun x d -> TensorPrimitives.Tan(x, d)))
+let asin = mapWith Math.Asin (UnaryKernel(fun x d -> TensorPrimitives.Asin(x, d)))
+let acos = mapWith Math.Acos (UnaryKernel(fun x d -> TensorPrimitives.Acos(x, d)))
+let atan = mapWith Math.Atan (UnaryKernel(fun x d -> TensorPrimitives.Atan(x, d)))
+let sinh = mapWith Math.Sinh (UnaryKernel(fun x d -> TensorPrimitives.Sinh(x, d)))
+let cosh = mapWith Math.Cosh (UnaryKernel(fun x d -> TensorPrimitives.Cosh(x, d)))
+let abs = mapWith Math.Abs (UnaryKernel(fun x d -> TensorPrimitives.Abs(x, d)))
+
+// log1p and expm1 keep full precision near 0 (log(1 + x) and exp(x) - 1 do not)
+let private log1pScalar (v: float) = Double.LogP1 v
+let private expm1Scalar (v: float) = Double.ExpM1 v
+
+let log1p = mapWith log1pScalar (UnaryKernel(fun x d -> TensorPrimitives.LogP1(x, d)))
+let expm1 = mapWith expm1Scalar (UnaryKernel(fun x d -> TensorPrimitives.ExpM1(x, d)))
+
+/// sign: -1, 0 or 1 (NaN stays NaN).
+let private signScalar (v: float) =
+    if v > 0.0 then 1.0
+    elif v < 0.0 then -1.0
+    else v
+
+let sign =
+    mapWith
+        signScalar
+        (UnaryKernel(fun x d ->
+            for i in 0 .. x.Length - 1 do
+                d.[i] <- signScalar x.[i]))
+
+/// The logistic function 1 / (1 + e^-x), computed without overflow for either sign.
+let private logisticScalar (v: float) =
+    if v >= 0.0 then
+        1.0 / (1.0 + Math.Exp -v)
+    else
+        let e = Math.Exp v
+        e / (1.0 + e)
+
+let logistic =
+    mapWith
+        logisticScalar
+        (UnaryKernel(fun x d ->
+            for i in 0 .. x.Length - 1 do
+                d.[i] <- logisticScalar x.[i]))
+
+let private erfScalar (v: float) = MathNet.Numerics.SpecialFunctions.Erf v
+
+let erf =
+    mapWith
+        erfScalar
+        (UnaryKernel(fun x d ->
+            for i in 0 .. x.Length - 1 do
+                d.[i] <- erfScalar x.[i]))
 
 /// The identity; arrays are immutable so the input is returned.
 let identity (x: NDArray) = x
@@ -127,6 +178,43 @@ let div =
         (SpanSpan(fun a b d -> TensorPrimitives.Divide(a, b, d)))
         (SpanScalar(fun a b d -> TensorPrimitives.Divide(a, b, d)))
         (ScalarSpan(fun a b d -> TensorPrimitives.Divide(a, b, d)))
+
+/// A binary map with rank-0 broadcasting by plain loops (for the less hot operations).
+let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: NDArray) (y: NDArray) =
+    let aval = binaryAval (defaultArg dtype x.DType) x y
+    let out = NDArray.alloc aval.Size
+    let xd, yd = x.Data, y.Data
+    let xs = if xd.Length = 1 && aval.Size <> 1 then 0 else 1
+    let ys = if yd.Length = 1 && aval.Size <> 1 then 0 else 1
+
+    for i in 0 .. out.Length - 1 do
+        out.[i] <- f xd.[i * xs] yd.[i * ys]
+
+    NDArray(aval, out)
+
+/// x ** y elementwise (Math.Pow: NaN for a negative base with a fractional exponent).
+let pow = binaryLoop None (fun a b -> Math.Pow(a, b))
+
+/// The larger of two values; NaN if either is NaN (as NumPy's maximum).
+let max = binaryLoop None (fun a b -> if Double.IsNaN a || Double.IsNaN b then nan else Math.Max(a, b))
+
+/// The smaller of two values; NaN if either is NaN (as NumPy's minimum).
+let min = binaryLoop None (fun a b -> if Double.IsNaN a || Double.IsNaN b then nan else Math.Min(a, b))
+
+/// atan2(y, x): the angle of the point (x, y).
+let atan2 = binaryLoop None (fun y x -> Math.Atan2(y, x))
+
+/// clamp(lo, x, hi) = min(max(x, lo), hi), with `lo` and `hi` of x's shape or rank 0.
+let clamp (lo: NDArray) (x: NDArray) (hi: NDArray) =
+    let out = NDArray.alloc x.Size
+    let l, d, h = lo.Data, x.Data, hi.Data
+    let ls = if l.Length = 1 then 0 else 1
+    let hs = if h.Length = 1 then 0 else 1
+
+    for i in 0 .. out.Length - 1 do
+        out.[i] <- Math.Min(Math.Max(d.[i], l.[i * ls]), h.[i * hs])
+
+    NDArray(x.Aval, out)
 
 /// Integer division semantics for int64 operands are not needed: `div` always produces float64
 /// (NumPy's true division); the op promotes its operands first.

@@ -72,9 +72,41 @@ let private powConstRules =
         | ValueSome t when c <> 0.0 -> [| ValueSome(t * (c * Prim.powConst (c - 1.0) xs.[0])) |]
         | _ -> [| ValueNone |])
 
+// d(x^y) = y·x^(y−1)·dx + log(x)·x^y·dy. Conventions (as JAX): the dx factor is 0 where
+// y = 0, and the dy factor is 0 where x = 0 (log is taken of 1 there, not of 0).
+let private powRules =
+    jvpOnly (fun xs ts _ ys ->
+        let x, y, z = xs.[0], xs.[1], ys.[0]
+        let zero = Prim.scalar 0.0
+
+        let dx =
+            ts.[0]
+            |> ValueOption.map (fun t ->
+                let factor = Prim.where (Prim.compare eqP y zero) zero (y * Prim.floatBinary powP x (y - 1.0))
+                t * factor)
+
+        let dy =
+            ts.[1]
+            |> ValueOption.map (fun t ->
+                let safeX = Prim.where (Prim.compare eqP x zero) (Prim.scalar 1.0) x
+                t * (log safeX * z))
+
+        [| addTangents z dx dy |])
+
+// atan2(y, x): d = (x·dy − y·dx) / (x² + y²)
+let private atan2Rules =
+    jvpOnly (fun xs ts _ outs ->
+        let y, x = xs.[0], xs.[1]
+        let r2 = x * x + y * y
+        let dy = ts.[0] |> ValueOption.map (fun t -> t * (x / r2))
+        let dx = ts.[1] |> ValueOption.map (fun t -> t * (-y / r2))
+        [| addTangents outs.[0] dy dx |])
+
 /// The family's entries for the rules table.
 let rules =
     [
+        powP, powRules
+        atan2P, atan2Rules
         negP, negRules
         addP, addRules
         subP, subRules

@@ -6,10 +6,21 @@ module FunDiff.Rules.Table
 
 open FunDiff
 
+let private allFamilies =
+    List.concat
+        [ Arithmetic.rules
+          Transcendental.rules
+          Structural.rules
+          Logical.rules
+          Piecewise.rules
+          Reduction.rules
+          Indexing.rules
+          Linalg.rules ]
+
 /// Every built-in primitive's rules, at the index of its `Id`.
 let table: PrimitiveRules[] =
     let entries =
-        Arithmetic.rules @ Transcendental.rules @ Structural.rules @ Logical.rules
+        allFamilies
 
     let size = 1 + (entries |> List.map (fun (p: Primitive, _) -> p.Id) |> List.max)
     let arr = Array.zeroCreate size
@@ -21,7 +32,7 @@ let table: PrimitiveRules[] =
 
 /// The built-in primitives that have rules (the property tests iterate over these).
 let primitives: Primitive list =
-    Arithmetic.rules @ Transcendental.rules @ Structural.rules @ Logical.rules
+    allFamilies
     |> List.map fst
 
 /// The rules of a primitive: its own if user-defined, else the table's.

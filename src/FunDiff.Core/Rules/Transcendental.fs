@@ -15,4 +15,15 @@ let rules =
         logP, jvpOnly (unary (fun x _ t -> t / x))
         sqrtP, jvpOnly (unary (fun _ y t -> t * (0.5 / y))) // infinite at 0, as the maths says
         tanhP, jvpOnly (unary (fun _ y t -> t * (1.0 - y * y)))
+        tanP, jvpOnly (unary (fun _ y t -> t * (1.0 + y * y)))
+        asinP, jvpOnly (unary (fun x _ t -> t / sqrt (1.0 - x * x)))
+        acosP, jvpOnly (unary (fun x _ t -> t / -(sqrt (1.0 - x * x))))
+        atanP, jvpOnly (unary (fun x _ t -> t / (1.0 + x * x)))
+        sinhP, jvpOnly (unary (fun x _ t -> t * cosh x))
+        coshP, jvpOnly (unary (fun x _ t -> t * sinh x))
+        log1pP, jvpOnly (unary (fun x _ t -> t / (1.0 + x)))
+        expm1P, jvpOnly (unary (fun _ y t -> t * (y + 1.0)))
+        logisticP, jvpOnly (unary (fun _ y t -> t * (y * (1.0 - y))))
+        // d erf(x) = 2/√π · e^(−x²)
+        erfP, jvpOnly (unary (fun x _ t -> t * (2.0 / sqrt System.Math.PI * exp (-(x * x)))))
     ]

@@ -1,0 +1,170 @@
+/// Reductions, scans and indexing kernels: max/min/prod over axes, argmax/argmin, cumulative
+/// sums, gather along an axis and its transpose scatter-add. Each views its operand as rows:
+/// the reduced (or scanned) axes are moved last, so the inner loops run over contiguous rows.
+module FunDiff.Backend.Reductions
+
+open System
+open FunDiff
+
+/// The operand with `axes` moved to the end (a copy only when they are not already last),
+/// as (rows, rowLength, kept shape).
+let private rowsOver (axes: int[]) (x: NDArray) =
+    let rank = x.Shape.Length
+    let kept = [| for k in 0 .. rank - 1 do if not (Array.contains k axes) then k |]
+    let perm = Array.append kept axes
+    let moved = if perm = Array.init rank id then x else Layout.transpose perm x
+    let rowLength = axes |> Array.fold (fun acc a -> acc * x.Shape.[a]) 1
+    let keptShape = kept |> Array.map (fun k -> x.Shape.[k])
+    moved.Data, rowLength, keptShape
+
+/// Folds every row with `combine` from `init`.
+let private reduceRows (init: float) (combine: float -> float -> float) (axes: int[]) (x: NDArray) =
+    let data, rowLength, keptShape = rowsOver axes x
+    let rows = Shape.size keptShape
+    let out = NDArray.alloc rows
+
+    for r in 0 .. rows - 1 do
+        let mutable acc = init
+
+        for j in 0 .. rowLength - 1 do
+            acc <- combine acc data.[r * rowLength + j]
+
+        out.[r] <- acc
+
+    NDArray(Aval(keptShape, x.DType), out)
+
+// NaN wins, as in NumPy's max/min
+let private nanMax (a: float) (b: float) =
+    if Double.IsNaN a then a
+    elif Double.IsNaN b || b > a then b
+    else a
+
+let private nanMin (a: float) (b: float) =
+    if Double.IsNaN a then a
+    elif Double.IsNaN b || b < a then b
+    else a
+
+/// The maximum over `axes` (NaN propagates; -inf for an empty reduction).
+let reduceMax (axes: int[]) (x: NDArray) = reduceRows Double.NegativeInfinity nanMax axes x
+
+/// The minimum over `axes` (NaN propagates; +inf for an empty reduction).
+let reduceMin (axes: int[]) (x: NDArray) = reduceRows Double.PositiveInfinity nanMin axes x
+
+/// The product over `axes` (1 for an empty reduction).
+let reduceProd (axes: int[]) (x: NDArray) = reduceRows 1.0 (*) axes x
+
+/// The index of the first largest (`largest` true) or smallest element along `axis`, as int64;
+/// NaN counts as the extreme, as in NumPy.
+let argExtreme (largest: bool) (axis: int) (x: NDArray) =
+    let data, rowLength, keptShape = rowsOver [| axis |] x
+    let rows = Shape.size keptShape
+    let out = NDArray.alloc rows
+
+    for r in 0 .. rows - 1 do
+        let mutable best = 0
+        let mutable found = false
+        let baseIndex = r * rowLength
+
+        for j in 1 .. rowLength - 1 do
+            if not found then
+                let v, b = data.[baseIndex + j], data.[baseIndex + best]
+
+                if Double.IsNaN b then found <- true
+                elif Double.IsNaN v then
+                    best <- j
+                    found <- true
+                elif (largest && v > b) || (not largest && v < b) then
+                    best <- j
+
+        out.[r] <- float best
+
+    NDArray(Aval(keptShape, Int64), out)
+
+/// Moves axis `axis` of a rank-`rank` array to the end and back: the two permutations.
+let private axisLast (rank: int) (axis: int) =
+    let perm = Array.append [| for k in 0 .. rank - 1 do if k <> axis then k |] [| axis |]
+    let inverse = Array.zeroCreate rank
+    perm |> Array.iteri (fun i p -> inverse.[p] <- i)
+    perm, inverse
+
+/// Inclusive cumulative sum along `axis`; from the end when `reverse`.
+let cumsum (axis: int) (reverse: bool) (x: NDArray) =
+    let rank = x.Shape.Length
+    let perm, inverse = axisLast rank axis
+    let identity = axis = rank - 1
+    let moved = if identity then x else Layout.transpose perm x
+    let n = x.Shape.[axis]
+    let data = moved.Data
+    let out = NDArray.alloc data.Length
+
+    if n > 0 then
+        for r in 0 .. data.Length / n - 1 do
+            let mutable acc = 0.0
+
+            for j in 0 .. n - 1 do
+                let i = r * n + (if reverse then n - 1 - j else j)
+                acc <- acc + data.[i]
+                out.[i] <- acc
+
+    let result = NDArray(moved.Aval, out)
+    if identity then result else Layout.transpose inverse result
+
+/// (outer, n, inner) sizes around `axis`.
+let private around (shape: int[]) (axis: int) =
+    let outer = Array.fold (*) 1 shape.[.. axis - 1]
+    let inner = Array.fold (*) 1 shape.[axis + 1 ..]
+    outer, shape.[axis], inner
+
+/// Reads the int64 indices, wrapping negatives and raising for out-of-range ones.
+let private checkedIndices (op: string) (axis: int) (n: int) (indices: NDArray) =
+    indices.Data
+    |> Array.map (fun v ->
+        let i = int v
+        let j = if i < 0 then i + n else i
+
+        if j < 0 || j >= n || Double.IsNaN v then
+            raise (
+                ShapeException(
+                    sprintf "%s: index %s is out of range for axis %d of size %d." op (if Double.IsNaN v then "NaN" else string i) axis n
+                )
+            )
+
+        j)
+
+/// take: `operand` indexed along `axis` by `indices`; the result has shape
+/// operand.shape[..axis-1] ++ indices.shape ++ operand.shape[axis+1..].
+let gather (axis: int) (operand: NDArray) (indices: NDArray) =
+    let outer, n, inner = around operand.Shape axis
+    let idx = checkedIndices "take" axis n indices
+    let m = idx.Length
+    let shape = Array.concat [ operand.Shape.[.. axis - 1]; indices.Shape; operand.Shape.[axis + 1 ..] ]
+    let out = NDArray.alloc (outer * m * inner)
+    let src = operand.Data
+
+    for o in 0 .. outer - 1 do
+        for j in 0 .. m - 1 do
+            Array.blit src ((o * n + idx.[j]) * inner) out ((o * m + j) * inner) inner
+
+    NDArray(Aval(shape, operand.DType), out)
+
+/// The transpose of gather: adds each slice of `updates` into position `indices[j]` of an
+/// axis of size `size` (repeated indices accumulate).
+let scatterAdd (axis: int) (size: int) (updates: NDArray) (indices: NDArray) =
+    let idx = checkedIndices "scatter_add" axis size indices
+    let m = idx.Length
+    let outer = Array.fold (*) 1 updates.Shape.[.. axis - 1]
+    let inner = Array.fold (*) 1 updates.Shape.[axis + indices.Shape.Length ..]
+    let shape = Array.concat [ updates.Shape.[.. axis - 1]; [| size |]; updates.Shape.[axis + indices.Shape.Length ..] ]
+    let out = NDArray.alloc (outer * size * inner)
+    Array.Clear out
+    let src = updates.Data
+
+    for o in 0 .. outer - 1 do
+        for j in 0 .. m - 1 do
+            let d = (o * size + idx.[j]) * inner
+            let s = (o * m + j) * inner
+
+            for i in 0 .. inner - 1 do
+                out.[d + i] <- out.[d + i] + src.[s + i]
+
+    NDArray(Aval(shape, updates.DType), out)
