@@ -643,9 +643,8 @@ type Tensor with
     /// `x ** n` for an integer exponent.
     static member Pow(x: Tensor, n: int) = Prim.powConst (float n) x
 
-    /// `x ** y` with a tensor exponent, as `exp (y * log x)` (defined for x > 0).
-    static member Pow(x: Tensor, y: Tensor) =
-        Prim.floatUnary Primitives.expP (y * Prim.floatUnary Primitives.logP x)
+    /// `x ** y` with a tensor exponent (broadcasting). d/dy xʸ at x = 0 is 0, not NaN.
+    static member Pow(x: Tensor, y: Tensor) = Prim.floatBinary Primitives.powP x y
 
     // ---- F# math functions (`sin x` resolves to these) ---------------------------------
 

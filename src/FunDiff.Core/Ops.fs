@@ -81,7 +81,8 @@ module Tensor =
     let square (x: Tensor) = Prim.powConst 2.0 x
     /// `x ** c` for a constant exponent.
     let powConst (c: float) (x: Tensor) = Prim.powConst c x
-    /// `x ** y` with tensors on both sides (F# cannot write `2.0 ** x`: use `pow (scalar 2.0) x`).
+    /// `x ** y` with tensors on both sides, broadcasting (F# cannot write `2.0 ** x`: use
+    /// `pow (scalar 2.0) x`). d/dy xʸ at x = 0 is 0, not NaN.
     let pow (x: Tensor) (y: Tensor) = Tensor.Pow(x, y)
     /// Elementwise sum with broadcasting.
     let add (x: Tensor) (y: Tensor) = x + y
@@ -91,6 +92,44 @@ module Tensor =
     let mul (x: Tensor) (y: Tensor) = x * y
     /// Elementwise division with broadcasting.
     let div (x: Tensor) (y: Tensor) = x / y
+
+    /// Elementwise tangent.
+    let tan (x: Tensor) = Tensor.Tan x
+    /// Elementwise arcsine (|x| ≤ 1).
+    let asin (x: Tensor) = Tensor.Asin x
+    /// Elementwise arccosine (|x| ≤ 1).
+    let acos (x: Tensor) = Tensor.Acos x
+    /// Elementwise arctangent.
+    let atan (x: Tensor) = Tensor.Atan x
+    /// Elementwise hyperbolic sine.
+    let sinh (x: Tensor) = Tensor.Sinh x
+    /// Elementwise hyperbolic cosine.
+    let cosh (x: Tensor) = Tensor.Cosh x
+    /// Elementwise log(1 + x), accurate near 0.
+    let log1p (x: Tensor) = x.Log1p()
+    /// Elementwise e^x − 1, accurate near 0.
+    let expm1 (x: Tensor) = x.Expm1()
+    /// Elementwise error function.
+    let erf (x: Tensor) = x.Erf()
+    /// Elementwise |x|; its derivative at 0 is 0.
+    let abs (x: Tensor) = Tensor.Abs x
+    /// Elementwise sign (-1, 0, 1); its derivative is 0.
+    let sign (x: Tensor) = x.Sign()
+    /// The logistic sigmoid 1 / (1 + e^−x), stable at ±1000.
+    let sigmoid (x: Tensor) = x.Sigmoid()
+    /// log(1 + e^x), stable at ±1000; its derivative is sigmoid x.
+    let softplus (x: Tensor) = Composite.Nn.softplus x
+    /// max(x, 0); its derivative at 0 is 0.
+    let relu (x: Tensor) = Composite.Nn.relu x
+    /// The elementwise larger of x and y (broadcasting); at ties each gets half the derivative.
+    let maximum (x: Tensor) (y: Tensor) = x.Maximum y
+    /// The elementwise smaller of x and y (broadcasting); at ties each gets half the derivative.
+    let minimum (x: Tensor) (y: Tensor) = x.Minimum y
+    /// `atan2 y x`: the angle of the point (x, y), elementwise with broadcasting.
+    let atan2 (y: Tensor) (x: Tensor) = Tensor.Atan2(y, x)
+    /// `clip lo hi x`: every element limited to [lo, hi]; the derivative is 0 outside and at
+    /// the bounds.
+    let clip (lo: float) (hi: float) (x: Tensor) = x.Clip(lo, hi)
 
     // ---- comparisons and selection -----------------------------------------------------------
 
@@ -122,8 +161,110 @@ module Tensor =
     let sum (x: Tensor) = Prim.sum x
     /// Sums over the given axes (negative counts from the end); they disappear.
     let sumAxes (axes: int list) (x: Tensor) = Prim.sumAxes (Array.ofList axes) x
+    /// Sums over axes, keeping them as size-1 axes.
+    let sumKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.keepDims (Array.ofList axes) x (Prim.sumAxes (Array.ofList axes) x)
+
     /// The mean of all elements.
-    let mean (x: Tensor) = Prim.sum x / float (max 1 x.Size)
+    let mean (x: Tensor) = Composite.Reductions.mean (Composite.Reductions.allAxes x) x
+    /// The mean over axes.
+    let meanAxes (axes: int list) (x: Tensor) = Composite.Reductions.mean (Array.ofList axes) x
+
+    /// The mean over axes, keeping them as size-1 axes.
+    let meanKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.keepDims (Array.ofList axes) x (meanAxes axes x)
+
+    /// The largest element (raises ShapeException for an empty tensor).
+    let max (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMaxP (Composite.Reductions.allAxes x) x
+    /// The largest elements over axes; at ties the derivative is shared equally.
+    let maxAxes (axes: int list) (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMaxP (Array.ofList axes) x
+
+    /// The largest elements over axes, keeping them as size-1 axes.
+    let maxKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.keepDims (Array.ofList axes) x (maxAxes axes x)
+
+    /// The smallest element (raises ShapeException for an empty tensor).
+    let min (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMinP (Composite.Reductions.allAxes x) x
+    /// The smallest elements over axes; at ties the derivative is shared equally.
+    let minAxes (axes: int list) (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMinP (Array.ofList axes) x
+
+    /// The smallest elements over axes, keeping them as size-1 axes.
+    let minKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.keepDims (Array.ofList axes) x (minAxes axes x)
+
+    /// The product of all elements (its gradient is exact where elements are 0).
+    let prod (x: Tensor) = Prim.reduce Primitives.reduceProdP (Composite.Reductions.allAxes x) x
+    /// The product over axes.
+    let prodAxes (axes: int list) (x: Tensor) = Prim.reduce Primitives.reduceProdP (Array.ofList axes) x
+
+    /// The product over axes, keeping them as size-1 axes.
+    let prodKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.keepDims (Array.ofList axes) x (prodAxes axes x)
+
+    /// The population variance of all elements (NumPy's default, ddof = 0).
+    let var (x: Tensor) = Composite.Reductions.var (Composite.Reductions.allAxes x) x
+    /// The population variance over axes.
+    let varAxes (axes: int list) (x: Tensor) = Composite.Reductions.var (Array.ofList axes) x
+
+    /// The population variance over axes, keeping them as size-1 axes.
+    let varKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.keepDims (Array.ofList axes) x (varAxes axes x)
+
+    /// The population standard deviation of all elements.
+    let std (x: Tensor) = Tensor.Sqrt(var x)
+    /// The population standard deviation over axes.
+    let stdAxes (axes: int list) (x: Tensor) = Tensor.Sqrt(varAxes axes x)
+    /// The population standard deviation over axes, keeping them as size-1 axes.
+    let stdKeepDims (axes: int list) (x: Tensor) = Tensor.Sqrt(varKeepDims axes x)
+
+    /// log Σ exp x over all elements, a scalar, stable at ±1000.
+    let logSumExp (x: Tensor) = Composite.Reductions.logSumExp (Composite.Reductions.allAxes x) x
+    /// log Σ exp x over axes, stable at ±1000.
+    let logSumExpAxes (axes: int list) (x: Tensor) = Composite.Reductions.logSumExp (Array.ofList axes) x
+
+    /// log Σ exp x over axes, keeping them as size-1 axes.
+    let logSumExpKeepDims (axes: int list) (x: Tensor) =
+        Composite.Reductions.logSumExpKeepDims (Array.ofList axes) x
+
+    /// Softmax along the last axis (JAX's default), stable at ±1000.
+    let softmax (x: Tensor) = Composite.Nn.softmax -1 x
+    /// Softmax along an axis.
+    let softmaxAxis (axis: int) (x: Tensor) = Composite.Nn.softmax axis x
+    /// log softmax along the last axis, stable at ±1000.
+    let logSoftmax (x: Tensor) = Composite.Nn.logSoftmax -1 x
+    /// log softmax along an axis.
+    let logSoftmaxAxis (axis: int) (x: Tensor) = Composite.Nn.logSoftmax axis x
+
+    /// The 2-norm of all elements (Frobenius for a matrix). Its gradient at 0 is 0, not NaN.
+    let norm (x: Tensor) = Composite.Nn.norm x
+
+    /// The flat index of the first largest element (int64 scalar), as NumPy's argmax.
+    let argmax (x: Tensor) = Composite.Reductions.argFlat Primitives.argmaxP x
+    /// The index of the first largest element along an axis (int64).
+    let argmaxAxis (axis: int) (x: Tensor) = x.ArgMax axis
+    /// The flat index of the first smallest element (int64 scalar), as NumPy's argmin.
+    let argmin (x: Tensor) = Composite.Reductions.argFlat Primitives.argminP x
+    /// The index of the first smallest element along an axis (int64).
+    let argminAxis (axis: int) (x: Tensor) = x.ArgMin axis
+
+    /// The cumulative sum of the flattened tensor (NumPy's cumsum without an axis).
+    let cumsum (x: Tensor) = Composite.Reductions.cumsumFlat x
+    /// The cumulative sum along an axis.
+    let cumsumAxis (axis: int) (x: Tensor) = Prim.cumsum axis false x
+
+    // ---- linear algebra ---------------------------------------------------------------------
+
+    /// NumPy's dot: 1-d · 1-d is a scalar; 2-d · 2-d the matrix product; N-d · M-d the sum
+    /// product over x's last axis and y's second-to-last.
+    let dot (x: Tensor) (y: Tensor) = Composite.LinearAlgebra.dot x y
+    /// NumPy's matmul: a 2-d · 1-d product is 1-d; leading batch axes broadcast.
+    let matmul (x: Tensor) (y: Tensor) = Composite.LinearAlgebra.matmul x y
+    /// The outer product of the flattened operands.
+    let outer (x: Tensor) (y: Tensor) = Composite.LinearAlgebra.outer x y
+    /// A vector becomes a diagonal matrix; a matrix gives its diagonal.
+    let diag (x: Tensor) = Composite.LinearAlgebra.diag x
+    /// The sum of a matrix's diagonal.
+    let trace (x: Tensor) = Composite.LinearAlgebra.trace x
 
     // ---- shapes -------------------------------------------------------------------------------
 
@@ -147,3 +288,18 @@ module Tensor =
     let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) = Prim.sliceAxis axis start stop x
     /// Index `i` of axis 0, one rank lower (same as `x.[i]`).
     let index (i: int) (x: Tensor) = x.[i]
+    /// Removes every axis of size 1.
+    let squeeze (x: Tensor) = Composite.Shaping.squeeze x
+    /// Removes one axis of size 1.
+    let squeezeAxis (axis: int) (x: Tensor) = Composite.Shaping.squeezeAxis axis x
+    /// Splits into `sections` equal parts along axis 0.
+    let split (sections: int) (x: Tensor) = Composite.Shaping.split sections 0 x
+    /// Splits into `sections` equal parts along an axis.
+    let splitAxis (sections: int) (axis: int) (x: Tensor) = Composite.Shaping.split sections axis x
+    /// `take indices x`: the elements of the flattened `x` at int64 `indices` (NumPy's take);
+    /// the result has the indices' shape. Out-of-range indices raise ShapeException.
+    let take (indices: Tensor) (x: Tensor) = Composite.Shaping.take indices x
+    /// `takeAxis axis indices x`: slices of `x` along `axis` at `indices` (gather).
+    let takeAxis (axis: int) (indices: Tensor) (x: Tensor) = Prim.gather axis x indices
+    /// One-hot rows: labels of shape s give float64 of shape s ++ [n].
+    let oneHot (n: int) (labels: Tensor) = Composite.Nn.oneHot n labels

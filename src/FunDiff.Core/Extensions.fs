@@ -1,0 +1,108 @@
+namespace FunDiff
+
+open System.Runtime.CompilerServices
+
+/// C# members for the composite ops (Core compiles before the ops, so these cannot be
+/// intrinsic on Tensor): `x.Softmax()`, `x.MatMul(w)`, `x.Norm()`, ...
+[<Extension; AbstractClass; Sealed>]
+type TensorExtensions =
+
+    /// log(1 + e^x), stable at ±1000.
+    [<Extension>]
+    static member Softplus(x: Tensor) = Tensor.softplus x
+
+    /// max(x, 0); its derivative at 0 is 0.
+    [<Extension>]
+    static member Relu(x: Tensor) = Tensor.relu x
+
+    /// Softmax along the last axis.
+    [<Extension>]
+    static member Softmax(x: Tensor) = Tensor.softmax x
+
+    /// Softmax along an axis.
+    [<Extension>]
+    static member Softmax(x: Tensor, axis: int) = Tensor.softmaxAxis axis x
+
+    /// log softmax along the last axis.
+    [<Extension>]
+    static member LogSoftmax(x: Tensor) = Tensor.logSoftmax x
+
+    /// log softmax along an axis.
+    [<Extension>]
+    static member LogSoftmax(x: Tensor, axis: int) = Tensor.logSoftmaxAxis axis x
+
+    /// log Σ exp x over all elements.
+    [<Extension>]
+    static member LogSumExp(x: Tensor) = Tensor.logSumExp x
+
+    /// log Σ exp x over one axis.
+    [<Extension>]
+    static member LogSumExp(x: Tensor, axis: int) = Tensor.logSumExpAxes [ axis ] x
+
+    /// The 2-norm of all elements (gradient 0 at 0).
+    [<Extension>]
+    static member Norm(x: Tensor) = Tensor.norm x
+
+    /// The mean over one axis.
+    [<Extension>]
+    static member Mean(x: Tensor, axis: int) = Tensor.meanAxes [ axis ] x
+
+    /// The population variance of all elements.
+    [<Extension>]
+    static member Var(x: Tensor) = Tensor.var x
+
+    /// The population variance over one axis.
+    [<Extension>]
+    static member Var(x: Tensor, axis: int) = Tensor.varAxes [ axis ] x
+
+    /// The population standard deviation of all elements.
+    [<Extension>]
+    static member Std(x: Tensor) = Tensor.std x
+
+    /// The population standard deviation over one axis.
+    [<Extension>]
+    static member Std(x: Tensor, axis: int) = Tensor.stdAxes [ axis ] x
+
+    /// NumPy's matmul (a matrix times a vector is a vector; batch axes broadcast).
+    [<Extension>]
+    static member MatMul(x: Tensor, y: Tensor) = Tensor.matmul x y
+
+    /// NumPy's dot (1-d · 1-d is a scalar).
+    [<Extension>]
+    static member Dot(x: Tensor, y: Tensor) = Tensor.dot x y
+
+    /// The outer product of the flattened operands.
+    [<Extension>]
+    static member Outer(x: Tensor, y: Tensor) = Tensor.outer x y
+
+    /// A vector becomes a diagonal matrix; a matrix gives its diagonal.
+    [<Extension>]
+    static member Diag(x: Tensor) = Tensor.diag x
+
+    /// The sum of a matrix's diagonal.
+    [<Extension>]
+    static member Trace(x: Tensor) = Tensor.trace x
+
+    /// Removes every axis of size 1.
+    [<Extension>]
+    static member Squeeze(x: Tensor) = Tensor.squeeze x
+
+    /// Splits into equal sections along an axis.
+    [<Extension>]
+    static member Split(x: Tensor, sections: int, axis: int) = Tensor.splitAxis sections axis x |> Array.ofList
+
+    /// One-hot rows of n classes for integer labels.
+    [<Extension>]
+    static member OneHot(labels: Tensor, n: int) = Tensor.oneHot n labels
+
+    /// The elements of the flattened tensor at int64 indices.
+    [<Extension>]
+    static member Take(x: Tensor, indices: Tensor) = Tensor.take indices x
+
+    /// The cumulative sum of the flattened tensor.
+    [<Extension>]
+    static member CumSum(x: Tensor) = Tensor.cumsum x
+
+    /// `where(cond, a, b)` with this as the condition.
+    [<Extension>]
+    static member Where(cond: Tensor, onTrue: Tensor, onFalse: Tensor) = Tensor.where cond onTrue onFalse
