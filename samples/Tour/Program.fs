@@ -78,3 +78,30 @@ printfn "its gradient:\n%O" (makeIR (grad g) x0)
 
 section "The program of a Hessian-vector product of Rosenbrock"
 printfn "%O" (makeIR (fun x -> hvp rosenbrock x v) x0)
+
+section "Logistic regression: the gradient of the loss with respect to the weights"
+// four points in the plane with labels; the model is σ(X·w)
+let features = Tensor.ofArray2D (array2D [ [ 1.0; 2.0 ]; [ -1.0; 0.5 ]; [ 2.0; -1.0 ]; [ -2.0; -1.5 ] ])
+let labels = Tensor.ofArray [| 1.0; 0.0; 1.0; 0.0 |]
+
+let loss (w: Tensor) =
+    let p = Tensor.sigmoid (Tensor.matmul features w)
+    -Tensor.mean (labels * Tensor.log p + (1.0 - labels) * Tensor.log (1.0 - p))
+
+let w0 = Tensor.ofArray [| 0.1; -0.2 |]
+printfn "loss(w0)      = %O" (loss w0)
+printfn "grad loss(w0) = %O   (= Xᵀ(σ(Xw) − y) / n)" (grad loss w0)
+let mutable w = w0
+
+for _ in 1..100 do
+    w <- w - 0.5 * grad loss w
+
+printfn "after 100 steps of gradient descent: w = %O, loss = %O" w (loss w)
+
+section "The Jacobian of softmax: diag(s) − s sᵀ"
+let logits = Tensor.ofArray [| 1.0; 2.0; 3.0 |]
+let s = Tensor.softmax logits
+printfn "softmax = %O" s
+printfn "jacobian =\n%O" (jacobian Tensor.softmax logits)
+printfn "diag(s) − s sᵀ =\n%O" (Tensor.diag s - Tensor.outer s s)
+printfn "stable at ±1000: softmax [1000, 0, -1000] = %O" (Tensor.softmax (Tensor.ofArray [| 1000.0; 0.0; -1000.0 |]))
