@@ -72,29 +72,41 @@ let internal checkDifferentiable (transform: string) (x: Tensor) =
             )
         )
 
-/// Runs `f` under a new JVP trace (on top of the current trace) with tangent `v` for `x`;
-/// returns the primal output and its tangent (`ValueNone`: `f` does not depend on `x`).
-let internal jvpWith (transform: string) (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) =
-    checkDifferentiable transform x
+/// Runs `f` under a new JVP trace (on top of the current trace) with tangent `vs.[i]` for
+/// `xs.[i]`; returns the primal outputs and their tangents (`ValueNone`: the output does not
+/// depend on the inputs).
+let internal jvpMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Tensor[]) (vs: Tensor[]) =
+    for i in 0 .. xs.Length - 1 do
+        checkDifferentiable transform xs.[i]
 
-    if not (x.Aval.Shape = v.Aval.Shape) then
-        raise (
-            ShapeException(
-                sprintf
-                    "%s: the tangent has shape %s but the input has shape %s; they must match."
-                    transform
-                    (Shape.show v.Aval.Shape)
-                    (Shape.show x.Aval.Shape)
+        if not (Shape.equal xs.[i].Aval.Shape vs.[i].Aval.Shape) then
+            raise (
+                ShapeException(
+                    sprintf
+                        "%s: the tangent has shape %s but the input has shape %s; they must match."
+                        transform
+                        (Shape.show vs.[i].Aval.Shape)
+                        (Shape.show xs.[i].Aval.Shape)
+                )
             )
-        )
 
     let trace = JvpTrace(Interpreter.Current, transform)
     let saved = Interpreter.Enter trace
 
     try
-        match f (JvpTracer(trace, x, Prim.convert Float64 v)) with
-        | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
-        | y -> y, ValueNone
+        let inputs = Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
+
+        f inputs
+        |> Array.map (fun y ->
+            match y with
+            | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
+            | y -> y, ValueNone)
+        |> Array.unzip
     finally
         Interpreter.Restore saved
         trace.Kill()
+
+/// `jvpMany` for one input and one output.
+let internal jvpWith (transform: string) (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) =
+    let ys, ts = jvpMany transform (fun xs -> [| f xs.[0] |]) [| x |] [| v |]
+    ys.[0], ts.[0]

@@ -7,26 +7,35 @@ module FunDiff.Transforms.Linearize
 open FunDiff
 open FunDiff.Transforms.Staging
 
-/// The primal output of `f` at `x` and the linear program mapping input tangents to output
-/// tangents (its consts are the residuals).
-let internal linearizeProgram (transform: string) (f: Tensor -> Tensor) (x: Tensor) : Tensor * Program =
-    Jvp.checkDifferentiable transform x
+/// The primal outputs of `f` at `xs` and the linear program mapping the inputs' tangents to
+/// the outputs' tangents (one program input per `xs` element; its consts are the residuals).
+let internal linearizeMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Tensor[]) : Tensor[] * Program =
+    xs |> Array.iter (Jvp.checkDifferentiable transform)
     let staging = StagingTrace(Interpreter.Current, transform)
-    let tangentIn = staging.NewInput(x.Aval)
+    let tangentsIn = xs |> Array.map (fun x -> staging.NewInput x.Aval)
     let saved = Interpreter.Enter staging
 
     try
-        let y, tangentOut = Jvp.jvpWith transform f x tangentIn
+        let ys, tangentsOut = Jvp.jvpMany transform f xs (tangentsIn |> Array.map (fun t -> t :> Tensor))
 
-        let tangentOut =
-            match tangentOut with
-            | ValueSome t -> t
-            | ValueNone -> Prim.zeros (y.Aval.WithDType Float64)
+        let tangentsOut =
+            Array.map2
+                (fun (y: Tensor) t ->
+                    match t with
+                    | ValueSome t -> t
+                    | ValueNone -> Prim.zeros (y.Aval.WithDType Float64))
+                ys
+                tangentsOut
 
-        y, staging.Finish([| tangentIn.Var |], [| tangentOut |])
+        ys, staging.Finish(tangentsIn |> Array.map (fun t -> t.Var), tangentsOut)
     finally
         Interpreter.Restore saved
         staging.Kill()
+
+/// `linearizeMany` for one input and one output.
+let internal linearizeProgram (transform: string) (f: Tensor -> Tensor) (x: Tensor) : Tensor * Program =
+    let ys, program = linearizeMany transform (fun xs -> [| f xs.[0] |]) [| x |]
+    ys.[0], program
 
 /// Checks a cotangent against the output it belongs to.
 let internal checkCotangent (transform: string) (y: Tensor) (ct: Tensor) =
