@@ -1,0 +1,206 @@
+namespace FunDiff
+
+open System
+open FunDiff.Transforms
+
+/// Trees: values whose leaves are tensors (or floats) — records, tuples, lists, arrays, maps,
+/// options, unions, C# records and classes, nested freely — and the transforms over them.
+/// `Diff` stays monomorphic on Tensor; use `Tree.grad` & co. for functions of many tensors.
+[<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Tree =
+
+    let private flattenAs<'T> (root: string) (x: 'T) =
+        let leaves = ResizeArray<Tensor>()
+        let node = TreePlans.flattenInto (box x) typeof<'T> root leaves
+        leaves.ToArray(), TreeDef(node, leaves.Count)
+
+    let private rebuildAs<'T> (def: TreeDef) (leaves: Tensor[]) : 'T =
+        if leaves.Length <> def.LeafCount then
+            raise (ShapeException(sprintf "Tree.unflatten: %d leaves for a structure of %d." leaves.Length def.LeafCount))
+
+        TreePlans.rebuild def.Root leaves (ref 0) :?> 'T
+
+    /// The leaves of a value (depth first, in field / element / key order) and its structure.
+    let flatten (x: 'T) : Tensor list * TreeDef =
+        let leaves, def = flattenAs "tree" x
+        List.ofArray leaves, def
+
+    /// Rebuilds a value of the given structure from leaves (as many as `def.LeafCount`).
+    let unflatten (def: TreeDef) (leaves: Tensor list) : 'T = rebuildAs def (Array.ofList leaves)
+
+    /// The leaves of a value.
+    let leaves (x: 'T) : Tensor list = fst (flatten x)
+
+    /// Registers a node type: `children` lists its child values (subtrees or leaves) and
+    /// `rebuild template children` builds a value like `template` from new children. Use it for
+    /// types the reflection-based flattening does not handle.
+    let register<'T> (children: 'T -> obj list) (rebuild: 'T -> obj list -> 'T) =
+        TreeRegistry.Registered.[typeof<'T>] <-
+            { Children = fun v -> children (v :?> 'T) |> List.map (fun c -> c, (if isNull c then typeof<obj> else c.GetType())) |> Array.ofList
+              ChildName = fun _ i -> sprintf ".[%d]" i
+              Aux = id
+              Rebuild = fun template cs -> box (rebuild (template :?> 'T) (List.ofArray cs)) }
+
+    let private checkSame (op: string) (a: TreeDef) (b: TreeDef) =
+        if not (a.SameStructure b) then
+            raise (
+                ShapeException(
+                    sprintf "%s: the two trees have different structures (%d and %d leaves, or different fields, keys or lengths)." op a.LeafCount b.LeafCount
+                )
+            )
+
+    /// Applies `f` to every leaf.
+    let map (f: Tensor -> Tensor) (x: 'T) : 'T =
+        let leaves, def = flattenAs "tree" x
+        rebuildAs def (Array.map f leaves)
+
+    /// Applies `f` to the leaves of two trees of one structure, pairwise.
+    let map2 (f: Tensor -> Tensor -> Tensor) (x: 'T) (y: 'T) : 'T =
+        let xs, dx = flattenAs "tree" x
+        let ys, dy = flattenAs "tree" y
+        checkSame "Tree.map2" dx dy
+        rebuildAs dx (Array.map2 f xs ys)
+
+    /// Zeros of every leaf's shape.
+    let zerosLike (x: 'T) : 'T = map (fun t -> Tensor.Zeros t.Shape) x
+    /// Leafwise sum.
+    let add (x: 'T) (y: 'T) : 'T = map2 (+) x y
+    /// Leafwise difference.
+    let sub (x: 'T) (y: 'T) : 'T = map2 (-) x y
+    /// Every leaf times a number.
+    let scale (c: float) (x: 'T) : 'T = map (fun t -> c * t) x
+
+    /// The inner product Σ over leaves of Σ x·y, a scalar tensor.
+    let dot (x: 'T) (y: 'T) : Tensor =
+        let xs, dx = flattenAs "tree" x
+        let ys, dy = flattenAs "tree" y
+        checkSame "Tree.dot" dx dy
+        Array.map2 (fun a b -> Tensor.sum (a * b)) xs ys |> Array.fold (+) (Tensor.scalar 0.0)
+
+    /// The 2-norm of all leaves together, a scalar tensor (gradient 0 at 0).
+    let norm (x: 'T) : Tensor =
+        let xs, _ = flattenAs "tree" x
+        Tensor.norm (xs |> Array.map Tensor.flatten |> List.ofArray |> fun l -> if l.IsEmpty then Tensor.zeros [| 0 |] else Tensor.concat 0 l)
+
+    /// All leaves as one flat float64 vector, and the function that rebuilds a tree from such a
+    /// vector (differentiable both ways): Jacobians and Hessians over trees go through it.
+    let ravel (x: 'T) : Tensor * (Tensor -> 'T) =
+        let xs, def = flattenAs "params" x
+        let shapes = xs |> Array.map (fun t -> t.Shape)
+        let sizes = shapes |> Array.map Shape.size
+
+        let flat =
+            if xs.Length = 0 then Tensor.zeros [| 0 |]
+            else xs |> Array.map (Tensor.convert Float64 >> Tensor.flatten) |> List.ofArray |> Tensor.concat 0
+
+        let total = Array.sum sizes
+
+        let unravel (v: Tensor) : 'T =
+            if v.Shape <> [| total |] then
+                raise (ShapeException(sprintf "Tree.ravel: the vector has shape %s; the tree needs [%d]." (Shape.show v.Shape) total))
+
+            let mutable offset = 0
+
+            let parts =
+                Array.init xs.Length (fun i ->
+                    let part = Tensor.reshape shapes.[i] (Tensor.slice offset (offset + sizes.[i]) v)
+                    offset <- offset + sizes.[i]
+                    part)
+
+            rebuildAs def parts
+
+        flat, unravel
+
+    // ---- transforms ---------------------------------------------------------------------------
+
+    /// Runs f on a tree rebuilt from leaves and returns its output's leaves, remembering the
+    /// output structure (the first call's) in `outDef`.
+    let private onLeaves (def: TreeDef) (f: 'T -> 'U) (outDef: TreeDef ref) =
+        fun (leaves: Tensor[]) ->
+            let y = f (rebuildAs def leaves)
+            let ys, d = flattenAs "output" y
+            outDef.Value <- d
+            ys
+
+    /// (value, gradient) of a scalar function of a tree; the gradient has the tree's structure.
+    let valueAndGrad (f: 'T -> Tensor) (x: 'T) : Tensor * 'T =
+        let xs, def = flattenAs "params" x
+        let ys, program = Linearize.linearizeMany "Tree.grad" (fun leaves -> [| f (rebuildAs def leaves) |]) xs
+        Linearize.checkScalarOutput "Tree.grad" ys.[0]
+        ys.[0], rebuildAs def (Transpose.backwardPass program [| Prim.ones ys.[0].Aval |])
+
+    /// The gradient of a scalar function of a tree, with the tree's structure:
+    /// `Tree.grad loss params` is a `Params` of gradients.
+    let grad (f: 'T -> Tensor) (x: 'T) : 'T = snd (valueAndGrad f x)
+
+    /// ((value, aux), gradient) for `f` returning a loss and auxiliary data that is not
+    /// differentiated (JAX's has_aux).
+    let valueAndGradAux (f: 'T -> Tensor * 'A) (x: 'T) : (Tensor * 'A) * 'T =
+        let mutable aux = Unchecked.defaultof<'A>
+
+        let loss, g =
+            valueAndGrad
+                (fun p ->
+                    let l, a = f p
+                    aux <- a
+                    l)
+                x
+
+        (loss, aux), g
+
+    /// Forward mode over trees: `(f x, J v)` with `v` of `x`'s structure.
+    let jvp (f: 'T -> 'U) (x: 'T) (v: 'T) : 'U * 'U =
+        let xs, def = flattenAs "params" x
+        let vs, dv = flattenAs "tangent" v
+        checkSame "Tree.jvp" def dv
+        let outDef = ref Unchecked.defaultof<TreeDef>
+        let ys, ts = Jvp.jvpMany "Tree.jvp" (onLeaves def f outDef) xs vs
+
+        let tangents =
+            Array.map2 (fun (y: Tensor) t -> match t with ValueSome t -> t | ValueNone -> Prim.zeros (y.Aval.WithDType Float64)) ys ts
+
+        rebuildAs outDef.Value ys, rebuildAs outDef.Value tangents
+
+    /// `(f x, fun v -> J v)` over trees; the tangent map is a staged linear program.
+    let linearize (f: 'T -> 'U) (x: 'T) : 'U * ('T -> 'U) =
+        let xs, def = flattenAs "params" x
+        let outDef = ref Unchecked.defaultof<TreeDef>
+        let ys, program = Linearize.linearizeMany "Tree.linearize" (onLeaves def f outDef) xs
+        let outs = outDef.Value
+
+        rebuildAs outs ys,
+        fun v ->
+            let vs, dv = flattenAs "tangent" v
+            checkSame "Tree.linearize" def dv
+            rebuildAs outs (Program.eval program (vs |> Array.map (Prim.convert Float64)))
+
+    /// Reverse mode over trees: `(f x, pullback)` with `pullback u = Jᵀ u`.
+    let vjp (f: 'T -> 'U) (x: 'T) : 'U * ('U -> 'T) =
+        let xs, def = flattenAs "params" x
+        let outDef = ref Unchecked.defaultof<TreeDef>
+        let ys, program = Linearize.linearizeMany "Tree.vjp" (onLeaves def f outDef) xs
+        let outs = outDef.Value
+
+        rebuildAs outs ys,
+        fun u ->
+            let us, du = flattenAs "cotangent" u
+            checkSame "Tree.vjp" outs du
+            Array.iter2 (Linearize.checkCotangent "Tree.vjp") ys us
+            rebuildAs def (Transpose.backwardPass program (us |> Array.map (Prim.convert Float64)))
+
+    /// The Hessian-vector product of a scalar function of a tree (forward-over-reverse).
+    let hvp (f: 'T -> Tensor) (x: 'T) (v: 'T) : 'T = snd (jvp (grad f) x v)
+
+    /// The gradients of a curried function of two trees with respect to both:
+    /// `let ga, gb = Tree.grad2 f a b`. For one argument, close over the other:
+    /// `Tree.grad (fun a -> f a b) a`.
+    let grad2 (f: 'A -> 'B -> Tensor) (a: 'A) (b: 'B) : 'A * 'B = grad (fun (a, b) -> f a b) (a, b)
+
+    /// The gradients of a curried function of three trees with respect to all three; select a
+    /// subset with a tuple and a closure: `Tree.grad (fun (a, c) -> f a b c) (a, c)`.
+    let grad3 (f: 'A -> 'B -> 'C -> Tensor) (a: 'A) (b: 'B) (c: 'C) : 'A * 'B * 'C =
+        grad (fun (a, b, c) -> f a b c) (a, b, c)
+
+    /// (value, gradients with respect to both arguments).
+    let valueAndGrad2 (f: 'A -> 'B -> Tensor) (a: 'A) (b: 'B) : Tensor * ('A * 'B) =
+        valueAndGrad (fun (a, b) -> f a b) (a, b)
