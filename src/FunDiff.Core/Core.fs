@@ -643,7 +643,7 @@ type Tensor with
     /// `x ** n` for an integer exponent.
     static member Pow(x: Tensor, n: int) = Prim.powConst (float n) x
 
-    /// `x ** y` with a tensor exponent (broadcasting). d/dy xʸ at x = 0 is 0, not NaN.
+    /// `x ** y` with a tensor exponent (broadcasting). d/dy xʸ at x = 0 is 0 for y > 0, not NaN.
     static member Pow(x: Tensor, y: Tensor) = Prim.floatBinary Primitives.powP x y
 
     // ---- F# math functions (`sin x` resolves to these) ---------------------------------
@@ -769,13 +769,46 @@ type Tensor with
     member x.Item
         with get (i: int) = Prim.index i x
 
-    /// F# slicing `x.[a..b]` on axis 0; `b` is included, as in F# ranges.
-    member x.GetSlice(start: int option, finish: int option) = Prim.fsharpSlice 0 start finish x
+    /// The size of axis 0 (NumPy's `len`); raises ShapeException for a scalar. With `Slice` it
+    /// gives C# its index and range syntax: `x[^1]`, `x[1..]`, `x[..^1]`.
+    member x.Length =
+        if x.Rank = 0 then
+            raise (ShapeException "Length: a scalar has no axis 0. Length is the size of the first axis.")
 
-    /// F# slicing `x.[a..b, c..d]` on axes 0 and 1; ends included.
-    member x.GetSlice(start0: int option, finish0: int option, start1: int option, finish1: int option) =
-        x |> Prim.fsharpSlice 0 start0 finish0 |> Prim.fsharpSlice 1 start1 finish1
+        x.Aval.Shape.[0]
 
-    /// `x.[i, a..b]`: row `i`, columns a..b (included).
-    member x.GetSlice(i: int, start1: int option, finish1: int option) =
-        (x |> Prim.fsharpSlice 1 start1 finish1).[i]
+    /// `length` elements of axis 0 from `start` (.NET's `Slice(start, length)` convention; C#
+    /// lowers `x[a..b]` to `x.Slice(a, b - a)`). Raises ShapeException if they are out of range.
+    member x.Slice(start: int, length: int) =
+        let n = x.Length
+
+        if start < 0 || length < 0 || start + length > n then
+            raise (
+                ShapeException(
+                    sprintf
+                        "Slice: %d elements from %d are out of range for axis 0 of size %d."
+                        length
+                        start
+                        n
+                )
+            )
+
+        Prim.sliceAxis 0 start (start + length) x
+
+/// F# slicing of tensors: optional extensions (`open FunDiff` brings them), not intrinsic
+/// members, because F#'s slice protocol passes `int option` bounds and C# must see no F# type
+/// on Tensor.
+[<AutoOpen>]
+module TensorSlicing =
+    type Tensor with
+
+        /// F# slicing `x.[a..b]` on axis 0; `b` is included, as in F# ranges.
+        member x.GetSlice(start: int option, finish: int option) = Prim.fsharpSlice 0 start finish x
+
+        /// F# slicing `x.[a..b, c..d]` on axes 0 and 1; ends included.
+        member x.GetSlice(start0: int option, finish0: int option, start1: int option, finish1: int option) =
+            x |> Prim.fsharpSlice 0 start0 finish0 |> Prim.fsharpSlice 1 start1 finish1
+
+        /// `x.[i, a..b]`: row `i`, columns a..b (included).
+        member x.GetSlice(i: int, start1: int option, finish1: int option) =
+            (x |> Prim.fsharpSlice 1 start1 finish1).[i]

@@ -82,7 +82,7 @@ module Tensor =
     /// `x ** c` for a constant exponent.
     let powConst (c: float) (x: Tensor) = Prim.powConst c x
     /// `x ** y` with tensors on both sides, broadcasting (F# cannot write `2.0 ** x`: use
-    /// `pow (scalar 2.0) x`). d/dy xʸ at x = 0 is 0, not NaN.
+    /// `pow (scalar 2.0) x`). d/dy xʸ at x = 0 is 0 for y > 0 (not NaN); d/dx xʸ at x = y = 0 is 0.
     let pow (x: Tensor) (y: Tensor) = Tensor.Pow(x, y)
     /// Elementwise sum with broadcasting.
     let add (x: Tensor) (y: Tensor) = x + y

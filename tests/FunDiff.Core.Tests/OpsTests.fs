@@ -1149,3 +1149,27 @@ let ``the extension methods are callable from F# and agree with the module funct
         "grad of x.MatMul(w).Norm()"
         (grad (fun x -> Tensor.norm (Tensor.matmul x w)) x)
         (grad (fun (x: Tensor) -> x.MatMul(w).Norm()) x)
+
+// Regressions: the pow rule once put a `where` on its x-factor, which dropped ∂/∂y of that
+// factor at y = 0 and left 0·∞ = NaN in the untaken branch under reverse-over-reverse.
+[<Fact>]
+let ``pow's mixed second derivative at y = 0 is 1/x and the Hessian is symmetric`` () =
+    let f (v: Tensor) = Tensor.pow v.[0] v.[1]
+    let h = Tensor.toArray (hessian f (Tensor.ofArray [| 2.0; 0.0 |]))
+    Assert.Equal(0.0, h.[0], 12)
+    Assert.Equal(0.5, h.[1], 12)
+    Assert.Equal(0.5, h.[2], 12)
+    Assert.Equal(log 2.0 ** 2.0, h.[3], 12)
+    let viaNested = grad (fun y -> grad (fun x -> Tensor.pow x y) (Tensor.scalar 2.0)) (Tensor.scalar 0.0)
+    Assert.Equal(0.5, float viaNested, 12)
+
+[<Fact>]
+let ``the second derivative of x to the power 0 at x = 0 is 0, not NaN`` () =
+    let f (x: Tensor) = Tensor.pow x (Tensor.scalar 0.0)
+    Assert.Equal(0.0, float (grad (grad f) (Tensor.scalar 0.0)))
+    Assert.Equal(0.0, float (hessian f (Tensor.scalar 0.0)))
+
+[<Fact>]
+let ``softmax of a scalar names softmax in its error`` () =
+    let e = Assert.Throws<ShapeException>(fun () -> Tensor.softmax (Tensor.scalar 3.0) |> ignore)
+    Assert.Contains("softmax", e.Message)

@@ -17,7 +17,12 @@ let softplus (x: Tensor) =
     Prim.floatUnary log1pP (Tensor.Exp(-(Tensor.Abs x))) + Prim.extremum maxP x zero
 
 /// Softmax along an axis: exp(x − max) / Σ exp(x − max), the max held constant.
+let private needsAxis (op: string) (x: Tensor) =
+    if x.Rank = 0 then
+        raise (ShapeException(sprintf "%s: needs a tensor with at least one axis, got a scalar; reshape it to [1] or use it directly." op))
+
 let softmax (axis: int) (x: Tensor) =
+    needsAxis "softmax" x
     let x = Prim.convert Float64 x
     let axes = [| axis |]
     let m = Prim.stopGradient (Reductions.keepDims axes x (Reductions.extreme reduceMaxP axes x))
@@ -26,6 +31,7 @@ let softmax (axis: int) (x: Tensor) =
 
 /// log softmax along an axis: x − logSumExp(x).
 let logSoftmax (axis: int) (x: Tensor) =
+    needsAxis "logSoftmax" x
     Prim.convert Float64 x - Reductions.logSumExpKeepDims [| axis |] x
 
 /// The 2-norm of all elements. At 0 its gradient is 0 (a subgradient), not NaN: the square

@@ -72,8 +72,10 @@ let private powConstRules =
         | ValueSome t when c <> 0.0 -> [| ValueSome(t * (c * Prim.powConst (c - 1.0) xs.[0])) |]
         | _ -> [| ValueNone |])
 
-// d(x^y) = y·x^(y−1)·dx + log(x)·x^y·dy. Conventions (as JAX): the dx factor is 0 where
-// y = 0, and the dy factor is 0 where x = 0 (log is taken of 1 there, not of 0).
+// d(x^y) = y·x^(y−1)·dx + log(x)·x^y·dy. Conventions (as JAX): the dy factor is 0 where
+// x = 0 (log is taken of 1 there, not of 0); the dx factor is 0 at x = y = 0, where the base
+// is replaced by 1 (not by a `where` on the factor, which would drop its own derivative in y
+// and leave 0·∞ = NaN in the branch not taken at second order).
 let private powRules =
     jvpOnly (fun xs ts _ ys ->
         let x, y, z = xs.[0], xs.[1], ys.[0]
@@ -82,8 +84,11 @@ let private powRules =
         let dx =
             ts.[0]
             |> ValueOption.map (fun t ->
-                let factor = Prim.where (Prim.compare eqP y zero) zero (y * Prim.floatBinary powP x (y - 1.0))
-                t * factor)
+                let bothZero =
+                    Prim.compare gtP (Prim.convert Float64 (Prim.compare eqP x zero) * Prim.convert Float64 (Prim.compare eqP y zero)) zero
+
+                let safeBase = Prim.where bothZero (Prim.scalar 1.0) x
+                t * (y * Prim.floatBinary powP safeBase (y - 1.0)))
 
         let dy =
             ts.[1]
