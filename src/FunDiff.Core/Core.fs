@@ -785,11 +785,7 @@ type Tensor with
         if start < 0 || length < 0 || start + length > n then
             raise (
                 ShapeException(
-                    sprintf
-                        "Slice: %d elements from %d are out of range for axis 0 of size %d."
-                        length
-                        start
-                        n
+                    sprintf "Slice: %d elements from %d are out of range for axis 0 of size %d." length start n
                 )
             )
 

@@ -29,6 +29,21 @@ type Params(entries: (string * Param)[]) =
     /// The (name, value) pairs, in declaration order.
     member _.Entries = entries
 
+    /// C#: the parameters by name, each value an `int`, an `int[]` (a copy), a `double` or a
+    /// `DType` (the F# side reads `Entries`).
+    member _.ToDictionary() : System.Collections.Generic.IReadOnlyDictionary<string, obj> =
+        let named = System.Collections.Generic.Dictionary<string, obj>(entries.Length)
+
+        for (name, value) in entries do
+            named.[name] <-
+                match value with
+                | Int i -> box i
+                | Ints xs -> box (Array.copy xs)
+                | Float f -> box f
+                | DType d -> box d
+
+        named
+
     /// The value of a parameter; raises if the primitive has no such parameter.
     member _.Item
         with get (name: string) =
