@@ -1,0 +1,93 @@
+using System;
+
+namespace FunDiff;
+
+/// <summary>
+/// The transforms of <see cref="Fn"/> in fluent form, on any <c>Func&lt;Tensor, Tensor&gt;</c>:
+/// <c>f.Grad()</c>, <c>f.Grad().Grad()</c>, <c>f.Hessian()</c>, <c>f.Jvp(x, v)</c>, ...
+/// Each is exactly the <see cref="Fn"/> method of the same name.
+/// </summary>
+/// <example>
+/// <code>
+/// Func&lt;Tensor, Tensor&gt; f = x =&gt; x.Sin() * x;
+/// var d2 = f.Grad().Grad();          // the second derivative
+/// Console.WriteLine(d2(1.0));
+/// </code>
+/// </example>
+public static class FuncExtensions
+{
+    /// <summary>The gradient of a scalar function; see <see cref="Fn.Grad"/>.</summary>
+    /// <param name="f">A function whose output is a scalar.</param>
+    /// <returns>The function <c>x =&gt; ∇f(x)</c>.</returns>
+    /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
+    public static Func<Tensor, Tensor> Grad(this Func<Tensor, Tensor> f) => Fn.Grad(f);
+
+    /// <summary>The value and the gradient in one pass; see <see cref="Fn.ValueAndGrad"/>.</summary>
+    /// <param name="f">A function whose output is a scalar.</param>
+    /// <returns>The function <c>x =&gt; (f(x), ∇f(x))</c>.</returns>
+    /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
+    public static Func<Tensor, (Tensor Value, Tensor Gradient)> ValueAndGrad(this Func<Tensor, Tensor> f) =>
+        Fn.ValueAndGrad(f);
+
+    /// <summary>Forward mode, <c>(f(x), J v)</c>; see <see cref="Fn.Jvp"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="x">The point.</param>
+    /// <param name="v">The direction, of <paramref name="x"/>'s shape.</param>
+    /// <returns>The output and its derivative along <paramref name="v"/>.</returns>
+    /// <exception cref="ShapeException">If <paramref name="v"/>'s shape differs from <paramref name="x"/>'s.</exception>
+    public static (Tensor Value, Tensor Tangent) Jvp(this Func<Tensor, Tensor> f, Tensor x, Tensor v) =>
+        Fn.Jvp(f, x, v);
+
+    /// <summary>Reverse mode, <c>(f(x), u =&gt; Jᵀ u)</c>; see <see cref="Fn.Vjp"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="x">The point.</param>
+    /// <returns>The output and its pullback.</returns>
+    public static (Tensor Value, Func<Tensor, Tensor> Pullback) Vjp(this Func<Tensor, Tensor> f, Tensor x) =>
+        Fn.Vjp(f, x);
+
+    /// <summary>The output and the linear map <c>v =&gt; J v</c>; see <see cref="Fn.Linearize"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="x">The point.</param>
+    /// <returns>The output and the staged tangent map.</returns>
+    public static (Tensor Value, Func<Tensor, Tensor> Linear) Linearize(this Func<Tensor, Tensor> f, Tensor x) =>
+        Fn.Linearize(f, x);
+
+    /// <summary>The Jacobian by forward mode; see <see cref="Fn.Jacfwd"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
+    public static Func<Tensor, Tensor> Jacfwd(this Func<Tensor, Tensor> f) => Fn.Jacfwd(f);
+
+    /// <summary>The Jacobian by reverse mode; see <see cref="Fn.Jacrev"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
+    public static Func<Tensor, Tensor> Jacrev(this Func<Tensor, Tensor> f) => Fn.Jacrev(f);
+
+    /// <summary>The Jacobian by the cheaper mode; see <see cref="Fn.Jacobian"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
+    public static Func<Tensor, Tensor> Jacobian(this Func<Tensor, Tensor> f) => Fn.Jacobian(f);
+
+    /// <summary>The Hessian <c>f.Jacrev().Jacfwd()</c>; see <see cref="Fn.Hessian"/>.</summary>
+    /// <param name="f">Any function of one tensor (usually a scalar one).</param>
+    /// <returns>The function <c>x =&gt; ∂²f/∂x²</c>, of shape <c>output.Shape ++ x.Shape ++ x.Shape</c>.</returns>
+    public static Func<Tensor, Tensor> Hessian(this Func<Tensor, Tensor> f) => Fn.Hessian(f);
+
+    /// <summary>The Hessian-vector product by forward-over-reverse; see <see cref="Fn.Hvp(Func{Tensor, Tensor})"/>.</summary>
+    /// <param name="f">A function whose output is a scalar.</param>
+    /// <returns>The function <c>(x, v) =&gt; H(x) v</c>.</returns>
+    /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
+    public static Func<Tensor, Tensor, Tensor> Hvp(this Func<Tensor, Tensor> f) => Fn.Hvp(f);
+
+    /// <summary>The derivative of a function of one number; see <see cref="Fn.Derivative"/>.</summary>
+    /// <param name="f">A function of a one-element tensor.</param>
+    /// <returns>The function <c>x =&gt; f′(x)</c>.</returns>
+    /// <exception cref="ShapeException">When called with an input of more than one element.</exception>
+    public static Func<Tensor, Tensor> Derivative(this Func<Tensor, Tensor> f) => Fn.Derivative(f);
+
+    /// <summary>The program <paramref name="f"/> computes; see <see cref="Fn.MakeIR(Func{Tensor, Tensor}, Tensor)"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="x">An example input (only its shape and dtype matter).</param>
+    /// <returns>The printable <see cref="Program"/>.</returns>
+    /// <exception cref="ConcretizationException">When <paramref name="f"/> reads a number from its input.</exception>
+    public static Program MakeIR(this Func<Tensor, Tensor> f, Tensor x) => Fn.MakeIR(f, x);
+}
