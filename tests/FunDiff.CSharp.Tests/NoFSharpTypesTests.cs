@@ -1,0 +1,89 @@
+using System.Reflection;
+using FunDiff;
+
+namespace FunDiff.CSharp.Tests;
+
+/// <summary>
+/// C# users meet no F# type: no public member of the facade, of <see cref="Tensor"/>, of
+/// <see cref="TensorExtensions"/> or of the program types that <c>MakeIR</c> returns has an
+/// FSharpFunc, FSharpList, FSharpOption, F# tuple (System.Tuple) or other FSharp.Core type in
+/// its signature.
+/// </summary>
+public class NoFSharpTypesTests
+{
+    private const BindingFlags Everything =
+        BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+
+    /// <summary>Whether a type is, or is built from, an F# type.</summary>
+    private static bool IsFSharp(Type type)
+    {
+        if (type.HasElementType)
+            return IsFSharp(type.GetElementType()!);
+        if (type.Assembly == typeof(Microsoft.FSharp.Core.Unit).Assembly)
+            return true;
+        if (type.IsGenericType && type.GetGenericTypeDefinition().FullName!.StartsWith("System.Tuple`"))
+            return true;
+        return type.IsGenericType && type.GetGenericArguments().Any(IsFSharp);
+    }
+
+    /// <summary>The types in a member's signature.</summary>
+    private static IEnumerable<Type> Signature(MemberInfo member) => member switch
+    {
+        MethodInfo m => m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType),
+        ConstructorInfo c => c.GetParameters().Select(p => p.ParameterType),
+        PropertyInfo p => p.GetIndexParameters().Select(i => i.ParameterType).Append(p.PropertyType),
+        FieldInfo f => [f.FieldType],
+        EventInfo e => [e.EventHandlerType!],
+        _ => [],
+    };
+
+    private static string[] Leaks(Type type) =>
+        type.GetMembers(Everything)
+            .Where(member => Signature(member).Any(IsFSharp))
+            .Select(member => $"{type.Name}.{member}")
+            .ToArray();
+
+    [Theory]
+    [InlineData(typeof(Fn))]
+    [InlineData(typeof(FuncExtensions))]
+    [InlineData(typeof(Tensor))]
+    [InlineData(typeof(TensorExtensions))]
+    [InlineData(typeof(Program))]
+    [InlineData(typeof(Equation))]
+    [InlineData(typeof(Var))]
+    [InlineData(typeof(Aval))]
+    public void No_public_member_exposes_an_F_sharp_type(Type type)
+    {
+        Assert.NotEmpty(type.GetMembers(Everything));
+        Assert.Empty(Leaks(type));
+    }
+
+    [Fact]
+    public void The_check_would_see_an_F_sharp_type()
+    {
+        // Params.Entries is the F# side's (string * Param)[]: C# reads Params.ToDictionary().
+        Assert.Contains(Leaks(typeof(Params)), leak => leak.Contains("Entries"));
+        Assert.True(IsFSharp(typeof(Microsoft.FSharp.Core.FSharpFunc<Tensor, Tensor>)));
+        Assert.True(IsFSharp(typeof(Microsoft.FSharp.Collections.FSharpList<int>[])));
+        Assert.True(IsFSharp(typeof(Func<Microsoft.FSharp.Core.FSharpOption<int>>)));
+        Assert.False(IsFSharp(typeof((Tensor Value, Func<Tensor, Tensor> Pullback))));
+    }
+
+    [Fact]
+    public void The_facade_assembly_exports_only_Fn_and_FuncExtensions()
+    {
+        var exported = typeof(Fn).Assembly.GetExportedTypes().Select(t => t.FullName).Order();
+        Assert.Equal(["FunDiff.Fn", "FunDiff.FuncExtensions"], exported);
+    }
+
+    [Fact]
+    public void The_facade_takes_and_returns_generic_delegates_only()
+    {
+        // Overloads on Func<double, double> would capture Grad(x => x * x) and break Grad(f)(3.0).
+        var delegates = typeof(Fn).GetMethods(Everything).Concat(typeof(FuncExtensions).GetMethods(Everything))
+            .SelectMany(m => m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType))
+            .Where(t => typeof(Delegate).IsAssignableFrom(t))
+            .Distinct();
+        Assert.All(delegates, t => Assert.Contains(typeof(Tensor), t.GetGenericArguments()));
+    }
+}
