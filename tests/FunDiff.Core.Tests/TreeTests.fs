@@ -993,3 +993,43 @@ let ``eight threads flattening and differentiating new types at once get the seq
             List.iter2 (fun (s: float[]) (c: float[]) -> Assert.Equal<float[]>(s, c)) sequential concurrent
         | Some(Choice2Of2 e) -> failwithf "thread %d failed: %O" k e
         | None -> failwithf "thread %d produced no result" k
+
+// ---- regressions --------------------------------------------------------------------------
+
+type private AuxParams = { W: Tensor; B: Tensor }
+
+[<Fact>]
+let ``an aux output that depends on the parameters comes back as values, not dead tracers`` () =
+    let p = { W = Tensor.ofArray [| 1.0; 2.0 |]; B = Tensor.scalar 3.0 }
+    let (_, aux), _ = Tree.valueAndGradAux (fun p -> Tensor.sum (p.W * p.W) + p.B, (p.W * 2.0, "note")) p
+    let doubled, note = aux
+    Assert.Equal<float[]>([| 2.0; 4.0 |], Tensor.toArray doubled)
+    Assert.Equal("note", note)
+
+type WithComputed() =
+    member val W = Tensor.scalar 1.0 with get, set
+    member this.Twice = this.W * 2.0
+
+[<Fact>]
+let ``a class's computed read-only properties are not children`` () =
+    let g = Tree.grad (fun (c: WithComputed) -> c.W * c.W) (WithComputed(W = Tensor.scalar 3.0))
+    Assert.Equal(6.0, float g.W)
+
+[<Fact>]
+let ``a dictionary is rebuilt with its comparer`` () =
+    let d = Dictionary<string, Tensor>(StringComparer.OrdinalIgnoreCase)
+    d.["A"] <- Tensor.scalar 2.0
+    let g = Tree.grad (fun (d: Dictionary<string, Tensor>) -> d.["a"] * d.["a"]) d
+    Assert.Equal(4.0, float g.["a"])
+    Assert.Same(StringComparer.OrdinalIgnoreCase, g.Comparer)
+
+[<Fact>]
+let ``an int64 tensor leaf names its path and a map with int keys says keys must be strings`` () =
+    let e =
+        Assert.Throws<TransformException>(fun () ->
+            Tree.grad (fun (p: {| X: Tensor; I: Tensor |}) -> Tensor.sum p.X) {| X = Tensor.ones [| 2 |]; I = Tensor.convert Int64 (Tensor.ones [| 2 |]) |}
+            |> ignore)
+
+    Assert.Contains("params.I", e.Message)
+    let e2 = Assert.Throws<TransformException>(fun () -> Tree.grad (fun (m: Map<int, Tensor>) -> m.[0]) (Map.ofList [ 0, Tensor.scalar 1.0 ]) |> ignore)
+    Assert.Contains("string keys", e2.Message)

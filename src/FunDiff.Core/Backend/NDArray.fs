@@ -27,9 +27,9 @@ type NDArray(aval: Aval, data: float[]) =
 /// Construction of arrays: the single allocation function lives here.
 module NDArray =
 
-    /// The one place that allocates value storage (so pooling can come later). Uninitialized:
-    /// the caller writes every element.
-    let alloc (n: int) : float[] = GC.AllocateUninitializedArray<float> n
+    /// The one place that allocates value storage: large buffers come from the pool, which
+    /// the GC refills as arrays die. Uninitialized: the caller writes every element.
+    let alloc (n: int) : float[] = BufferPool.rent n
 
     /// An array of the given aval filled with a value.
     let full (aval: Aval) (value: float) =

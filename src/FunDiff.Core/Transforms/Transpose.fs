@@ -69,22 +69,30 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
 
     for i in linearEquations.Count - 1 .. -1 .. 0 do
         let e = linearEquations.[i]
+        let outs = e.Outputs
+        let mutable anyCotangent = false
 
-        if e.Outputs |> Array.exists (fun v -> not (isNull ct.[v.Id])) then
-            let cts =
-                e.Outputs
-                |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])
+        for v in outs do
+            if not (isNull ct.[v.Id]) then
+                anyCotangent <- true
 
-            // each cotangent is consumed exactly once: drop it now to bound memory
-            for v in e.Outputs do
+        if anyCotangent then
+            let cts = Array.zeroCreate outs.Length
+
+            for j in 0 .. outs.Length - 1 do
+                let v = outs.[j]
+                cts.[j] <- if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id]
+                // each cotangent is consumed exactly once: drop it now to bound memory
                 ct.[v.Id] <- Unchecked.defaultof<_>
 
-            let args =
-                e.Inputs
-                |> Array.map (fun a ->
-                    match a with
+            let inputs = e.Inputs
+            let args = Array.zeroCreate inputs.Length
+
+            for j in 0 .. inputs.Length - 1 do
+                args.[j] <-
+                    match inputs.[j] with
                     | Atom.Var v when isLinear.[v.Id] -> Linear v.Aval
-                    | a -> Known(value a))
+                    | a -> Known(value a)
 
             let transpose =
                 match (Table.lookup e.Primitive).Transpose with
@@ -100,11 +108,10 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
 
             let inputCts = transpose cts args e.Params
 
-            e.Inputs
-            |> Array.iteri (fun j a ->
-                match a, inputCts.[j] with
+            for j in 0 .. inputs.Length - 1 do
+                match inputs.[j], inputCts.[j] with
                 | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c
-                | _ -> ())
+                | _ -> ()
 
     p.InVars
     |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])

@@ -9,10 +9,34 @@ open FunDiff.Transforms
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Tree =
 
+    let private flattenWithPaths<'T> (root: string) (x: 'T) =
+        let leaves, paths = ResizeArray<Tensor>(), ResizeArray<string>()
+        let node = TreePlans.flattenInto (box x) typeof<'T> root leaves paths
+        leaves.ToArray(), TreeDef(node, leaves.Count), paths.ToArray()
+
     let private flattenAs<'T> (root: string) (x: 'T) =
-        let leaves = ResizeArray<Tensor>()
-        let node = TreePlans.flattenInto (box x) typeof<'T> root leaves
-        leaves.ToArray(), TreeDef(node, leaves.Count)
+        let leaves, def, _ = flattenWithPaths root x
+        leaves, def
+
+    /// The leaves of the argument being differentiated, each checked to be float64 (the
+    /// message names the leaf's path).
+    let private differentiable<'T> (transform: string) (x: 'T) =
+        let leaves, def, paths = flattenWithPaths "params" x
+
+        leaves
+        |> Array.iteri (fun i leaf ->
+            if not leaf.DType.IsFloat then
+                raise (
+                    TransformException(
+                        sprintf
+                            "%s: the leaf %s has dtype %s; only float64 leaves can be differentiated. Convert it with Tensor.convert Float64, or keep it out of the differentiated argument."
+                            transform
+                            paths.[i]
+                            leaf.DType.ShortName
+                    )
+                ))
+
+        leaves, def
 
     let private rebuildAs<'T> (def: TreeDef) (leaves: Tensor[]) : 'T =
         if leaves.Length <> def.LeafCount then
@@ -37,7 +61,7 @@ module Tree =
     let register<'T> (children: 'T -> obj list) (rebuild: 'T -> obj list -> 'T) =
         TreeRegistry.Registered.[typeof<'T>] <-
             { Children = fun v -> children (v :?> 'T) |> List.map (fun c -> c, (if isNull c then typeof<obj> else c.GetType())) |> Array.ofList
-              ChildName = fun _ i -> sprintf ".[%d]" i
+              ChildName = fun _ i -> sprintf "[%d]" i
               Aux = id
               Rebuild = fun template cs -> box (rebuild (template :?> 'T) (List.ofArray cs)) }
 
@@ -124,7 +148,7 @@ module Tree =
 
     /// (value, gradient) of a scalar function of a tree; the gradient has the tree's structure.
     let valueAndGrad (f: 'T -> Tensor) (x: 'T) : Tensor * 'T =
-        let xs, def = flattenAs "params" x
+        let xs, def = differentiable "Tree.grad" x
         let ys, program = Linearize.linearizeMany "Tree.grad" (fun leaves -> [| f (rebuildAs def leaves) |]) xs
         Linearize.checkScalarOutput "Tree.grad" ys.[0]
         ys.[0], rebuildAs def (Transpose.backwardPass program [| Prim.ones ys.[0].Aval |])
@@ -133,8 +157,22 @@ module Tree =
     /// `Tree.grad loss params` is a `Params` of gradients.
     let grad (f: 'T -> Tensor) (x: 'T) : 'T = snd (valueAndGrad f x)
 
+    /// The aux output of a transformed function holds tracers of the (now finished) transform
+    /// wherever it depends on the input: replace each by its primal value. Parts that are not
+    /// trees (strings, numbers) are kept as they are.
+    let private primalsOf (aux: 'A) : 'A =
+        let leaves, paths = ResizeArray<Tensor>(), ResizeArray<string>()
+        let node = TreePlans.flattenWith true (box aux) typeof<'A> "aux" leaves paths
+
+        let primal (t: Tensor) =
+            match t with
+            | :? Jvp.JvpTracer as j when not j.Trace.Alive -> j.Primal
+            | t -> t
+
+        TreePlans.rebuild node (leaves.ToArray() |> Array.map primal) (ref 0) :?> 'A
+
     /// ((value, aux), gradient) for `f` returning a loss and auxiliary data that is not
-    /// differentiated (JAX's has_aux).
+    /// differentiated (JAX's has_aux); the aux holds values, not tracers.
     let valueAndGradAux (f: 'T -> Tensor * 'A) (x: 'T) : (Tensor * 'A) * 'T =
         let mutable aux = Unchecked.defaultof<'A>
 
@@ -146,11 +184,11 @@ module Tree =
                     l)
                 x
 
-        (loss, aux), g
+        (loss, primalsOf aux), g
 
     /// Forward mode over trees: `(f x, J v)` with `v` of `x`'s structure.
     let jvp (f: 'T -> 'U) (x: 'T) (v: 'T) : 'U * 'U =
-        let xs, def = flattenAs "params" x
+        let xs, def = differentiable "Tree.jvp" x
         let vs, dv = flattenAs "tangent" v
         checkSame "Tree.jvp" def dv
         let outDef = ref Unchecked.defaultof<TreeDef>
@@ -163,7 +201,7 @@ module Tree =
 
     /// `(f x, fun v -> J v)` over trees; the tangent map is a staged linear program.
     let linearize (f: 'T -> 'U) (x: 'T) : 'U * ('T -> 'U) =
-        let xs, def = flattenAs "params" x
+        let xs, def = differentiable "Tree.linearize" x
         let outDef = ref Unchecked.defaultof<TreeDef>
         let ys, program = Linearize.linearizeMany "Tree.linearize" (onLeaves def f outDef) xs
         let outs = outDef.Value
@@ -176,7 +214,7 @@ module Tree =
 
     /// Reverse mode over trees: `(f x, pullback)` with `pullback u = Jᵀ u`.
     let vjp (f: 'T -> 'U) (x: 'T) : 'U * ('U -> 'T) =
-        let xs, def = flattenAs "params" x
+        let xs, def = differentiable "Tree.vjp" x
         let outDef = ref Unchecked.defaultof<TreeDef>
         let ys, program = Linearize.linearizeMany "Tree.vjp" (onLeaves def f outDef) xs
         let outs = outDef.Value

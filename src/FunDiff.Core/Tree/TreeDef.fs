@@ -27,6 +27,8 @@ type internal TreeNode =
     /// A float leaf; it cannot carry a tracer, so the path is kept for the error.
     | FloatLeaf of path: string
     | Node of plan: NodePlan * nodeType: Type * aux: obj * children: TreeNode[]
+    /// A value that is not a tree (only in lenient flattening, e.g. of has_aux outputs).
+    | Opaque of value: obj
 
 /// The structure of a tree (a value whose leaves are tensors or floats), as returned by
 /// `Tree.flatten`: `Tree.unflatten` rebuilds a value of the same structure from new leaves.
@@ -42,6 +44,7 @@ type TreeDef internal (root: TreeNode, leafCount: int) =
             match a, b with
             | TensorLeaf, TensorLeaf -> true
             | FloatLeaf _, FloatLeaf _ -> true
+            | Opaque a, Opaque b -> obj.Equals(a, b)
             | Node(_, ta, auxA, ca), Node(_, tb, auxB, cb) ->
                 ta = tb && ca.Length = cb.Length && TreeDef.SameAux(auxA, auxB) && Array.forall2 same ca cb
             | _ -> false
@@ -51,6 +54,7 @@ type TreeDef internal (root: TreeNode, leafCount: int) =
     static member private SameAux(a: obj, b: obj) =
         match a, b with
         | (:? (string[]) as x), (:? (string[]) as y) -> x = y
+        | (:? (string[] * obj) as x), (:? (string[] * obj) as y) -> fst x = fst y
         | (:? UnionCaseInfo as x), (:? UnionCaseInfo as y) -> x.Tag = y.Tag
         | (:? int as x), (:? int as y) -> x = y
         | _ -> true
@@ -156,8 +160,9 @@ module internal TreePlans =
                 children |> Array.iter (list.Add >> ignore)
                 box list }
 
-    /// Map<string, 'V> and Dictionary<string, 'V>: children in key order, the keys as aux.
-    let private keyedPlan (t: Type) (make: string[] -> obj[] -> obj) =
+    /// Map<string, 'V> and Dictionary<string, 'V>: children in key order; the keys (and, for a
+    /// dictionary, its comparer) as aux.
+    let private keyedPlan (t: Type) (extra: obj -> obj) (make: string[] -> obj -> obj[] -> obj) =
         let valueType = t.GetGenericArguments().[1]
 
         let entries (v: obj) =
@@ -168,14 +173,17 @@ module internal TreePlans =
 
         { Children = fun v -> entries v |> Array.map (fun (_, value) -> value, valueType)
           ChildName = fun v i -> sprintf "[\"%s\"]" (fst (entries v).[i])
-          Aux = fun v -> box (entries v |> Array.map fst)
-          Rebuild = fun aux children -> make (aux :?> string[]) children }
+          Aux = fun v -> box (entries v |> Array.map fst, extra v)
+          Rebuild =
+            fun aux children ->
+                let keys, extra = aux :?> (string[] * obj)
+                make keys extra children }
 
     let private mapPlan (t: Type) =
         let valueType = t.GetGenericArguments().[1]
         let pair = FSharpType.MakeTupleType [| typeof<string>; valueType |]
 
-        keyedPlan t (fun keys values ->
+        keyedPlan t (fun _ -> null) (fun keys _ values ->
             let pairs = Array.CreateInstance(pair, keys.Length)
 
             for i in 0 .. keys.Length - 1 do
@@ -184,56 +192,58 @@ module internal TreePlans =
             Activator.CreateInstance(t, [| box pairs |]))
 
     let private dictionaryPlan (t: Type) =
-        keyedPlan t (fun keys values ->
-            let d = Activator.CreateInstance(t) :?> IDictionary
+        let comparer = t.GetProperty("Comparer")
+
+        keyedPlan t (fun v -> comparer.GetValue v) (fun keys comparer values ->
+            // rebuilt with the original's comparer (a case-insensitive dictionary stays one)
+            let d = Activator.CreateInstance(t, [| comparer |]) :?> IDictionary
             Array.iter2 (fun (k: string) v -> d.Add(k, v)) keys values
             box d)
 
     /// A class or C# record: its public readable properties, rebuilt through the constructor
     /// whose parameters match them by name, or a parameterless constructor and setters.
     let private objectPlan (t: Type) =
-        let properties =
+        let readable =
             t.GetProperties(BindingFlags.Public ||| BindingFlags.Instance)
             |> Array.filter (fun p -> p.CanRead && p.GetIndexParameters().Length = 0)
             |> Array.sortBy (fun p -> p.MetadataToken)
 
-        if properties.Length = 0 then
-            None
-        else
-            let byName (name: string) =
-                properties |> Array.tryFindIndex (fun p -> String.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+        let byName (name: string) =
+            readable |> Array.tryFind (fun p -> String.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
 
-            let constructor =
-                t.GetConstructors()
-                |> Array.tryFind (fun c ->
-                    let ps = c.GetParameters()
-                    ps.Length = properties.Length && ps |> Array.forall (fun p -> (byName p.Name).IsSome))
+        // the widest constructor whose every parameter names a readable property (a C# record's
+        // primary constructor); computed properties that it does not take are not children
+        let constructor =
+            t.GetConstructors()
+            |> Array.filter (fun c ->
+                let ps = c.GetParameters()
+                ps.Length > 0 && ps |> Array.forall (fun p -> (byName p.Name).IsSome))
+            |> Array.sortByDescending (fun c -> c.GetParameters().Length)
+            |> Array.tryHead
 
-            let rebuild: obj -> obj[] -> obj =
-                match constructor with
-                | Some c ->
-                    let order = c.GetParameters() |> Array.map (fun p -> (byName p.Name).Value)
-                    fun _ children -> c.Invoke(order |> Array.map (fun i -> children.[i]))
-                | None ->
-                    match t.GetConstructor(Type.EmptyTypes) with
-                    | null ->
-                        fun _ _ ->
-                            raise (
-                                TransformException(
-                                    sprintf "Tree: %s has no constructor taking its properties and no parameterless constructor; register it with Tree.register." t.Name
-                                )
-                            )
-                    | parameterless ->
-                        fun _ children ->
-                            let v = parameterless.Invoke([||])
-                            properties |> Array.iteri (fun i p -> p.SetValue(v, children.[i]))
-                            v
-
+        let make (properties: PropertyInfo[]) (rebuild: obj[] -> obj) =
             Some
                 { Children = fun v -> properties |> Array.map (fun p -> p.GetValue v, p.PropertyType)
                   ChildName = fun _ i -> "." + properties.[i].Name
                   Aux = fun _ -> null
-                  Rebuild = rebuild }
+                  Rebuild = fun _ children -> rebuild children }
+
+        match constructor, t.GetConstructor(Type.EmptyTypes) with
+        | Some c, _ ->
+            let properties = c.GetParameters() |> Array.map (fun p -> (byName p.Name).Value)
+            make properties (fun children -> c.Invoke children)
+        | None, null -> None
+        | None, parameterless ->
+            // a parameterless constructor and setters: the settable properties are the children
+            let properties = readable |> Array.filter (fun p -> p.CanWrite && p.SetMethod.IsPublic)
+
+            if properties.Length = 0 then
+                None
+            else
+                make properties (fun children ->
+                    let v = parameterless.Invoke([||])
+                    properties |> Array.iteri (fun i p -> p.SetValue(v, children.[i]))
+                    v)
 
     let private computePlan (t: Type) : NodePlan option =
         if FSharpType.IsTuple t then Some(tuplePlan t)
@@ -244,6 +254,12 @@ module internal TreePlans =
         elif isGeneric typedefof<Map<_, _>> t && t.GetGenericArguments().[0] = typeof<string> then Some(mapPlan t)
         elif isGeneric typedefof<Dictionary<_, _>> t && t.GetGenericArguments().[0] = typeof<string> then Some(dictionaryPlan t)
         elif isGeneric typedefof<List<_>> t then Some(resizeArrayPlan t)
+        elif (isGeneric typedefof<Map<_, _>> t || isGeneric typedefof<Dictionary<_, _>> t) then
+            raise (
+                TransformException(
+                    sprintf "Tree: %s has keys of type %s; maps and dictionaries in trees need string keys." t.Name (t.GetGenericArguments().[0].Name)
+                )
+            )
         elif t.IsPrimitive || t = typeof<string> || t = typeof<decimal> || t.IsEnum then None
         elif t.IsClass || t.IsValueType then objectPlan t
         else None
@@ -254,14 +270,24 @@ module internal TreePlans =
         | true, plan -> Some plan
         | _ -> plans.GetOrAdd(t, computePlan)
 
-    /// Takes a value apart: its leaves (appended to `leaves`) and its structure.
-    let rec flattenInto (value: obj) (declared: Type) (path: string) (leaves: ResizeArray<Tensor>) : TreeNode =
+    /// Takes a value apart: its leaves (appended to `leaves`, their paths to `paths`) and its
+    /// structure. Lenient flattening keeps values that are not trees as opaque nodes.
+    let rec flattenWith
+        (lenient: bool)
+        (value: obj)
+        (declared: Type)
+        (path: string)
+        (leaves: ResizeArray<Tensor>)
+        (paths: ResizeArray<string>)
+        : TreeNode =
         match value with
         | :? Tensor as t ->
             leaves.Add t
+            paths.Add path
             TensorLeaf
         | :? float as f ->
             leaves.Add(Tensor.Scalar f)
+            paths.Add path
             FloatLeaf path
         | null when typeof<Tensor>.IsAssignableFrom declared ->
             raise (TransformException(sprintf "Tree: the leaf %s is null; every Tensor leaf needs a value." path))
@@ -269,16 +295,22 @@ module internal TreePlans =
             // a null is a None (or an empty value) of its declared type
             let t = if isNull value then declared else value.GetType()
 
-            match planOf t with
+            match (try planOf t with _ when lenient -> None) with
             | Some plan ->
                 let children = plan.Children value
 
                 let nodes =
                     children
-                    |> Array.mapi (fun i (child, childType) -> flattenInto child childType (path + plan.ChildName value i) leaves)
+                    |> Array.mapi (fun i (child, childType) ->
+                        flattenWith lenient child childType (path + plan.ChildName value i) leaves paths)
 
                 Node(plan, t, plan.Aux value, nodes)
+            | None when lenient -> Opaque value
             | None -> notALeaf path t
+
+    /// Strict flattening: every leaf must be a tensor or a float.
+    let flattenInto (value: obj) (declared: Type) (path: string) (leaves: ResizeArray<Tensor>) (paths: ResizeArray<string>) =
+        flattenWith false value declared path leaves paths
 
     /// Rebuilds a value from a structure and leaves (consumed from `position`).
     let rec rebuild (node: TreeNode) (leaves: Tensor[]) (position: int ref) : obj =
@@ -304,3 +336,4 @@ module internal TreePlans =
         | Node(plan, _, aux, children) ->
             let values = children |> Array.map (fun c -> rebuild c leaves position)
             plan.Rebuild aux values
+        | Opaque value -> value

@@ -1,0 +1,67 @@
+/// Large buffers are reused once the GC finds them dead: a buffer must never be handed out
+/// again while any array (a reshape shares its operand's storage) still refers to it.
+module FunDiff.Tests.BufferPoolTests
+
+open System
+open Xunit
+open FunDiff
+open FunDiff.Backend
+
+let private n = BufferPool.MinPooledLength * 2
+
+let private collect () =
+    GC.Collect()
+    GC.WaitForPendingFinalizers()
+    GC.Collect()
+
+[<Fact>]
+let ``live arrays keep their values while dead ones are recycled`` () =
+    let x = Tensor.linspace 0.0 1.0 n
+    let kept = sin x
+    let keptView = Tensor.reshape [| 2; n / 2 |] (cos x)
+    // snapshots taken now: any later reuse of these buffers would change the values
+    let expectedKept = Tensor.toArray kept
+    let expectedView = Tensor.toArray keptView
+
+    for round in 1..20 do
+        // garbage of the same length: its buffers go back to the pool and are rented again
+        for _ in 1..10 do
+            exp x * float round |> ignore
+
+        collect ()
+        let fresh = x * 3.0 + 1.0
+        Assert.Equal(3.0 * (float (n - 1) / float (n - 1)) + 1.0, (Tensor.toArray fresh).[n - 1], 12)
+
+    Assert.Equal<float[]>(expectedKept, Tensor.toArray kept)
+    Assert.Equal<float[]>(expectedView, Tensor.toArray keptView)
+    Assert.True(BufferPool.idleByteCount () >= 0L)
+
+[<Fact>]
+let ``gradients of large functions stay exact across recycling`` () =
+    let x = Tensor.linspace -1.0 1.0 n
+    let f (x: Tensor) = Tensor.sum (sin x * x)
+    let expected = Tensor.toArray x |> Array.map (fun v -> cos v * v + sin v)
+    let first = Tensor.toArray (grad f x)
+
+    for i in 0 .. n - 1 do
+        Assert.True(abs (expected.[i] - first.[i]) < 1e-12, sprintf "element %d: %g vs %g" i first.[i] expected.[i])
+
+    for _ in 1..5 do
+        let g = grad f x
+        collect ()
+        // recycling must not change a single bit
+        Assert.Equal<float[]>(first, Tensor.toArray g)
+
+[<Fact>]
+let ``a rented buffer is uninitialized: kernels that need zeros clear it`` () =
+    // fill the pool with non-zero garbage, then use kernels that start from zeros
+    for _ in 1..10 do
+        Tensor.full [| n |] 7.0 |> ignore
+
+    collect ()
+    let padded = Tensor.reshape [| n |] (Tensor.concat 0 [ Tensor.ones [| n / 2 |]; Tensor.zeros [| n / 2 |] ])
+    Assert.Equal(float (n / 2), float (Tensor.sum padded))
+    let g = grad (fun (x: Tensor) -> Tensor.sum (Tensor.slice 0 10 x)) (Tensor.ones [| n |])
+    Assert.Equal(10.0, float (Tensor.sum g))
+    let sums = Tensor.sumAxes [ 0 ] (Tensor.ones [| 4; n |])
+    Assert.Equal(4.0 * float n, float (Tensor.sum sums))
