@@ -8,6 +8,9 @@ open FunDiff.Backend
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Tensor =
 
+    let private fail (fmt: Printf.StringFormat<'a, 'b>) =
+        Printf.ksprintf (fun message -> raise (ShapeException message)) fmt
+
     // ---- construction ---------------------------------------------------------------------
 
     /// A float64 scalar: `Tensor.scalar 2.5`.
@@ -18,12 +21,22 @@ module Tensor =
     let ofArray2D (values: float[,]) = Tensor.FromArray values
     /// A 1-d tensor of the values of a sequence.
     let ofSeq (values: seq<float>) = Tensor.OfArray(Array.ofSeq values)
-    /// Zeros of a shape.
-    let zeros (shape: int[]) = Tensor.Zeros shape
-    /// Ones of a shape.
-    let ones (shape: int[]) = Tensor.Ones shape
-    /// A tensor of a shape filled with a value.
-    let full (shape: int[]) (value: float) = Tensor.Full(shape, value)
+
+    /// Zeros of a shape (raises ShapeException for a negative dimension).
+    let zeros (shape: int[]) =
+        Shape.checkDimensions "zeros" shape
+        Tensor.Zeros shape
+
+    /// Ones of a shape (raises ShapeException for a negative dimension).
+    let ones (shape: int[]) =
+        Shape.checkDimensions "ones" shape
+        Tensor.Ones shape
+
+    /// A tensor of a shape filled with a value (raises ShapeException for a negative dimension).
+    let full (shape: int[]) (value: float) =
+        Shape.checkDimensions "full" shape
+        Tensor.Full(shape, value)
+
     /// `[0., 1., ..., n-1.]`.
     let arange (n: int) = Tensor.Arange n
     /// `n` evenly spaced values from `start` to `stop` inclusive.
@@ -31,13 +44,89 @@ module Tensor =
     /// The n × n identity matrix.
     let eye (n: int) = Tensor.Eye n
 
+    /// The checks of stack: at least one tensor, all of one shape, the new axis in range.
+    let private checkStack (op: string) (axis: int) (xs: Tensor[]) =
+        if xs.Length = 0 then
+            fail
+                "%s: the list of tensors is empty; stack needs at least one tensor (the result's shape comes from them)."
+                op
+
+        let shape = xs.[0].Aval.Shape
+
+        for i in 1 .. xs.Length - 1 do
+            if not (Shape.equal xs.[i].Aval.Shape shape) then
+                fail
+                    "%s: all tensors must have one shape, but tensor 0 has shape %s and tensor %d has shape %s. Reshape or broadcast them first (Tensor.concat joins tensors that differ along an existing axis)."
+                    op
+                    (Shape.show shape)
+                    i
+                    (Shape.show xs.[i].Aval.Shape)
+
+        let rank = shape.Length + 1
+
+        if axis < -rank || axis >= rank then
+            fail
+                "%s: axis %d is out of range for stacking tensors of rank %d (the result has rank %d; valid axes are %d..%d)."
+                op
+                axis
+                shape.Length
+                rank
+                -rank
+                (rank - 1)
+
     /// Stacks tensors of one shape (any rank) along a new axis 0: `stack [a; b]` has shape
-    /// `[2] ++ a.shape`. Differentiable; raises ShapeException if the shapes differ.
-    let stack (xs: Tensor list) = Prim.stack 0 (Array.ofList xs)
-    /// Stacks along a new axis at `axis`.
-    let stackAxis (axis: int) (xs: Tensor list) = Prim.stack axis (Array.ofList xs)
-    /// Joins tensors along an existing axis.
-    let concat (axis: int) (xs: Tensor list) = Prim.concatenate axis (Array.ofList xs)
+    /// `[2] ++ a.shape`. Differentiable; raises ShapeException for an empty list or if the
+    /// shapes differ.
+    let stack (xs: Tensor list) =
+        let xs = Array.ofList xs
+        checkStack "stack" 0 xs
+        Prim.stack 0 xs
+
+    /// Stacks along a new axis at `axis` (-(rank+1)..rank, the rank of the tensors stacked).
+    let stackAxis (axis: int) (xs: Tensor list) =
+        let xs = Array.ofList xs
+        checkStack "stackAxis" axis xs
+        Prim.stack axis xs
+
+    /// Joins tensors along an existing axis; dtypes promote. Raises ShapeException for an
+    /// empty list, a scalar, different ranks or shapes that differ on another axis.
+    let concat (axis: int) (xs: Tensor list) =
+        let xs = Array.ofList xs
+
+        if xs.Length = 0 then
+            fail "concat: the list of tensors is empty; concat needs at least one tensor."
+
+        let first = xs.[0].Aval.Shape
+
+        if first.Length = 0 then
+            fail
+                "concat: tensor 0 is a scalar, which has no axis to join along. Use Tensor.stack to join scalars into a vector."
+
+        let a = Shape.normalizeAxis "concat" first.Length axis
+
+        for i in 1 .. xs.Length - 1 do
+            let s = xs.[i].Aval.Shape
+
+            if s.Length <> first.Length then
+                fail
+                    "concat: tensor 0 has shape %s (rank %d) but tensor %d has shape %s (rank %d); all must have one rank. Reshape them first (Tensor.expandDims adds an axis)."
+                    (Shape.show first)
+                    first.Length
+                    i
+                    (Shape.show s)
+                    s.Length
+
+            for k in 0 .. s.Length - 1 do
+                if k <> a && s.[k] <> first.[k] then
+                    fail
+                        "concat: tensor 0 has shape %s but tensor %d has shape %s; they differ on axis %d, and only the joined axis %d may differ."
+                        (Shape.show first)
+                        i
+                        (Shape.show s)
+                        k
+                        a
+
+        Prim.concatenate a xs
 
     // ---- reading ----------------------------------------------------------------------------
 
@@ -51,7 +140,10 @@ module Tensor =
     /// The values of a rank-2 tensor as a 2-d array.
     let toArray2D (x: Tensor) =
         if x.Rank <> 2 then
-            raise (ShapeException(sprintf "toArray2D: needs a rank-2 tensor, got shape %s." (Shape.show x.Shape)))
+            fail
+                "toArray2D: needs a rank-2 tensor, got shape %s (rank %d). Reshape it first, e.g. Tensor.reshape [| rows; -1 |], or read it flat with Tensor.toArray."
+                (Shape.show x.Shape)
+                x.Rank
 
         let d = x.ToArray()
         let c = x.Shape.[1]
@@ -121,15 +213,30 @@ module Tensor =
     let softplus (x: Tensor) = Composite.Nn.softplus x
     /// max(x, 0); its derivative at 0 is 0.
     let relu (x: Tensor) = Composite.Nn.relu x
+
     /// The elementwise larger of x and y (broadcasting); at ties each gets half the derivative.
-    let maximum (x: Tensor) (y: Tensor) = x.Maximum y
+    let maximum (x: Tensor) (y: Tensor) =
+        Shape.broadcast "maximum" x.Aval.Shape y.Aval.Shape |> ignore
+        x.Maximum y
+
     /// The elementwise smaller of x and y (broadcasting); at ties each gets half the derivative.
-    let minimum (x: Tensor) (y: Tensor) = x.Minimum y
+    let minimum (x: Tensor) (y: Tensor) =
+        Shape.broadcast "minimum" x.Aval.Shape y.Aval.Shape |> ignore
+        x.Minimum y
+
     /// `atan2 y x`: the angle of the point (x, y), elementwise with broadcasting.
     let atan2 (y: Tensor) (x: Tensor) = Tensor.Atan2(y, x)
+
     /// `clip lo hi x`: every element limited to [lo, hi]; the derivative is 0 outside and at
-    /// the bounds.
-    let clip (lo: float) (hi: float) (x: Tensor) = x.Clip(lo, hi)
+    /// the bounds. Raises ShapeException if a bound is NaN or lo > hi (swapped bounds).
+    let clip (lo: float) (hi: float) (x: Tensor) =
+        if System.Double.IsNaN lo || System.Double.IsNaN hi then
+            fail "clip: the bounds lo = %g and hi = %g must be numbers, not NaN (use infinity for no bound)." lo hi
+
+        if lo > hi then
+            fail "clip: lo = %g is greater than hi = %g, so no value lies in [lo, hi]. Swap them: clip lo hi x." lo hi
+
+        x.Clip(lo, hi)
 
     // ---- comparisons and selection -----------------------------------------------------------
 
@@ -159,98 +266,154 @@ module Tensor =
 
     /// The sum of all elements, a scalar.
     let sum (x: Tensor) = Prim.sum x
+    // Every form of a reduction checks its axes (in range, none repeated) under its own name;
+    // a bad axis raises ShapeException.
+
     /// Sums over the given axes (negative counts from the end); they disappear.
-    let sumAxes (axes: int list) (x: Tensor) = Prim.sumAxes (Array.ofList axes) x
+    let sumAxes (axes: int list) (x: Tensor) =
+        Prim.sumAxes (Shape.normalizeAxes "sumAxes" x.Rank (Array.ofList axes)) x
+
     /// Sums over axes, keeping them as size-1 axes.
     let sumKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.keepDims (Array.ofList axes) x (Prim.sumAxes (Array.ofList axes) x)
+        let axes = Shape.normalizeAxes "sumKeepDims" x.Rank (Array.ofList axes)
+        Composite.Reductions.keepDims axes x (Prim.sumAxes axes x)
 
-    /// The mean of all elements.
-    let mean (x: Tensor) = Composite.Reductions.mean (Composite.Reductions.allAxes x) x
+    /// The mean of all elements (NaN for an empty tensor, as NumPy).
+    let mean (x: Tensor) =
+        Composite.Reductions.mean "mean" (Composite.Reductions.allAxes x) x
+
     /// The mean over axes.
-    let meanAxes (axes: int list) (x: Tensor) = Composite.Reductions.mean (Array.ofList axes) x
+    let meanAxes (axes: int list) (x: Tensor) =
+        Composite.Reductions.mean "meanAxes" (Array.ofList axes) x
 
     /// The mean over axes, keeping them as size-1 axes.
     let meanKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.keepDims (Array.ofList axes) x (meanAxes axes x)
+        let axes = Array.ofList axes
+        Composite.Reductions.keepDims axes x (Composite.Reductions.mean "meanKeepDims" axes x)
 
     /// The largest element (raises ShapeException for an empty tensor).
-    let max (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMaxP (Composite.Reductions.allAxes x) x
-    /// The largest elements over axes; at ties the derivative is shared equally.
-    let maxAxes (axes: int list) (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMaxP (Array.ofList axes) x
+    let max (x: Tensor) =
+        Composite.Reductions.extreme "max" Primitives.reduceMaxP (Composite.Reductions.allAxes x) x
+
+    /// The largest elements over axes; at ties the derivative is shared equally. Raises
+    /// ShapeException for an empty axis.
+    let maxAxes (axes: int list) (x: Tensor) =
+        Composite.Reductions.extreme "maxAxes" Primitives.reduceMaxP (Array.ofList axes) x
 
     /// The largest elements over axes, keeping them as size-1 axes.
     let maxKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.keepDims (Array.ofList axes) x (maxAxes axes x)
+        let axes = Array.ofList axes
+        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "maxKeepDims" Primitives.reduceMaxP axes x)
 
     /// The smallest element (raises ShapeException for an empty tensor).
-    let min (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMinP (Composite.Reductions.allAxes x) x
-    /// The smallest elements over axes; at ties the derivative is shared equally.
-    let minAxes (axes: int list) (x: Tensor) = Composite.Reductions.extreme Primitives.reduceMinP (Array.ofList axes) x
+    let min (x: Tensor) =
+        Composite.Reductions.extreme "min" Primitives.reduceMinP (Composite.Reductions.allAxes x) x
+
+    /// The smallest elements over axes; at ties the derivative is shared equally. Raises
+    /// ShapeException for an empty axis.
+    let minAxes (axes: int list) (x: Tensor) =
+        Composite.Reductions.extreme "minAxes" Primitives.reduceMinP (Array.ofList axes) x
 
     /// The smallest elements over axes, keeping them as size-1 axes.
     let minKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.keepDims (Array.ofList axes) x (minAxes axes x)
+        let axes = Array.ofList axes
+        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "minKeepDims" Primitives.reduceMinP axes x)
 
-    /// The product of all elements (its gradient is exact where elements are 0).
-    let prod (x: Tensor) = Prim.reduce Primitives.reduceProdP (Composite.Reductions.allAxes x) x
+    /// The product of all elements (its gradient is exact where elements are 0; 1 for an empty
+    /// tensor).
+    let prod (x: Tensor) =
+        Prim.reduce Primitives.reduceProdP (Composite.Reductions.allAxes x) x
+
     /// The product over axes.
-    let prodAxes (axes: int list) (x: Tensor) = Prim.reduce Primitives.reduceProdP (Array.ofList axes) x
+    let prodAxes (axes: int list) (x: Tensor) =
+        Prim.reduce Primitives.reduceProdP (Shape.normalizeAxes "prodAxes" x.Rank (Array.ofList axes)) x
 
     /// The product over axes, keeping them as size-1 axes.
     let prodKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.keepDims (Array.ofList axes) x (prodAxes axes x)
+        let axes = Shape.normalizeAxes "prodKeepDims" x.Rank (Array.ofList axes)
+        Composite.Reductions.keepDims axes x (Prim.reduce Primitives.reduceProdP axes x)
 
-    /// The population variance of all elements (NumPy's default, ddof = 0).
-    let var (x: Tensor) = Composite.Reductions.var (Composite.Reductions.allAxes x) x
+    /// The population variance of all elements (NumPy's default, ddof = 0; NaN when empty).
+    let var (x: Tensor) =
+        Composite.Reductions.var "var" (Composite.Reductions.allAxes x) x
+
     /// The population variance over axes.
-    let varAxes (axes: int list) (x: Tensor) = Composite.Reductions.var (Array.ofList axes) x
+    let varAxes (axes: int list) (x: Tensor) =
+        Composite.Reductions.var "varAxes" (Array.ofList axes) x
 
     /// The population variance over axes, keeping them as size-1 axes.
     let varKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.keepDims (Array.ofList axes) x (varAxes axes x)
+        let axes = Array.ofList axes
+        Composite.Reductions.keepDims axes x (Composite.Reductions.var "varKeepDims" axes x)
 
     /// The population standard deviation of all elements.
-    let std (x: Tensor) = Tensor.Sqrt(var x)
-    /// The population standard deviation over axes.
-    let stdAxes (axes: int list) (x: Tensor) = Tensor.Sqrt(varAxes axes x)
-    /// The population standard deviation over axes, keeping them as size-1 axes.
-    let stdKeepDims (axes: int list) (x: Tensor) = Tensor.Sqrt(varKeepDims axes x)
+    let std (x: Tensor) =
+        Tensor.Sqrt(Composite.Reductions.var "std" (Composite.Reductions.allAxes x) x)
 
-    /// log Σ exp x over all elements, a scalar, stable at ±1000.
-    let logSumExp (x: Tensor) = Composite.Reductions.logSumExp (Composite.Reductions.allAxes x) x
+    /// The population standard deviation over axes.
+    let stdAxes (axes: int list) (x: Tensor) =
+        Tensor.Sqrt(Composite.Reductions.var "stdAxes" (Array.ofList axes) x)
+
+    /// The population standard deviation over axes, keeping them as size-1 axes.
+    let stdKeepDims (axes: int list) (x: Tensor) =
+        let axes = Array.ofList axes
+        Tensor.Sqrt(Composite.Reductions.keepDims axes x (Composite.Reductions.var "stdKeepDims" axes x))
+
+    /// log Σ exp x over all elements, a scalar, stable at ±1000 (raises ShapeException for an
+    /// empty tensor, as JAX).
+    let logSumExp (x: Tensor) =
+        Composite.Reductions.logSumExp "logSumExp" (Composite.Reductions.allAxes x) x
+
     /// log Σ exp x over axes, stable at ±1000.
-    let logSumExpAxes (axes: int list) (x: Tensor) = Composite.Reductions.logSumExp (Array.ofList axes) x
+    let logSumExpAxes (axes: int list) (x: Tensor) =
+        Composite.Reductions.logSumExp "logSumExpAxes" (Array.ofList axes) x
 
     /// log Σ exp x over axes, keeping them as size-1 axes.
     let logSumExpKeepDims (axes: int list) (x: Tensor) =
-        Composite.Reductions.logSumExpKeepDims (Array.ofList axes) x
+        Composite.Reductions.logSumExpKeepDims "logSumExpKeepDims" (Array.ofList axes) x
 
-    /// Softmax along the last axis (JAX's default), stable at ±1000.
-    let softmax (x: Tensor) = Composite.Nn.softmax -1 x
+    /// Softmax along the last axis (JAX's default), stable at ±1000. Raises ShapeException for
+    /// a scalar or an empty axis.
+    let softmax (x: Tensor) = Composite.Nn.softmax "softmax" -1 x
+
     /// Softmax along an axis.
-    let softmaxAxis (axis: int) (x: Tensor) = Composite.Nn.softmax axis x
+    let softmaxAxis (axis: int) (x: Tensor) =
+        Composite.Nn.softmax "softmaxAxis" axis x
+
     /// log softmax along the last axis, stable at ±1000.
-    let logSoftmax (x: Tensor) = Composite.Nn.logSoftmax -1 x
+    let logSoftmax (x: Tensor) =
+        Composite.Nn.logSoftmax "logSoftmax" -1 x
+
     /// log softmax along an axis.
-    let logSoftmaxAxis (axis: int) (x: Tensor) = Composite.Nn.logSoftmax axis x
+    let logSoftmaxAxis (axis: int) (x: Tensor) =
+        Composite.Nn.logSoftmax "logSoftmaxAxis" axis x
 
     /// The 2-norm of all elements (Frobenius for a matrix). Its gradient at 0 is 0, not NaN.
     let norm (x: Tensor) = Composite.Nn.norm x
 
-    /// The flat index of the first largest element (int64 scalar), as NumPy's argmax.
-    let argmax (x: Tensor) = Composite.Reductions.argFlat Primitives.argmaxP x
+    /// The flat index of the first largest element (int64 scalar), as NumPy's argmax. Raises
+    /// ShapeException for an empty tensor.
+    let argmax (x: Tensor) =
+        Composite.Reductions.argFlat "argmax" Primitives.argmaxP x
+
     /// The index of the first largest element along an axis (int64).
-    let argmaxAxis (axis: int) (x: Tensor) = x.ArgMax axis
+    let argmaxAxis (axis: int) (x: Tensor) =
+        Composite.Reductions.argAxis "argmaxAxis" Primitives.argmaxP axis x
+
     /// The flat index of the first smallest element (int64 scalar), as NumPy's argmin.
-    let argmin (x: Tensor) = Composite.Reductions.argFlat Primitives.argminP x
+    let argmin (x: Tensor) =
+        Composite.Reductions.argFlat "argmin" Primitives.argminP x
+
     /// The index of the first smallest element along an axis (int64).
-    let argminAxis (axis: int) (x: Tensor) = x.ArgMin axis
+    let argminAxis (axis: int) (x: Tensor) =
+        Composite.Reductions.argAxis "argminAxis" Primitives.argminP axis x
 
     /// The cumulative sum of the flattened tensor (NumPy's cumsum without an axis).
     let cumsum (x: Tensor) = Composite.Reductions.cumsumFlat x
+
     /// The cumulative sum along an axis.
-    let cumsumAxis (axis: int) (x: Tensor) = Prim.cumsum axis false x
+    let cumsumAxis (axis: int) (x: Tensor) =
+        Prim.cumsum (Shape.normalizeAxis "cumsumAxis" x.Rank axis) false x
 
     // ---- linear algebra ---------------------------------------------------------------------
 
@@ -268,38 +431,105 @@ module Tensor =
 
     // ---- shapes -------------------------------------------------------------------------------
 
-    /// The same values in a new shape (one dimension may be -1).
-    let reshape (shape: int[]) (x: Tensor) = Prim.reshape shape x
+    /// The same values in a new shape (one dimension may be -1, inferred). Raises
+    /// ShapeException if the sizes do not multiply to the element count.
+    let reshape (shape: int[]) (x: Tensor) =
+        for k in 0 .. shape.Length - 1 do
+            if shape.[k] < -1 then
+                fail
+                    "reshape: shape %s has a negative dimension (%d at axis %d); sizes must be 0 or more, and one of them may be -1 to infer it."
+                    (Shape.show shape)
+                    shape.[k]
+                    k
+
+        Prim.reshape shape x
+
     /// All values in one axis.
     let flatten (x: Tensor) = Prim.reshape [| x.Size |] x
-    /// Permutes axes: output axis i is input axis `perm[i]`.
-    let transposeAxes (perm: int[]) (x: Tensor) = Prim.transpose perm x
+
+    /// Permutes axes: output axis i is input axis `perm[i]` (a permutation of 0..rank-1;
+    /// negative axes count from the end).
+    let transposeAxes (perm: int[]) (x: Tensor) =
+        let normalized = perm |> Array.map (Shape.normalizeAxis "transposeAxes" x.Rank)
+        Shape.checkPermutation "transposeAxes" x.Rank normalized
+        Prim.transpose normalized x
+
     /// Reverses the axes (matrix transpose for rank 2).
     let transpose (x: Tensor) = x.T
-    /// Broadcasts to a shape, NumPy-style.
-    let broadcastTo (shape: int[]) (x: Tensor) = Prim.broadcastTo shape x
-    /// Inserts an axis of size 1.
-    let expandDims (axis: int) (x: Tensor) = Prim.expandDims axis x
+
+    /// Broadcasts to a shape, NumPy-style (trailing axes aligned). Raises ShapeException if
+    /// `x`'s shape does not broadcast to it.
+    let broadcastTo (shape: int[]) (x: Tensor) =
+        Shape.checkDimensions "broadcastTo" shape
+        Prim.broadcastTo shape x
+
+    /// Inserts an axis of size 1 at `axis` (-(rank+1)..rank).
+    let expandDims (axis: int) (x: Tensor) =
+        let rank = x.Rank + 1
+
+        if axis < -rank || axis >= rank then
+            fail
+                "expandDims: axis %d is out of range for a tensor of rank %d (the result has rank %d; valid axes are %d..%d)."
+                axis
+                x.Rank
+                rank
+                -rank
+                (rank - 1)
+
+        Prim.expandDims axis x
 
     /// `slice start stop x`: elements `start .. stop-1` of axis 0 (NumPy's exclusive stop;
-    /// negative bounds count from the end, out-of-range bounds clamp).
-    let slice (start: int) (stop: int) (x: Tensor) = Prim.sliceAxis 0 start stop x
+    /// negative bounds count from the end, out-of-range bounds clamp). Raises ShapeException
+    /// for a scalar.
+    let slice (start: int) (stop: int) (x: Tensor) =
+        Prim.sliceAxis (Shape.normalizeAxis "slice" x.Rank 0) start stop x
+
     /// `sliceAxis axis start stop x`: the same on any axis.
-    let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) = Prim.sliceAxis axis start stop x
-    /// Index `i` of axis 0, one rank lower (same as `x.[i]`).
-    let index (i: int) (x: Tensor) = x.[i]
+    let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) =
+        Prim.sliceAxis (Shape.normalizeAxis "sliceAxis" x.Rank axis) start stop x
+
+    /// Index `i` of axis 0, one rank lower (same as `x.[i]`); raises ShapeException for an
+    /// index out of range or a scalar.
+    let index (i: int) (x: Tensor) =
+        if x.Rank = 0 then
+            fail
+                "index: a scalar has no axis 0 to index (index %d). Use the scalar itself, or Tensor.toScalar for its value."
+                i
+
+        x.[i]
+
     /// Removes every axis of size 1.
     let squeeze (x: Tensor) = Composite.Shaping.squeeze x
-    /// Removes one axis of size 1.
-    let squeezeAxis (axis: int) (x: Tensor) = Composite.Shaping.squeezeAxis axis x
-    /// Splits into `sections` equal parts along axis 0.
-    let split (sections: int) (x: Tensor) = Composite.Shaping.split sections 0 x
+
+    /// Removes one axis of size 1 (raises ShapeException if its size is not 1).
+    let squeezeAxis (axis: int) (x: Tensor) =
+        Composite.Shaping.squeezeAxis "squeezeAxis" axis x
+
+    /// Splits into `sections` equal parts along axis 0 (raises ShapeException unless
+    /// `sections` divides its size).
+    let split (sections: int) (x: Tensor) =
+        Composite.Shaping.split "split" sections 0 x
+
     /// Splits into `sections` equal parts along an axis.
-    let splitAxis (sections: int) (axis: int) (x: Tensor) = Composite.Shaping.split sections axis x
-    /// `take indices x`: the elements of the flattened `x` at int64 `indices` (NumPy's take);
-    /// the result has the indices' shape. Out-of-range indices raise ShapeException.
-    let take (indices: Tensor) (x: Tensor) = Composite.Shaping.take indices x
-    /// `takeAxis axis indices x`: slices of `x` along `axis` at `indices` (gather).
-    let takeAxis (axis: int) (indices: Tensor) (x: Tensor) = Prim.gather axis x indices
-    /// One-hot rows: labels of shape s give float64 of shape s ++ [n].
-    let oneHot (n: int) (labels: Tensor) = Composite.Nn.oneHot n labels
+    let splitAxis (sections: int) (axis: int) (x: Tensor) =
+        Composite.Shaping.split "splitAxis" sections axis x
+
+    /// `take indices x`: the elements of the flattened `x` at `indices` (NumPy's take); the
+    /// result has the indices' shape. Indices are int64, or float64 holding whole numbers;
+    /// negative ones count from the end. An index out of range, not whole, NaN, or a bool index
+    /// tensor raises ShapeException.
+    let take (indices: Tensor) (x: Tensor) = Composite.Shaping.take "take" indices x
+
+    /// `takeAxis axis indices x`: slices of `x` along `axis` at `indices` (gather), checked as
+    /// in `take`.
+    let takeAxis (axis: int) (indices: Tensor) (x: Tensor) =
+        Composite.Shaping.takeAxis "takeAxis" axis indices x
+
+    /// One-hot rows: labels of shape s give float64 of shape s ++ [n]. Labels are whole numbers
+    /// in 0..n-1 (int64 or float64); another label raises ShapeException (checked when the
+    /// labels' values are known, i.e. not under makeIR).
+    let oneHot (n: int) (labels: Tensor) =
+        if n > 0 then
+            Composite.Shaping.checkLabels "oneHot" n labels
+
+        Composite.Nn.oneHot n labels

@@ -186,8 +186,31 @@ module internal ShapeRules =
         if axes <> p.Ints "axes" then
             fail "%s: axes %A must be sorted and non-negative." name (p.Ints "axes")
 
-        let shape = [| for k in 0 .. x.Rank - 1 do if not (Array.contains k axes) then x.Shape.[k] |]
+        let shape =
+            [|
+                for k in 0 .. x.Rank - 1 do
+                    if not (Array.contains k axes) then
+                        x.Shape.[k]
+            |]
+
         [| Aval(shape, x.DType) |]
+
+    /// reduce_max / reduce_min: a reduction whose reduced axes are not empty (the extreme of
+    /// no elements is undefined; NumPy raises too).
+    let reduceExtremeAxes (name: string) (avals: Aval[]) (p: Params) =
+        let out = reduceAxes name avals p
+        let x = avals.[0]
+
+        for a in p.Ints "axes" do
+            if x.Shape.[a] = 0 then
+                fail
+                    "%s: axis %d of shape %s is empty; the %s of no elements is undefined. Reduce a non-empty axis, or test the size first."
+                    name
+                    a
+                    (Shape.show x.Shape)
+                    (if name = "reduce_max" then "maximum" else "minimum")
+
+        out
 
     /// Two float64 operands (equal shapes or a scalar).
     let floatBinary (name: string) (avals: Aval[]) (p: Params) =
@@ -278,6 +301,8 @@ module Primitives =
                 if dims.Length <> x.Rank then
                     fail "broadcast_in_dim: %d broadcast dimensions for an operand of rank %d." dims.Length x.Rank
 
+                Shape.checkDimensions "broadcast_in_dim" shape
+
                 for k in 0 .. dims.Length - 1 do
                     if dims.[k] < 0 || dims.[k] >= shape.Length || (k > 0 && dims.[k] <= dims.[k - 1]) then
                         fail
@@ -300,10 +325,11 @@ module Primitives =
         builtin "reshape" (fun xs p -> [| Layout.reshape (p.Ints "new_sizes") xs.[0] |]) (fun avals p ->
             arity "reshape" 1 avals
             let x, shape = avals.[0], p.Ints "new_sizes"
+            Shape.checkDimensions "reshape" shape
 
-            if Shape.size shape <> x.Size || shape |> Array.exists (fun d -> d < 0) then
+            if Shape.size shape <> x.Size then
                 fail
-                    "reshape: cannot reshape %s (%d elements) to %s (%d elements)."
+                    "reshape: cannot reshape %s (%d elements) to %s (%d elements); the sizes must multiply to the same count (one dimension may be -1 to infer it)."
                     (Shape.show x.Shape)
                     x.Size
                     (Shape.show shape)
@@ -440,13 +466,30 @@ module Primitives =
                     fail "clamp: bound %O and operand %O differ in dtype." bound x
 
                 if bound.Rank <> 0 && not (Shape.equal bound.Shape x.Shape) then
-                    fail "clamp: bound shape %s must be the operand's %s or a scalar." (Shape.show bound.Shape) (Shape.show x.Shape)
+                    fail
+                        "clamp: bound shape %s must be the operand's %s or a scalar."
+                        (Shape.show bound.Shape)
+                        (Shape.show x.Shape)
 
             [| x |])
 
-    let reduceMaxP = builtin "reduce_max" (fun xs p -> [| Reductions.reduceMax (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_max")
-    let reduceMinP = builtin "reduce_min" (fun xs p -> [| Reductions.reduceMin (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_min")
-    let reduceProdP = builtin "reduce_prod" (fun xs p -> [| Reductions.reduceProd (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_prod")
+    let reduceMaxP =
+        builtin
+            "reduce_max"
+            (fun xs p -> [| Reductions.reduceMax (p.Ints "axes") xs.[0] |])
+            (reduceExtremeAxes "reduce_max")
+
+    let reduceMinP =
+        builtin
+            "reduce_min"
+            (fun xs p -> [| Reductions.reduceMin (p.Ints "axes") xs.[0] |])
+            (reduceExtremeAxes "reduce_min")
+
+    let reduceProdP =
+        builtin
+            "reduce_prod"
+            (fun xs p -> [| Reductions.reduceProd (p.Ints "axes") xs.[0] |])
+            (reduceAxes "reduce_prod")
 
     let private argShape (name: string) (avals: Aval[]) (p: Params) =
         arity name 1 avals
@@ -462,20 +505,26 @@ module Primitives =
         [| Aval(Array.removeAt axis x.Shape, Int64) |]
 
     /// The index of the first maximum along `axis` (int64).
-    let argmaxP = builtin "argmax" (fun xs p -> [| Reductions.argExtreme true (p.Int "axis") xs.[0] |]) (argShape "argmax")
+    let argmaxP =
+        builtin "argmax" (fun xs p -> [| Reductions.argExtreme true (p.Int "axis") xs.[0] |]) (argShape "argmax")
+
     /// The index of the first minimum along `axis` (int64).
-    let argminP = builtin "argmin" (fun xs p -> [| Reductions.argExtreme false (p.Int "axis") xs.[0] |]) (argShape "argmin")
+    let argminP =
+        builtin "argmin" (fun xs p -> [| Reductions.argExtreme false (p.Int "axis") xs.[0] |]) (argShape "argmin")
 
     /// Inclusive cumulative sum along `axis` (from the end when `reverse` = 1).
     let cumsumP =
-        builtin "cumsum" (fun xs p -> [| Reductions.cumsum (p.Int "axis") (p.Int "reverse" = 1) xs.[0] |]) (fun avals p ->
-            arity "cumsum" 1 avals
-            let x = avals.[0]
+        builtin
+            "cumsum"
+            (fun xs p -> [| Reductions.cumsum (p.Int "axis") (p.Int "reverse" = 1) xs.[0] |])
+            (fun avals p ->
+                arity "cumsum" 1 avals
+                let x = avals.[0]
 
-            if p.Int "axis" < 0 || p.Int "axis" >= x.Rank then
-                fail "cumsum: axis %d is out of range for rank %d." (p.Int "axis") x.Rank
+                if p.Int "axis" < 0 || p.Int "axis" >= x.Rank then
+                    fail "cumsum: axis %d is out of range for rank %d." (p.Int "axis") x.Rank
 
-            [| x |])
+                [| x |])
 
     /// gather(operand, indices) along `axis`: NumPy's take with int64 indices.
     let gatherP =
@@ -489,62 +538,102 @@ module Primitives =
             if axis < 0 || axis >= x.Rank then
                 fail "gather: axis %d is out of range for rank %d." axis x.Rank
 
-            [| Aval(Array.concat [ x.Shape.[.. axis - 1]; idx.Shape; x.Shape.[axis + 1 ..] ], x.DType) |])
+            [|
+                Aval(Array.concat [ x.Shape.[.. axis - 1]; idx.Shape; x.Shape.[axis + 1 ..] ], x.DType)
+            |])
 
     /// scatter_add(updates, indices): the transpose of gather, into an axis of size `size`.
     let scatterAddP =
-        builtin "scatter_add" (fun xs p -> [| Reductions.scatterAdd (p.Int "axis") (p.Int "size") xs.[0] xs.[1] |]) (fun avals p ->
-            arity "scatter_add" 2 avals
-            let u, idx, axis = avals.[0], avals.[1], p.Int "axis"
+        builtin
+            "scatter_add"
+            (fun xs p -> [| Reductions.scatterAdd (p.Int "axis") (p.Int "size") xs.[0] xs.[1] |])
+            (fun avals p ->
+                arity "scatter_add" 2 avals
+                let u, idx, axis = avals.[0], avals.[1], p.Int "axis"
 
-            if idx.DType <> Int64 then
-                fail "scatter_add: indices must be int64, got %O." idx
+                if idx.DType <> Int64 then
+                    fail "scatter_add: indices must be int64, got %O." idx
 
-            if axis < 0 || axis + idx.Rank > u.Rank then
-                fail "scatter_add: updates %O cannot hold indices %O at axis %d." u idx axis
+                if axis < 0 || axis + idx.Rank > u.Rank then
+                    fail "scatter_add: updates %O cannot hold indices %O at axis %d." u idx axis
 
-            if not (Shape.equal u.Shape.[axis .. axis + idx.Rank - 1] idx.Shape) then
-                fail "scatter_add: updates %O do not have the indices' shape %s at axis %d." u (Shape.show idx.Shape) axis
+                if not (Shape.equal u.Shape.[axis .. axis + idx.Rank - 1] idx.Shape) then
+                    fail
+                        "scatter_add: updates %O do not have the indices' shape %s at axis %d."
+                        u
+                        (Shape.show idx.Shape)
+                        axis
 
-            [| Aval(Array.concat [ u.Shape.[.. axis - 1]; [| p.Int "size" |]; u.Shape.[axis + idx.Rank ..] ], u.DType) |])
+                [|
+                    Aval(
+                        Array.concat [ u.Shape.[.. axis - 1]; [| p.Int "size" |]; u.Shape.[axis + idx.Rank ..] ],
+                        u.DType
+                    )
+                |])
 
     /// dot_general(lhs, rhs): contracts `lhs_contracting` with `rhs_contracting` and pairs
     /// `lhs_batch` with `rhs_batch`; the result's axes are batch ++ lhs free ++ rhs free.
     let dotGeneralP =
-        builtin "dot_general" (fun xs p ->
-            [| Linalg.dotGeneral (p.Ints "lhs_contracting") (p.Ints "rhs_contracting") (p.Ints "lhs_batch") (p.Ints "rhs_batch") xs.[0] xs.[1] |]) (fun avals p ->
-            arity "dot_general" 2 avals
-            let l, r = avals.[0], avals.[1]
-            let lc, rc, lb, rb = p.Ints "lhs_contracting", p.Ints "rhs_contracting", p.Ints "lhs_batch", p.Ints "rhs_batch"
+        builtin
+            "dot_general"
+            (fun xs p ->
+                [|
+                    Linalg.dotGeneral
+                        (p.Ints "lhs_contracting")
+                        (p.Ints "rhs_contracting")
+                        (p.Ints "lhs_batch")
+                        (p.Ints "rhs_batch")
+                        xs.[0]
+                        xs.[1]
+                |])
+            (fun avals p ->
+                arity "dot_general" 2 avals
+                let l, r = avals.[0], avals.[1]
 
-            if l.DType <> r.DType then
-                fail "dot_general: dtypes %O and %O differ." l r
+                let lc, rc, lb, rb =
+                    p.Ints "lhs_contracting", p.Ints "rhs_contracting", p.Ints "lhs_batch", p.Ints "rhs_batch"
 
-            if lc.Length <> rc.Length || lb.Length <> rb.Length then
-                fail "dot_general: %A contracting / %A batch dimensions do not pair with %A / %A." lc lb rc rb
+                if l.DType <> r.DType then
+                    fail "dot_general: dtypes %O and %O differ." l r
 
-            let check (axes: int[]) (a: Aval) =
-                for ax in axes do
-                    if ax < 0 || ax >= a.Rank then
-                        fail "dot_general: axis %d is out of range for %O." ax a
+                if lc.Length <> rc.Length || lb.Length <> rb.Length then
+                    fail "dot_general: %A contracting / %A batch dimensions do not pair with %A / %A." lc lb rc rb
 
-                if (Array.distinct axes).Length <> axes.Length then
-                    fail "dot_general: repeated axis in %A." axes
+                let check (axes: int[]) (a: Aval) =
+                    for ax in axes do
+                        if ax < 0 || ax >= a.Rank then
+                            fail "dot_general: axis %d is out of range for %O." ax a
 
-            check (Array.append lc lb) l
-            check (Array.append rc rb) r
+                    if (Array.distinct axes).Length <> axes.Length then
+                        fail "dot_general: repeated axis in %A." axes
 
-            for (la, ra) in Array.zip (Array.append lc lb) (Array.append rc rb) do
-                if l.Shape.[la] <> r.Shape.[ra] then
-                    fail
-                        "dot_general: dimension %d of %s (size %d) does not match dimension %d of %s (size %d)."
-                        la
-                        (Shape.show l.Shape)
-                        l.Shape.[la]
-                        ra
-                        (Shape.show r.Shape)
-                        r.Shape.[ra]
+                check (Array.append lc lb) l
+                check (Array.append rc rb) r
 
-            let free (a: Aval) (used: int[]) = [| for k in 0 .. a.Rank - 1 do if not (Array.contains k used) then a.Shape.[k] |]
-            let shape = Array.concat [ lb |> Array.map (fun k -> l.Shape.[k]); free l (Array.append lc lb); free r (Array.append rc rb) ]
-            [| Aval(shape, l.DType) |])
+                for (la, ra) in Array.zip (Array.append lc lb) (Array.append rc rb) do
+                    if l.Shape.[la] <> r.Shape.[ra] then
+                        fail
+                            "dot_general: dimension %d of %s (size %d) does not match dimension %d of %s (size %d)."
+                            la
+                            (Shape.show l.Shape)
+                            l.Shape.[la]
+                            ra
+                            (Shape.show r.Shape)
+                            r.Shape.[ra]
+
+                let free (a: Aval) (used: int[]) =
+                    [|
+                        for k in 0 .. a.Rank - 1 do
+                            if not (Array.contains k used) then
+                                a.Shape.[k]
+                    |]
+
+                let shape =
+                    Array.concat
+                        [
+                            lb |> Array.map (fun k -> l.Shape.[k])
+                            free l (Array.append lc lb)
+                            free r (Array.append rc rb)
+                        ]
+
+                [| Aval(shape, l.DType) |])

@@ -109,11 +109,33 @@ module Shape =
 
             out
 
+    /// Whether two shapes broadcast (NumPy's rule: trailing dimensions equal or 1).
+    let broadcasts (a: int[]) (b: int[]) =
+        let mutable ok = true
+
+        for i in 1 .. min a.Length b.Length do
+            let da, db = a.[a.Length - i], b.[b.Length - i]
+
+            if da <> db && da <> 1 && db <> 1 then
+                ok <- false
+
+        ok
+
     /// Normalizes a possibly negative axis for a tensor of the given rank.
     let normalizeAxis (op: string) (rank: int) (axis: int) =
         let a = if axis < 0 then axis + rank else axis
 
         if a < 0 || a >= rank then
+            if rank = 0 then
+                raise (
+                    ShapeException(
+                        sprintf
+                            "%s: axis %d is out of range: a scalar (rank 0) has no axes. Reshape it to [1] first (Tensor.reshape [| 1 |]), or use the form of the operation without an axis."
+                            op
+                            axis
+                    )
+                )
+
             raise (
                 ShapeException(
                     sprintf
@@ -135,7 +157,14 @@ module Shape =
         for i in 1 .. normalized.Length - 1 do
             if normalized.[i] = normalized.[i - 1] then
                 raise (
-                    ShapeException(sprintf "%s: axis %d is repeated in %A. Give each axis once." op normalized.[i] axes)
+                    ShapeException(
+                        sprintf
+                            "%s: axis %d is repeated in the axes %s of a rank-%d tensor (negative axes count from the end). Give each axis once."
+                            op
+                            normalized.[i]
+                            (show axes)
+                            rank
+                    )
                 )
 
         normalized
@@ -145,9 +174,32 @@ module Shape =
         if perm.Length <> rank || (Array.sort perm <> Array.init rank id) then
             raise (
                 ShapeException(
-                    sprintf "%s: %A is not a permutation of the %d axes of a rank-%d tensor." op perm rank rank
+                    sprintf
+                        "%s: %s is not a permutation of the axes of a rank-%d tensor: %s."
+                        op
+                        (show perm)
+                        rank
+                        (if rank = 0 then
+                             "a scalar has no axes, so it must be empty"
+                         else
+                             sprintf "it must list each of 0..%d exactly once" (rank - 1))
                 )
             )
+
+    /// Checks that no dimension of a shape is negative.
+    let checkDimensions (op: string) (shape: int[]) =
+        for k in 0 .. shape.Length - 1 do
+            if shape.[k] < 0 then
+                raise (
+                    ShapeException(
+                        sprintf
+                            "%s: shape %s has a negative dimension (%d at axis %d). Every size must be 0 or more."
+                            op
+                            (show shape)
+                            shape.[k]
+                            k
+                    )
+                )
 
     /// The dtype that arithmetic on two dtypes produces (NumPy's promotion on this lattice:
     /// bool < int64 < float64).

@@ -10,9 +10,22 @@ open FunDiff
 /// as (rows, rowLength, kept shape).
 let private rowsOver (axes: int[]) (x: NDArray) =
     let rank = x.Shape.Length
-    let kept = [| for k in 0 .. rank - 1 do if not (Array.contains k axes) then k |]
+
+    let kept =
+        [|
+            for k in 0 .. rank - 1 do
+                if not (Array.contains k axes) then
+                    k
+        |]
+
     let perm = Array.append kept axes
-    let moved = if perm = Array.init rank id then x else Layout.transpose perm x
+
+    let moved =
+        if perm = Array.init rank id then
+            x
+        else
+            Layout.transpose perm x
+
     let rowLength = axes |> Array.fold (fun acc a -> acc * x.Shape.[a]) 1
     let keptShape = kept |> Array.map (fun k -> x.Shape.[k])
     moved.Data, rowLength, keptShape
@@ -45,10 +58,12 @@ let private nanMin (a: float) (b: float) =
     else a
 
 /// The maximum over `axes` (NaN propagates; -inf for an empty reduction).
-let reduceMax (axes: int[]) (x: NDArray) = reduceRows Double.NegativeInfinity nanMax axes x
+let reduceMax (axes: int[]) (x: NDArray) =
+    reduceRows Double.NegativeInfinity nanMax axes x
 
 /// The minimum over `axes` (NaN propagates; +inf for an empty reduction).
-let reduceMin (axes: int[]) (x: NDArray) = reduceRows Double.PositiveInfinity nanMin axes x
+let reduceMin (axes: int[]) (x: NDArray) =
+    reduceRows Double.PositiveInfinity nanMin axes x
 
 /// The product over `axes` (1 for an empty reduction).
 let reduceProd (axes: int[]) (x: NDArray) = reduceRows 1.0 (*) axes x
@@ -69,7 +84,8 @@ let argExtreme (largest: bool) (axis: int) (x: NDArray) =
             if not found then
                 let v, b = data.[baseIndex + j], data.[baseIndex + best]
 
-                if Double.IsNaN b then found <- true
+                if Double.IsNaN b then
+                    found <- true
                 elif Double.IsNaN v then
                     best <- j
                     found <- true
@@ -82,7 +98,15 @@ let argExtreme (largest: bool) (axis: int) (x: NDArray) =
 
 /// Moves axis `axis` of a rank-`rank` array to the end and back: the two permutations.
 let private axisLast (rank: int) (axis: int) =
-    let perm = Array.append [| for k in 0 .. rank - 1 do if k <> axis then k |] [| axis |]
+    let perm =
+        Array.append
+            [|
+                for k in 0 .. rank - 1 do
+                    if k <> axis then
+                        k
+            |]
+            [| axis |]
+
     let inverse = Array.zeroCreate rank
     perm |> Array.iteri (fun i p -> inverse.[p] <- i)
     perm, inverse
@@ -115,21 +139,56 @@ let private around (shape: int[]) (axis: int) =
     let inner = Array.fold (*) 1 shape.[axis + 1 ..]
     outer, shape.[axis], inner
 
+/// An index as printed in errors: `5`, `1.5`, `NaN`, `Infinity`.
+let private showIndex (v: float) =
+    if Double.IsFinite v && v = Math.Truncate v && abs v < 1e18 then
+        string (int64 v)
+    else
+        string v
+
+/// Raises the error for a bad index value `v` (NaN, not whole, or out of range).
+let private badIndex (op: string) (where: string) (n: int) (v: float) =
+    let valid =
+        if n = 0 then
+            "the axis is empty, so no index is valid"
+        else
+            sprintf "valid indices are %d..%d" -n (n - 1)
+
+    if Double.IsNaN v then
+        raise (ShapeException(sprintf "%s: index NaN is not a number, so it cannot index %s (%s)." op where valid))
+
+    if v <> Math.Truncate v then
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: index %s is not a whole number (%s); indices must be int64, or float64 holding whole numbers (Tensor.convert Int64 truncates toward zero)."
+                    op
+                    (showIndex v)
+                    where
+            )
+        )
+
+    raise (ShapeException(sprintf "%s: index %s is out of range for %s (%s)." op (showIndex v) where valid))
+
+/// Checks one index value for an axis of `n` elements (`where` names it: "axis 0 of size 3")
+/// and returns it in 0..n-1: a whole number in -n..n-1, negative ones counting from the end.
+let checkIndex (op: string) (where: string) (n: int) (v: float) : int =
+    // NaN fails every comparison, so it takes the error branch
+    if v >= float -n && v < float n && v = Math.Truncate v then
+        let i = int v
+        if i < 0 then i + n else i
+    else
+        badIndex op where n v
+
+/// Checks every index value (see checkIndex) without keeping them.
+let checkIndexValues (op: string) (where: string) (n: int) (indices: NDArray) =
+    for v in indices.Data do
+        checkIndex op where n v |> ignore
+
 /// Reads the int64 indices, wrapping negatives and raising for out-of-range ones.
 let private checkedIndices (op: string) (axis: int) (n: int) (indices: NDArray) =
-    indices.Data
-    |> Array.map (fun v ->
-        let i = int v
-        let j = if i < 0 then i + n else i
-
-        if j < 0 || j >= n || Double.IsNaN v then
-            raise (
-                ShapeException(
-                    sprintf "%s: index %s is out of range for axis %d of size %d." op (if Double.IsNaN v then "NaN" else string i) axis n
-                )
-            )
-
-        j)
+    let where = sprintf "axis %d of size %d" axis n
+    indices.Data |> Array.map (checkIndex op where n)
 
 /// take: `operand` indexed along `axis` by `indices`; the result has shape
 /// operand.shape[..axis-1] ++ indices.shape ++ operand.shape[axis+1..].
@@ -137,7 +196,10 @@ let gather (axis: int) (operand: NDArray) (indices: NDArray) =
     let outer, n, inner = around operand.Shape axis
     let idx = checkedIndices "take" axis n indices
     let m = idx.Length
-    let shape = Array.concat [ operand.Shape.[.. axis - 1]; indices.Shape; operand.Shape.[axis + 1 ..] ]
+
+    let shape =
+        Array.concat [ operand.Shape.[.. axis - 1]; indices.Shape; operand.Shape.[axis + 1 ..] ]
+
     let out = NDArray.alloc (outer * m * inner)
     let src = operand.Data
 
@@ -154,7 +216,15 @@ let scatterAdd (axis: int) (size: int) (updates: NDArray) (indices: NDArray) =
     let m = idx.Length
     let outer = Array.fold (*) 1 updates.Shape.[.. axis - 1]
     let inner = Array.fold (*) 1 updates.Shape.[axis + indices.Shape.Length ..]
-    let shape = Array.concat [ updates.Shape.[.. axis - 1]; [| size |]; updates.Shape.[axis + indices.Shape.Length ..] ]
+
+    let shape =
+        Array.concat
+            [
+                updates.Shape.[.. axis - 1]
+                [| size |]
+                updates.Shape.[axis + indices.Shape.Length ..]
+            ]
+
     let out = NDArray.alloc (outer * size * inner)
     Array.Clear out
     let src = updates.Data

@@ -19,20 +19,29 @@ let softplus (x: Tensor) =
 /// Softmax along an axis: exp(x − max) / Σ exp(x − max), the max held constant.
 let private needsAxis (op: string) (x: Tensor) =
     if x.Rank = 0 then
-        raise (ShapeException(sprintf "%s: needs a tensor with at least one axis, got a scalar; reshape it to [1] or use it directly." op))
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: needs a tensor with at least one axis, got a scalar; reshape it to [1] or use it directly."
+                    op
+            )
+        )
 
-let softmax (axis: int) (x: Tensor) =
-    needsAxis "softmax" x
+let softmax (op: string) (axis: int) (x: Tensor) =
+    needsAxis op x
+    let axes = Reductions.nonEmptyAxes op [| axis |] x
     let x = Prim.convert Float64 x
-    let axes = [| axis |]
-    let m = Prim.stopGradient (Reductions.keepDims axes x (Reductions.extreme reduceMaxP axes x))
+
+    let m =
+        Prim.stopGradient (Reductions.keepDims axes x (Prim.reduce reduceMaxP axes x))
+
     let e = Tensor.Exp(x - m)
     e / Reductions.keepDims axes x (Prim.sumAxes axes e)
 
 /// log softmax along an axis: x − logSumExp(x).
-let logSoftmax (axis: int) (x: Tensor) =
-    needsAxis "logSoftmax" x
-    Prim.convert Float64 x - Reductions.logSumExpKeepDims [| axis |] x
+let logSoftmax (op: string) (axis: int) (x: Tensor) =
+    needsAxis op x
+    Prim.convert Float64 x - Reductions.logSumExpKeepDims op [| axis |] x
 
 /// The 2-norm of all elements. At 0 its gradient is 0 (a subgradient), not NaN: the square
 /// root is taken of a value that is never 0 in the branch that is used.
@@ -45,7 +54,11 @@ let norm (x: Tensor) =
 /// One-hot encoding: a float64 tensor of shape labels.shape ++ [n].
 let oneHot (n: int) (labels: Tensor) =
     if n <= 0 then
-        raise (ShapeException(sprintf "oneHot: the number of classes must be positive, got %d." n))
+        raise (
+            ShapeException(
+                sprintf "oneHot: the number of classes must be positive, got %d; pass n ≥ 1 (the labels are 0..n-1)." n
+            )
+        )
 
     let labels = Prim.expandDims labels.Rank (Prim.convert DType.Int64 labels)
     let classes = Prim.convert DType.Int64 (Tensor.Arange n)

@@ -1,5 +1,6 @@
 /// Reductions built on the reduce primitives: keep-dims forms, mean/var/std, the stable
-/// log-sum-exp, flat arg-reductions and cumulative sums.
+/// log-sum-exp, flat arg-reductions and cumulative sums. Each takes the name of the op the
+/// user called (`op`), so that a bad axis is reported against it, not against a primitive.
 module internal FunDiff.Composite.Reductions
 
 open FunDiff
@@ -10,56 +11,91 @@ let allAxes (x: Tensor) = Array.init x.Rank id
 /// Re-inserts the reduced axes as size-1 axes (NumPy's keepdims).
 let keepDims (axes: int[]) (x: Tensor) (reduced: Tensor) =
     let axes = Shape.normalizeAxes "keepDims" x.Rank axes
-    let shape = Array.init x.Rank (fun k -> if Array.contains k axes then 1 else x.Aval.Shape.[k])
+
+    let shape =
+        Array.init x.Rank (fun k -> if Array.contains k axes then 1 else x.Aval.Shape.[k])
+
     Prim.reshape shape reduced
 
-/// max/min over axes; an empty reduction has no extreme element.
-let extreme (prim: Primitive) (axes: int[]) (x: Tensor) =
-    let axes = Shape.normalizeAxes prim.Name x.Rank axes
+/// The axes of a max/min-like reduction, normalized, each of them non-empty.
+let nonEmptyAxes (op: string) (axes: int[]) (x: Tensor) =
+    let axes = Shape.normalizeAxes op x.Rank axes
 
     for a in axes do
         if x.Aval.Shape.[a] = 0 then
             raise (
                 ShapeException(
-                    sprintf "%s: axis %d of shape %s is empty; the extreme of no elements is undefined." prim.Name a (Shape.show x.Aval.Shape)
+                    sprintf
+                        "%s: axis %d of shape %s is empty; %s needs at least one element along each reduced axis. Reduce a non-empty axis, or test the size first."
+                        op
+                        a
+                        (Shape.show x.Aval.Shape)
+                        op
                 )
             )
 
-    Prim.reduce prim axes x
+    axes
 
-let count (axes: int[]) (x: Tensor) =
-    Shape.normalizeAxes "mean" x.Rank axes |> Array.fold (fun acc a -> acc * x.Aval.Shape.[a]) 1
+/// max/min over axes; an empty reduction has no extreme element.
+let extreme (op: string) (prim: Primitive) (axes: int[]) (x: Tensor) =
+    Prim.reduce prim (nonEmptyAxes op axes x) x
 
-let mean (axes: int[]) (x: Tensor) =
+let private count (axes: int[]) (x: Tensor) =
+    axes |> Array.fold (fun acc a -> acc * x.Aval.Shape.[a]) 1
+
+/// The mean over axes; over no elements it is NaN (0 / 0), as in NumPy.
+let mean (op: string) (axes: int[]) (x: Tensor) =
+    let axes = Shape.normalizeAxes op x.Rank axes
     Prim.sumAxes axes (Prim.convert Float64 x) / float (count axes x)
 
 /// Population variance (NumPy's default ddof = 0).
-let var (axes: int[]) (x: Tensor) =
+let var (op: string) (axes: int[]) (x: Tensor) =
+    let axes = Shape.normalizeAxes op x.Rank axes
     let x = Prim.convert Float64 x
-    let centred = x - keepDims axes x (mean axes x)
-    mean axes (centred * centred)
+    let centred = x - keepDims axes x (mean op axes x)
+    mean op axes (centred * centred)
 
 /// log Σ exp x over axes, shifted by the (constant) maximum so nothing overflows at ±1000.
 /// A non-finite maximum (all −inf, or +inf) is not subtracted.
-let logSumExpKeepDims (axes: int[]) (x: Tensor) =
+let logSumExpKeepDims (op: string) (axes: int[]) (x: Tensor) =
+    let axes = nonEmptyAxes op axes x
     let x = Prim.convert Float64 x
-    let m = Prim.stopGradient (keepDims axes x (extreme reduceMaxP axes x))
+    let m = Prim.stopGradient (keepDims axes x (Prim.reduce reduceMaxP axes x))
     let finite = Prim.compare ltP (Tensor.Abs m) (Prim.scalar infinity)
     let shift = Prim.where finite m (Prim.scalar 0.0)
     shift + Tensor.Log(Prim.sumAxes axes (Tensor.Exp(x - shift)) |> keepDims axes x)
 
-let logSumExp (axes: int[]) (x: Tensor) =
-    let axes = Shape.normalizeAxes "logSumExp" x.Rank axes
-    let kept = Array.init x.Rank (fun k -> if Array.contains k axes then 1 else x.Aval.Shape.[k])
-    let shape = [| for k in 0 .. x.Rank - 1 do if not (Array.contains k axes) then kept.[k] |]
-    Prim.reshape shape (logSumExpKeepDims axes x)
+let logSumExp (op: string) (axes: int[]) (x: Tensor) =
+    let axes = nonEmptyAxes op axes x
+
+    let shape =
+        [|
+            for k in 0 .. x.Rank - 1 do
+                if not (Array.contains k axes) then
+                    x.Aval.Shape.[k]
+        |]
+
+    Prim.reshape shape (logSumExpKeepDims op axes x)
 
 /// argmax / argmin of the flattened tensor (NumPy without an axis).
-let argFlat (prim: Primitive) (x: Tensor) =
+let argFlat (op: string) (prim: Primitive) (x: Tensor) =
     if x.Size = 0 then
-        raise (ShapeException(sprintf "%s: the tensor is empty (shape %s)." prim.Name (Shape.show x.Aval.Shape)))
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: the tensor is empty (shape %s); an empty tensor has no extreme element. Test its size first."
+                    op
+                    (Shape.show x.Aval.Shape)
+            )
+        )
 
     Prim.argExtreme prim 0 (Prim.reshape [| x.Size |] x)
 
+/// argmax / argmin along one axis, which must not be empty.
+let argAxis (op: string) (prim: Primitive) (axis: int) (x: Tensor) =
+    let axis = (nonEmptyAxes op [| axis |] x).[0]
+    Prim.argExtreme prim axis x
+
 /// Cumulative sum of the flattened tensor (NumPy's cumsum without an axis).
-let cumsumFlat (x: Tensor) = Prim.cumsum 0 false (Prim.reshape [| x.Size |] x)
+let cumsumFlat (x: Tensor) =
+    Prim.cumsum 0 false (Prim.reshape [| x.Size |] x)

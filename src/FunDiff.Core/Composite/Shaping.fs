@@ -1,36 +1,126 @@
-/// squeeze, split and take.
+/// squeeze, split, take and the checks of index tensors (take's indices, oneHot's labels).
 module internal FunDiff.Composite.Shaping
 
+open System
 open FunDiff
+open FunDiff.Backend
 
 /// Removes every axis of size 1.
-let squeeze (x: Tensor) = Prim.reshape (x.Aval.Shape |> Array.filter ((<>) 1)) x
+let squeeze (x: Tensor) =
+    Prim.reshape (x.Aval.Shape |> Array.filter ((<>) 1)) x
 
 /// Removes one axis, which must have size 1.
-let squeezeAxis (axis: int) (x: Tensor) =
-    let axis = Shape.normalizeAxis "squeeze" x.Rank axis
+let squeezeAxis (op: string) (axis: int) (x: Tensor) =
+    let axis = Shape.normalizeAxis op x.Rank axis
 
     if x.Aval.Shape.[axis] <> 1 then
         raise (
-            ShapeException(sprintf "squeeze: axis %d has size %d, not 1 (shape %s)." axis x.Aval.Shape.[axis] (Shape.show x.Aval.Shape))
+            ShapeException(
+                sprintf
+                    "%s: axis %d has size %d, not 1 (shape %s); only an axis of size 1 can be removed. Use Tensor.squeeze to remove every axis of size 1, or reduce the axis (e.g. Tensor.sumAxes)."
+                    op
+                    axis
+                    x.Aval.Shape.[axis]
+                    (Shape.show x.Aval.Shape)
+            )
         )
 
     Prim.reshape (Array.removeAt axis x.Aval.Shape) x
 
 /// Splits into `sections` equal parts along an axis (NumPy's split with a number).
-let split (sections: int) (axis: int) (x: Tensor) =
-    let axis = Shape.normalizeAxis "split" x.Rank axis
+let split (op: string) (sections: int) (axis: int) (x: Tensor) =
+    let axis = Shape.normalizeAxis op x.Rank axis
     let n = x.Aval.Shape.[axis]
 
     if sections <= 0 || n % sections <> 0 then
+        let divisors =
+            [|
+                for d in 1 .. max 1 n do
+                    if n % d = 0 then
+                        string d
+            |]
+
         raise (
             ShapeException(
-                sprintf "split: axis %d of size %d cannot be split into %d equal sections." axis n sections
+                sprintf
+                    "%s: axis %d of size %d cannot be split into %d equal sections; the number of sections must be a positive divisor of %d (%s)."
+                    op
+                    axis
+                    n
+                    sections
+                    n
+                    (if n = 0 then
+                         "any positive number for an empty axis"
+                     else
+                         String.concat ", " divisors)
             )
         )
 
     let size = n / sections
     List.init sections (fun i -> Prim.sliceAxis axis (i * size) ((i + 1) * size) x)
 
+/// The values of a tensor if they are known now: a concrete tensor's, or the primal's of a
+/// jvp/grad tracer; not those of a tracer that makeIR or linearize stages.
+let private knownValues (op: string) (x: Tensor) : NDArray voption =
+    match x with
+    | :? ConcreteTensor as c -> ValueSome c.Array
+    | _ ->
+        try
+            ValueSome(x.Concrete op)
+        with :? ConcretizationException ->
+            ValueNone
+
+/// Checks an index tensor before any work: int64, or float64 holding whole numbers (never
+/// bool); when its values are known, each in range for `where` (an axis of `n` elements).
+/// Unknown values (under makeIR) are checked by the gather kernel when the program runs.
+let checkIndices (op: string) (where: string) (n: int) (indices: Tensor) =
+    if indices.DType = Bool then
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: the indices are a bool tensor (shape %s); indices must be int64, or float64 holding whole numbers. For a mask, use Tensor.where."
+                    op
+                    (Shape.show indices.Aval.Shape)
+            )
+        )
+
+    match knownValues op indices with
+    | ValueSome values -> Reductions.checkIndexValues op where n values
+    | ValueNone -> ()
+
 /// The elements of the flattened tensor at int64 `indices` (NumPy's take without an axis).
-let take (indices: Tensor) (x: Tensor) = Prim.gather 0 (Prim.reshape [| x.Size |] x) indices
+let take (op: string) (indices: Tensor) (x: Tensor) =
+    let where =
+        if x.Rank = 1 then
+            sprintf "axis 0 of size %d" x.Size
+        else
+            sprintf "axis 0 of size %d of x flattened from shape %s" x.Size (Shape.show x.Aval.Shape)
+
+    checkIndices op where x.Size indices
+    Prim.gather 0 (Prim.reshape [| x.Size |] x) indices
+
+/// Slices of `x` along `axis` at `indices` (gather).
+let takeAxis (op: string) (axis: int) (indices: Tensor) (x: Tensor) =
+    let axis = Shape.normalizeAxis op x.Rank axis
+    let n = x.Aval.Shape.[axis]
+    checkIndices op (sprintf "axis %d of size %d" axis n) n indices
+    Prim.gather axis x indices
+
+/// Checks oneHot's labels when their values are known: whole numbers in 0..n-1 (a label out of
+/// range would give a row of zeros, silently).
+let checkLabels (op: string) (n: int) (labels: Tensor) =
+    match knownValues op labels with
+    | ValueNone -> ()
+    | ValueSome values ->
+        for v in values.Data do
+            if Double.IsNaN v || v <> Math.Truncate v || v < 0.0 || v >= float n then
+                raise (
+                    ShapeException(
+                        sprintf
+                            "%s: label %s is not a class index for %d classes (valid labels are the whole numbers 0..%d)."
+                            op
+                            (string v)
+                            n
+                            (n - 1)
+                    )
+                )
