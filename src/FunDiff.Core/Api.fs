@@ -71,6 +71,12 @@ module Diff =
     /// forming the Hessian.
     let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor = snd (jvp (grad f) x v)
 
+    /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
+    /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the
+    /// equations around it. Scoped to this call (AsyncLocal), not a global flag.
+    /// Example: `Diff.withDebugNans (fun () -> grad f x)`.
+    let withDebugNans (f: unit -> 'a) : 'a = Interpreter.WithDebugNans f
+
     /// The program `f` computes on an input of `x`'s aval, with known values folded and dead
     /// equations removed. Print it (`%O`) or draw it (`.ToMermaid()`). Reading a number from
     /// the input inside `f` raises ConcretizationException.

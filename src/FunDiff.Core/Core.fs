@@ -120,6 +120,70 @@ and [<AbstractClass; AllowNullLiteral>] Trace internal (parent: Trace, transform
 /// knows its parent) held in an AsyncLocal, so it follows `await` and isolates threads.
 and [<AbstractClass; Sealed>] Interpreter private () =
     static let current = AsyncLocal<Trace>()
+    static let debugNans = AsyncLocal<bool>()
+    // the number of withDebugNans scopes open in the process: a cheap gate, so evaluation
+    // outside any scope never reads the AsyncLocal
+    static let mutable debugScopes = 0
+
+    /// Whether NaN checking is on for the current execution context.
+    static member DebuggingNans = Volatile.Read(&debugScopes) > 0 && debugNans.Value
+
+    /// Runs `f` with NaN checking on (scoped: it follows await and does not leak to other
+    /// threads that did not inherit this context).
+    static member WithDebugNans(f: unit -> 'a) : 'a =
+        Interlocked.Increment(&debugScopes) |> ignore
+        let saved = debugNans.Value
+        debugNans.Value <- true
+
+        try
+            f ()
+        finally
+            debugNans.Value <- saved
+            Interlocked.Decrement(&debugScopes) |> ignore
+
+    /// Raises NanException if a float64 output of a concrete evaluation holds a NaN.
+    static member private CheckNans(prim: Primitive, inputs: NDArray[], outs: NDArray[]) =
+        let hasNan (a: NDArray) =
+            a.DType = Float64 && Array.exists Double.IsNaN a.Data
+
+        for o in outs do
+            if hasNan o then
+                let index = Array.findIndex Double.IsNaN o.Data
+
+                let describe (i: int) (a: NDArray) =
+                    let values = if a.Size <= 8 then Format.array a else sprintf "(%d values)" a.Size
+                    sprintf "  operand %d: %O = %s%s" i a.Aval values (if hasNan a then "   <- already holds NaN" else "")
+
+                let operands = inputs |> Array.mapi describe |> String.concat "\n"
+
+                let within =
+                    let names = ResizeArray<string>()
+                    let mutable t = current.Value
+
+                    while not (isNull t) do
+                        names.Add t.Transform
+                        t <- t.Parent
+
+                    if names.Count = 0 then "" else sprintf " inside %s" (String.concat " inside " names)
+
+                let origin =
+                    if inputs |> Array.exists hasNan then
+                        "a NaN reached it from an operand that came from outside the checked code"
+                    else
+                        "it produced the first NaN"
+
+                raise (
+                    NanException(
+                        sprintf
+                            "debugNans: %s returned NaN (flat index %d of its %O output)%s; %s.\n%s"
+                            prim.Name
+                            index
+                            o.Aval
+                            within
+                            origin
+                            operands
+                    )
+                )
 
     /// The current (innermost) trace; null means concrete evaluation.
     static member Current: Trace = current.Value
@@ -198,6 +262,10 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
         prim.ShapeRule avals pars |> ignore
         let outs = prim.Impl arrays pars
+
+        if Interpreter.DebuggingNans then
+            Interpreter.CheckNans(prim, arrays, outs)
+
         let result = Array.zeroCreate outs.Length
 
         for i in 0 .. outs.Length - 1 do

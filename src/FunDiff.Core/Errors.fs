@@ -30,6 +30,11 @@ type ConcretizationException(message: string) =
 type NonScalarOutputException(message: string) =
     inherit FunDiffException(message)
 
+/// Raised inside `Diff.withDebugNans` by the first primitive that produces a NaN; the message
+/// names the primitive, its operands and, inside a program, the equations around it.
+type NanException(message: string) =
+    inherit FunDiffException(message)
+
 /// A transform was used in a way it does not support (for instance `grad` of a function of an
 /// integer tensor, or a transpose rule missing for a non-linear primitive).
 type TransformException(message: string) =

@@ -127,6 +127,32 @@ and internal ProgramText private () =
         sb.Append("  in (").Append(outs).Append(") }") |> ignore
         sb.ToString()
 
+    /// The equations around equation `index`, the culprit marked, for error messages.
+    static member excerpt(p: Program, index: int) =
+        let name = ProgramText.Names p
+
+        let atom (a: Atom) =
+            match a with
+            | Atom.Var v -> name v.Id
+            | Atom.Literal t -> string t
+
+        let line (i: int) =
+            let e = p.Equations.[i]
+            let outs = e.Outputs |> Array.map (fun v -> name v.Id + ":" + string v.Aval) |> String.concat " "
+            let args = e.Inputs |> Array.map atom |> String.concat " "
+            sprintf "%s %s = %s%s %s" (if i = index then "=>" else "  ") outs e.Primitive.Name (string e.Params) args
+
+        [ for i in max 0 (index - 3) .. min (p.Equations.Length - 1) (index + 3) -> line i ]
+        |> String.concat "\n"
+
+    /// A NaN error raised while running equation `index` of a program, with the program text
+    /// around it (once: an error that already shows a program is passed on unchanged).
+    static member withContext(p: Program, index: int, what: string, e: NanException) =
+        if e.Message.Contains "equations around" then
+            e
+        else
+            NanException(sprintf "%s\nIt happened while %s equation %d; the equations around it:\n%s" e.Message what index (ProgramText.excerpt (p, index)))
+
     static member mermaid(p: Program) =
         let sb = StringBuilder("flowchart TD\n")
 
@@ -200,8 +226,19 @@ module Program =
             | Atom.Var v -> env.[v.Id]
             | Atom.Literal t -> t
 
-        for e in p.Equations do
-            let outs = Interpreter.Bind(e.Primitive, Array.map read e.Inputs, e.Params)
+        let debugging = Interpreter.DebuggingNans
+
+        for i in 0 .. p.Equations.Length - 1 do
+            let e = p.Equations.[i]
+
+            let outs =
+                if debugging then
+                    try
+                        Interpreter.Bind(e.Primitive, Array.map read e.Inputs, e.Params)
+                    with :? NanException as nan ->
+                        raise (ProgramText.withContext (p, i, "evaluating", nan))
+                else
+                    Interpreter.Bind(e.Primitive, Array.map read e.Inputs, e.Params)
 
             for j in 0 .. outs.Length - 1 do
                 env.[e.Outputs.[j].Id] <- outs.[j]

@@ -147,3 +147,65 @@ let ``the stack is empty again after a transform raises`` () =
 
     Assert.Null(Interpreter.Current)
     Assert.Equal(4.0, float (grad (fun x -> x * x) (Tensor.scalar 2.0)))
+
+// ---- Diff.withDebugNans: a scoped switch, not a global flag ----------------------------------
+
+[<Fact>]
+let ``withDebugNans raises at the first primitive that produces a NaN and names it`` () =
+    let e =
+        Assert.Throws<NanException>(fun () -> Diff.withDebugNans (fun () -> Tensor.log (Tensor.ofArray [| 1.0; -1.0 |])) |> ignore)
+
+    Assert.Contains("log returned NaN", e.Message)
+    Assert.Contains("flat index 1", e.Message)
+    Assert.Contains("it produced the first NaN", e.Message)
+
+[<Fact>]
+let ``withDebugNans names the transform and, in the backward pass, shows the equations around`` () =
+    let forward =
+        Assert.Throws<NanException>(fun () ->
+            Diff.withDebugNans (fun () -> grad (fun x -> Tensor.sum (sqrt x * log x)) (Tensor.ofArray [| 0.0; 1.0 |])) |> ignore)
+
+    Assert.Contains("mul returned NaN", forward.Message)
+    Assert.Contains("inside grad", forward.Message)
+
+    let backward =
+        Assert.Throws<NanException>(fun () ->
+            Diff.withDebugNans (fun () -> grad (fun x -> Tensor.sum (sqrt x * sqrt x)) (Tensor.ofArray [| 0.0; 1.0 |])) |> ignore)
+
+    Assert.Contains("transposing", backward.Message)
+    Assert.Contains("equations around", backward.Message)
+    Assert.Contains("=>", backward.Message)
+
+[<Fact>]
+let ``withDebugNans is scoped: nothing is checked outside it or on threads that do not inherit it`` () =
+    let nanOutside = Tensor.log (Tensor.scalar -1.0)
+    Assert.True(System.Double.IsNaN(float nanOutside))
+
+    Diff.withDebugNans (fun () ->
+        // a thread started without the execution context does not inherit the switch
+        // (a dedicated thread: a Task's Result could run it inline on this thread's context)
+        let mutable result = Tensor.scalar 0.0
+        let worker = Thread(fun () -> result <- Tensor.log (Tensor.scalar -1.0))
+
+        do
+            use suppressed = ExecutionContext.SuppressFlow()
+            worker.Start()
+
+        worker.Join()
+        Assert.True(System.Double.IsNaN(float result)))
+
+    Assert.False(Interpreter.DebuggingNans)
+
+[<Fact>]
+let ``the documented safe where pattern keeps NaN out of the gradient`` () =
+    let x = Tensor.ofArray [| -1.0; 4.0 |]
+    // naive: the untaken branch sqrt(-1) = NaN poisons the gradient through the zero cotangent
+    let naive (x: Tensor) = Tensor.sum (Tensor.where (Tensor.gt x (Tensor.scalar 0.0)) (sqrt x) (Tensor.scalar 0.0))
+    Assert.True(System.Double.IsNaN((Tensor.toArray (grad naive x)).[0]))
+    // safe: the unsafe op sees a harmless value where its result is not used
+    let safe (x: Tensor) =
+        let positive = Tensor.gt x (Tensor.scalar 0.0)
+        Tensor.sum (Tensor.where positive (sqrt (Tensor.where positive x (Tensor.scalar 1.0))) (Tensor.scalar 0.0))
+
+    Assert.Equal<float[]>([| 0.0; 0.25 |], Tensor.toArray (grad safe x))
+    Diff.withDebugNans (fun () -> grad safe x) |> ignore

@@ -106,7 +106,15 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                         )
                     )
 
-            let inputCts = transpose cts args e.Params
+            let inputCts =
+                if Interpreter.DebuggingNans then
+                    try
+                        transpose cts args e.Params
+                    with :? NanException as nan ->
+                        let index = System.Array.IndexOf(p.Equations, e)
+                        raise (ProgramText.withContext (p, index, "transposing (reverse mode)", nan))
+                else
+                    transpose cts args e.Params
 
             for j in 0 .. inputs.Length - 1 do
                 match inputs.[j], inputCts.[j] with
