@@ -41,8 +41,14 @@ module Tensor =
     let arange (n: int) = Tensor.Arange n
     /// `n` evenly spaced values from `start` to `stop` inclusive.
     let linspace (start: float) (stop: float) (n: int) = Tensor.Linspace(start, stop, n)
-    /// The n × n identity matrix.
-    let eye (n: int) = Tensor.Eye n
+
+    /// The n × n identity matrix (raises ShapeException for a negative n or one whose n² is too
+    /// many elements).
+    let eye (n: int) =
+        if n >= 0 then
+            Shape.checkDimensions "eye" [| n; n |]
+
+        Tensor.Eye n
 
     /// The checks of stack: at least one tensor, all of one shape, the new axis in range.
     let private checkStack (op: string) (axis: int) (xs: Tensor[]) =

@@ -500,7 +500,11 @@ module Primitives =
             fail "%s: axis %d is out of range for rank %d." name axis x.Rank
 
         if x.Shape.[axis] = 0 then
-            fail "%s: axis %d has size 0; an empty axis has no extreme element." name axis
+            fail
+                "%s: axis %d of shape %s is empty; an empty axis has no extreme element. Test the size first."
+                name
+                axis
+                (Shape.show x.Shape)
 
         [| Aval(Array.removeAt axis x.Shape, Int64) |]
 

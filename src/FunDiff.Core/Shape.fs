@@ -22,11 +22,53 @@ module internal ShapeEquality =
     let equal (a: int[]) (b: int[]) =
         System.MemoryExtensions.SequenceEqual(System.ReadOnlySpan a, System.ReadOnlySpan b)
 
+/// Element counts that cannot overflow: a shape whose product exceeds the largest .NET array
+/// would otherwise wrap around to a wrong (even zero) size.
+module internal ShapeSize =
+
+    /// The most elements a tensor can hold (the longest .NET array).
+    let maxElements = System.Array.MaxLength
+
+    /// The product of the dimensions as an int64, stopping once it passes maxElements (a zero
+    /// dimension makes it 0 whatever the others are).
+    let product (shape: int[]) =
+        if Array.contains 0 shape then
+            0L
+        else
+            let mutable acc = 1L
+            let mutable k = 0
+
+            while k < shape.Length && acc <= int64 maxElements do
+                acc <- acc * int64 shape.[k]
+                k <- k + 1
+
+            acc
+
+    /// The element count of a shape; raises ShapeException (naming `op`) if it is too large.
+    let checkedSize (op: string) (shape: int[]) =
+        let n = product shape
+
+        if n > int64 maxElements then
+            raise (
+                ShapeException(
+                    sprintf
+                        "%s: shape [%s] has more than %d elements, the most a tensor can hold (the size overflows). Use smaller dimensions."
+                        op
+                        (shape |> Array.map string |> String.concat ", ")
+                        maxElements
+                )
+            )
+
+        int n
+
 /// The abstract value of a tensor: its shape and dtype, all a shape rule or a tracer needs.
 /// Immutable: the shape array is never written after construction.
 [<Sealed; AllowNullLiteral>]
 type Aval(shape: int[], dtype: DType) =
-    let size = Array.fold (*) 1 shape
+    let size =
+        if shape.Length = 0 then 1
+        elif shape.Length = 1 then shape.[0]
+        else ShapeSize.checkedSize "tensor" shape
 
     /// The dimensions, outermost first (row-major). Do not mutate.
     member _.Shape = shape
@@ -58,8 +100,8 @@ module Shape =
     /// Whether two shapes are equal (fast: no generic equality).
     let equal (a: int[]) (b: int[]) = ShapeEquality.equal a b
 
-    /// The number of elements of a shape.
-    let size (shape: int[]) = Array.fold (*) 1 shape
+    /// The number of elements of a shape (raises ShapeException if it overflows).
+    let size (shape: int[]) = ShapeSize.checkedSize "size" shape
 
     /// Prints a shape as in error messages: `[3, 4]`.
     let show (shape: int[]) =
@@ -107,6 +149,7 @@ module Shape =
                             )
                         )
 
+            ShapeSize.checkedSize op out |> ignore
             out
 
     /// Whether two shapes broadcast (NumPy's rule: trailing dimensions equal or 1).
@@ -200,6 +243,8 @@ module Shape =
                             k
                     )
                 )
+
+        ShapeSize.checkedSize op shape |> ignore
 
     /// The dtype that arithmetic on two dtypes produces (NumPy's promotion on this lattice:
     /// bool < int64 < float64).

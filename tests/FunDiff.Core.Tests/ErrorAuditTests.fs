@@ -686,3 +686,32 @@ let ``an exception of the user's own function inside grad is not wrapped`` () =
 let ``a shape error inside Tree.grad reaches the caller unwrapped`` () =
     fails [ "add: shapes [3] and [2]" ] (fun () ->
         Tree.grad (fun (a: Tensor, b: Tensor) -> Tensor.sum (a + b)) (v3 (), v2 ()))
+
+// ---- sizes that overflow ---------------------------------------------------------------------------
+
+[<Fact>]
+let ``zeros of a shape with more elements than an array can hold raises instead of wrapping to 0`` () =
+    // 65536 × 65536 = 2³², which wraps to 0 in int arithmetic
+    fails [ "zeros: shape [65536, 65536] has more than"; "elements" ] (fun () -> Tensor.zeros [| 65536; 65536 |])
+
+[<Fact>]
+let ``eye of an n whose square overflows names eye`` () =
+    fails [ "eye: shape [70000, 70000]"; "elements" ] (fun () -> Tensor.eye 70000)
+
+[<Fact>]
+let ``broadcasting to a shape that overflows names the op`` () =
+    fails [ "add: shape [65536, 65536] has more than" ] (fun () ->
+        Tensor.zeros [| 65536; 1 |] + Tensor.zeros [| 1; 65536 |])
+
+[<Fact>]
+let ``an outer product whose size overflows raises a ShapeException`` () =
+    fails [ "shape [65536, 65536] has more than" ] (fun () ->
+        Tensor.outer (Tensor.zeros [| 65536 |]) (Tensor.zeros [| 65536 |]))
+
+[<Fact>]
+let ``a shape with a zero dimension is empty however large the others are`` () =
+    Assert.Equal(0, (Tensor.zeros [| 65536; 65536; 0 |]).Size)
+
+[<Fact>]
+let ``the C# ArgMax of an empty tensor names argmax and the shape`` () =
+    fails [ "argmax: axis 0 of shape [0] is empty" ] (fun () -> (empty ()).ArgMax())
