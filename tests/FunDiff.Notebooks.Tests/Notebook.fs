@@ -14,13 +14,20 @@ type CellKind =
 
 /// One cell: its number as a reader counts them (1-based, every cell counted) and its text,
 /// with a first-line kernel selector (`#!fsharp`, `#!csharp`, `#!mermaid`) removed.
-type Cell = { Number: int; Kind: CellKind; Source: string }
+type Cell =
+    {
+        Number: int
+        Kind: CellKind
+        Source: string
+    }
 
 type Notebook =
-    { Path: string
-      Name: string
-      DefaultKernel: string
-      Cells: Cell list }
+    {
+        Path: string
+        Name: string
+        DefaultKernel: string
+        Cells: Cell list
+    }
 
 /// A problem with a notebook's format, reported with the notebook and cell it concerns.
 exception NotebookFormatException of string
@@ -33,9 +40,11 @@ let executableKernels = set [ "fsharp"; "csharp" ]
 let displayKernels = set [ "mermaid" ]
 
 /// The `language` that the older `dotnet_interactive` cell metadata uses for each kernel.
-let private languageOfKernel = dict [ "fsharp", "fsharp"; "csharp", "csharp"; "mermaid", "mermaid" ]
+let private languageOfKernel =
+    dict [ "fsharp", "fsharp"; "csharp", "csharp"; "mermaid", "mermaid" ]
 
-let private kernelSelector = Regex(@"^#!(fsharp|f#|csharp|c#|mermaid)\s*$", RegexOptions.IgnoreCase)
+let private kernelSelector =
+    Regex(@"^#!(fsharp|f#|csharp|c#|mermaid)\s*$", RegexOptions.IgnoreCase)
 
 let private canonicalKernel (name: string) =
     match name.ToLowerInvariant() with
@@ -52,7 +61,8 @@ let private property (e: JsonElement) (name: string) =
     | _ -> None
 
 let private path (e: JsonElement) (names: string list) =
-    names |> List.fold (fun acc n -> acc |> Option.bind (fun x -> property x n)) (Some e)
+    names
+    |> List.fold (fun acc n -> acc |> Option.bind (fun x -> property x n)) (Some e)
 
 let private str (e: JsonElement option) =
     match e with
@@ -82,14 +92,28 @@ let private checkNotebookMetadata (name: string) (root: JsonElement) =
         | None -> fail "%s: no metadata.polyglot_notebook.kernelInfo.defaultKernelName." name
 
     let expectedSpec, expectedDisplay, expectedLanguage =
-        if defaultKernel = "fsharp" then ".net-fsharp", ".NET (F#)", "F#" else ".net-csharp", ".NET (C#)", "C#"
+        if defaultKernel = "fsharp" then
+            ".net-fsharp", ".NET (F#)", "F#"
+        else
+            ".net-csharp", ".NET (C#)", "C#"
 
-    match str (path metadata [ "kernelspec"; "name" ]), str (path metadata [ "kernelspec"; "display_name" ]), str (path metadata [ "kernelspec"; "language" ]) with
+    match
+        str (path metadata [ "kernelspec"; "name" ]),
+        str (path metadata [ "kernelspec"; "display_name" ]),
+        str (path metadata [ "kernelspec"; "language" ])
+    with
     | Some n, Some d, Some l when n = expectedSpec && d = expectedDisplay && l = expectedLanguage -> ()
     | n, d, l ->
         fail
             "%s: kernelspec is (name %A, display_name %A, language %A); the .NET kernel for %s is (%s, %s, %s)."
-            name n d l defaultKernel expectedSpec expectedDisplay expectedLanguage
+            name
+            n
+            d
+            l
+            defaultKernel
+            expectedSpec
+            expectedDisplay
+            expectedLanguage
 
     match str (path metadata [ "language_info"; "name" ]) with
     | Some _ -> ()
@@ -98,7 +122,9 @@ let private checkNotebookMetadata (name: string) (root: JsonElement) =
     let items =
         match path metadata [ "polyglot_notebook"; "kernelInfo"; "items" ] with
         | Some items when items.ValueKind = JsonValueKind.Array ->
-            items.EnumerateArray() |> Seq.choose (fun i -> str (property i "name")) |> Set.ofSeq
+            items.EnumerateArray()
+            |> Seq.choose (fun i -> str (property i "name"))
+            |> Set.ofSeq
         | _ -> fail "%s: no metadata.polyglot_notebook.kernelInfo.items." name
 
     if not (items.Contains defaultKernel) then
@@ -116,11 +142,25 @@ let private cellKernel (name: string) (number: int) (kernels: Set<string>) (cell
     let kernel =
         match kernelName, language with
         | Some k, Some l when languageOfKernel.ContainsKey k && languageOfKernel.[k] = l -> k
-        | Some k, Some l -> fail "%s, cell %d: polyglot_notebook.kernelName is %s but dotnet_interactive.language is %s." name number k l
-        | _ -> fail "%s, cell %d: a code cell needs metadata.polyglot_notebook.kernelName and metadata.dotnet_interactive.language." name number
+        | Some k, Some l ->
+            fail
+                "%s, cell %d: polyglot_notebook.kernelName is %s but dotnet_interactive.language is %s."
+                name
+                number
+                k
+                l
+        | _ ->
+            fail
+                "%s, cell %d: a code cell needs metadata.polyglot_notebook.kernelName and metadata.dotnet_interactive.language."
+                name
+                number
 
     if not (executableKernels.Contains kernel || displayKernels.Contains kernel) then
-        fail "%s, cell %d: kernel %s is neither executed (fsharp, csharp) nor checked (mermaid) by these tests." name number kernel
+        fail
+            "%s, cell %d: kernel %s is neither executed (fsharp, csharp) nor checked (mermaid) by these tests."
+            name
+            number
+            kernel
 
     if not (kernels.Contains kernel) then
         fail "%s, cell %d: kernel %s is missing from polyglot_notebook.kernelInfo.items." name number kernel
@@ -163,16 +203,28 @@ let load (file: string) : Notebook =
         let source = (sourceText name number cell).Replace("\r\n", "\n")
 
         match str (property cell "cell_type") with
-        | Some "markdown" -> { Number = number; Kind = Markdown; Source = source }
+        | Some "markdown" ->
+            {
+                Number = number
+                Kind = Markdown
+                Source = source
+            }
         | Some "code" ->
             let kernel, text = cellKernel name number kernels cell source
-            { Number = number; Kind = Code kernel; Source = text }
+
+            {
+                Number = number
+                Kind = Code kernel
+                Source = text
+            }
         | other -> fail "%s, cell %d: cell_type %A is neither markdown nor code." name number other
 
-    { Path = file
-      Name = name
-      DefaultKernel = defaultKernel
-      Cells = List.mapi readCell cells }
+    {
+        Path = file
+        Name = name
+        DefaultKernel = defaultKernel
+        Cells = List.mapi readCell cells
+    }
 
 /// A Markdown cell is well-formed when it has text and its ``` fences are closed.
 let checkMarkdown (notebook: string) (cell: Cell) =
@@ -180,17 +232,34 @@ let checkMarkdown (notebook: string) (cell: Cell) =
         fail "%s, cell %d: an empty Markdown cell." notebook cell.Number
 
     let fences =
-        cell.Source.Split('\n') |> Seq.filter (fun l -> l.TrimStart().StartsWith "```") |> Seq.length
+        cell.Source.Split('\n')
+        |> Seq.filter (fun l -> l.TrimStart().StartsWith "```")
+        |> Seq.length
 
     if fences % 2 <> 0 then
         fail "%s, cell %d: a ``` code fence is not closed." notebook cell.Number
 
 let private mermaidDiagrams =
-    [ "flowchart"; "graph"; "sequenceDiagram"; "classDiagram"; "stateDiagram"; "stateDiagram-v2"
-      "erDiagram"; "gantt"; "pie"; "journey"; "mindmap"; "timeline" ]
+    [
+        "flowchart"
+        "graph"
+        "sequenceDiagram"
+        "classDiagram"
+        "stateDiagram"
+        "stateDiagram-v2"
+        "erDiagram"
+        "gantt"
+        "pie"
+        "journey"
+        "mindmap"
+        "timeline"
+    ]
 
 let private flowchartNode = Regex(@"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\[|\(|\{|>)")
-let private flowchartEdge = Regex(@"^\s*(.+?)\s*(-->|---|-\.->|==>)\s*(?:\|[^|]*\|\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+let private flowchartEdge =
+    Regex(@"^\s*(.+?)\s*(-->|---|-\.->|==>)\s*(?:\|[^|]*\|\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
 let private bareId = Regex(@"^[A-Za-z_][A-Za-z0-9_]*$")
 
 /// Mermaid lines without `%%` comments, the diagram's text as Mermaid reads it.
@@ -210,7 +279,11 @@ let checkMermaid (notebook: string) (cell: Cell) =
     let header = lines.[0].Trim().Split(' ').[0]
 
     if not (List.contains header mermaidDiagrams) then
-        fail "%s, cell %d: a Mermaid diagram starts with its type (flowchart TD, graph LR, ...), not %s." notebook cell.Number lines.[0]
+        fail
+            "%s, cell %d: a Mermaid diagram starts with its type (flowchart TD, graph LR, ...), not %s."
+            notebook
+            cell.Number
+            lines.[0]
 
     for line in lines do
         if (line |> Seq.filter ((=) '"') |> Seq.length) % 2 <> 0 then
@@ -220,7 +293,8 @@ let checkMermaid (notebook: string) (cell: Cell) =
         let outside = Regex.Replace(line, "\"[^\"]*\"", "")
 
         for o, c in [ '[', ']'; '(', ')'; '{', '}' ] do
-            let count ch = outside |> Seq.filter ((=) ch) |> Seq.length
+            let count ch =
+                outside |> Seq.filter ((=) ch) |> Seq.length
 
             if count o <> count c then
                 fail "%s, cell %d: unbalanced %c%c in the Mermaid line %s" notebook cell.Number o c line
@@ -236,16 +310,29 @@ let checkMermaid (notebook: string) (cell: Cell) =
                 let source = e.Groups.[1].Value
                 let n = flowchartNode.Match source
 
-                if n.Success then defined.Add n.Groups.[1].Value |> ignore
-                elif bareId.IsMatch source then used.Add source
-                else fail "%s, cell %d: cannot read the edge %s" notebook cell.Number line
+                if n.Success then
+                    defined.Add n.Groups.[1].Value |> ignore
+                elif bareId.IsMatch source then
+                    used.Add source
+                else
+                    fail "%s, cell %d: cannot read the edge %s" notebook cell.Number line
 
                 used.Add e.Groups.[3].Value
             else
                 let n = flowchartNode.Match line
 
-                if n.Success then defined.Add n.Groups.[1].Value |> ignore
-                elif not (bareId.IsMatch(line.Trim()) || line.Trim().StartsWith "subgraph" || line.Trim() = "end" || line.Trim().StartsWith "style" || line.Trim().StartsWith "classDef" || line.Trim().StartsWith "class ") then
+                if n.Success then
+                    defined.Add n.Groups.[1].Value |> ignore
+                elif
+                    not (
+                        bareId.IsMatch(line.Trim())
+                        || line.Trim().StartsWith "subgraph"
+                        || line.Trim() = "end"
+                        || line.Trim().StartsWith "style"
+                        || line.Trim().StartsWith "classDef"
+                        || line.Trim().StartsWith "class "
+                    )
+                then
                     fail "%s, cell %d: cannot read the Mermaid line %s" notebook cell.Number line
 
         for id in used do
@@ -257,7 +344,10 @@ let notebooksFolder () =
     let rec up (dir: DirectoryInfo) =
         if isNull dir then
             failwithf "No notebooks/ folder above %s." AppContext.BaseDirectory
-        elif File.Exists(Path.Combine(dir.FullName, "FunDiff.sln")) && Directory.Exists(Path.Combine(dir.FullName, "notebooks")) then
+        elif
+            File.Exists(Path.Combine(dir.FullName, "FunDiff.sln"))
+            && Directory.Exists(Path.Combine(dir.FullName, "notebooks"))
+        then
             Path.Combine(dir.FullName, "notebooks")
         else
             up dir.Parent

@@ -30,7 +30,10 @@ let private mvid (file: string) =
 /// notebook uses.
 let private hostAssemblies =
     [ "FunDiff.Tensor", typeof<FunDiff.Tensor>.Assembly ]
-    @ (try [ "FunDiff.Fn", Reflection.Assembly.Load "FunDiff.CSharp" ] with _ -> [])
+    @ (try
+        [ "FunDiff.Fn", Reflection.Assembly.Load "FunDiff.CSharp" ]
+       with _ ->
+           [])
     |> List.map (fun (typeName, a) -> Path.GetFileName a.Location, (typeName, a))
     |> dict
 
@@ -40,28 +43,44 @@ let private hostAssemblies =
 let private checkReferences (notebook: Notebook) =
     let folder = Path.GetDirectoryName notebook.Path
 
-    [ for cell in notebook.Cells do
-        match cell.Kind with
-        | Code kernel ->
-            for m in reference.Matches cell.Source do
-                let path = m.Groups.[1].Value
+    [
+        for cell in notebook.Cells do
+            match cell.Kind with
+            | Code kernel ->
+                for m in reference.Matches cell.Source do
+                    let path = m.Groups.[1].Value
 
-                if path.StartsWith "nuget:" then
-                    failwithf "%s, cell %d: #r \"%s\": the tests cannot restore packages; reference the DLLs that dotnet build puts next to FunDiff.Core.dll." notebook.Name cell.Number path
+                    if path.StartsWith "nuget:" then
+                        failwithf
+                            "%s, cell %d: #r \"%s\": the tests cannot restore packages; reference the DLLs that dotnet build puts next to FunDiff.Core.dll."
+                            notebook.Name
+                            cell.Number
+                            path
 
-                let file = Path.GetFullPath(Path.Combine(folder, path))
+                    let file = Path.GetFullPath(Path.Combine(folder, path))
 
-                if not (File.Exists file) then
-                    failwithf "%s, cell %d: #r \"%s\" resolves to %s, which does not exist (build the library first)." notebook.Name cell.Number path file
+                    if not (File.Exists file) then
+                        failwithf
+                            "%s, cell %d: #r \"%s\" resolves to %s, which does not exist (build the library first)."
+                            notebook.Name
+                            cell.Number
+                            path
+                            file
 
-                match hostAssemblies.TryGetValue(Path.GetFileName file) with
-                | true, (_, loaded) when mvid file <> loaded.ManifestModule.ModuleVersionId ->
-                    failwithf
-                        "%s, cell %d: #r \"%s\" is %s, a different build from the %s these tests loaded (%s); rebuild in Debug (dotnet build FunDiff.sln)."
-                        notebook.Name cell.Number path file (Path.GetFileName file) loaded.Location
-                | true, (typeName, loaded) -> yield kernel, typeName, loaded
-                | _ -> ()
-        | Markdown -> () ]
+                    match hostAssemblies.TryGetValue(Path.GetFileName file) with
+                    | true, (_, loaded) when mvid file <> loaded.ManifestModule.ModuleVersionId ->
+                        failwithf
+                            "%s, cell %d: #r \"%s\" is %s, a different build from the %s these tests loaded (%s); rebuild in Debug (dotnet build FunDiff.sln)."
+                            notebook.Name
+                            cell.Number
+                            path
+                            file
+                            (Path.GetFileName file)
+                            loaded.Location
+                    | true, (typeName, loaded) -> yield kernel, typeName, loaded
+                    | _ -> ()
+            | Markdown -> ()
+    ]
 
 /// Text of a notebook's run, for the failure message and the test output.
 let private tail (s: string) =
@@ -85,7 +104,9 @@ type Tests(output: ITestOutputHelper) =
         try
             for cell in notebook.Cells do
                 let cellStarted = started.Elapsed
-                transcript.AppendLine(sprintf "---- cell %d (%A)" cell.Number cell.Kind) |> ignore
+
+                transcript.AppendLine(sprintf "---- cell %d (%A)" cell.Number cell.Kind)
+                |> ignore
 
                 try
                     match cell.Kind with
@@ -100,7 +121,8 @@ type Tests(output: ITestOutputHelper) =
                             if not (printed.Contains body) then
                                 failwithf
                                     "%s, cell %d: this Mermaid diagram is not what the cells above print with ToMermaid(); paste their output into it."
-                                    notebook.Name cell.Number
+                                    notebook.Name
+                                    cell.Number
                     | Code "fsharp" ->
                         let session =
                             match fsharp with
@@ -122,11 +144,18 @@ type Tests(output: ITestOutputHelper) =
 
                         session.Run cell.Source
                     | Code other -> failwithf "%s, cell %d: no session for kernel %s." notebook.Name cell.Number other
-                with
-                | CellFailedException message ->
-                    failwithf "%s, cell %d failed:\n%s\n\nits code:\n%s\n\noutput so far (end):\n%s" notebook.Name cell.Number message cell.Source (tail (transcript.ToString()))
+                with CellFailedException message ->
+                    failwithf
+                        "%s, cell %d failed:\n%s\n\nits code:\n%s\n\noutput so far (end):\n%s"
+                        notebook.Name
+                        cell.Number
+                        message
+                        cell.Source
+                        (tail (transcript.ToString()))
 
-                transcript.AppendLine(sprintf "---- cell %d took %.0f ms" cell.Number (started.Elapsed - cellStarted).TotalMilliseconds)
+                transcript.AppendLine(
+                    sprintf "---- cell %d took %.0f ms" cell.Number (started.Elapsed - cellStarted).TotalMilliseconds
+                )
                 |> ignore
 
             // the code of the cells ran against the very assemblies of this test host
@@ -140,11 +169,21 @@ type Tests(output: ITestOutputHelper) =
                 match used with
                 | Some a when Object.ReferenceEquals(a, loaded) -> ()
                 | Some a ->
-                    failwithf "%s: the %s cells bound %s to %s, not to the %s the tests loaded." notebook.Name kernel typeName a.Location loaded.Location
+                    failwithf
+                        "%s: the %s cells bound %s to %s, not to the %s the tests loaded."
+                        notebook.Name
+                        kernel
+                        typeName
+                        a.Location
+                        loaded.Location
                 | None -> failwithf "%s: after its #r, the %s cells cannot name %s." notebook.Name kernel typeName
         finally
             output.WriteLine(transcript.ToString())
-            output.WriteLine(sprintf "%s: %d cells in %.1f s" notebook.Name notebook.Cells.Length started.Elapsed.TotalSeconds)
+
+            output.WriteLine(
+                sprintf "%s: %d cells in %.1f s" notebook.Name notebook.Cells.Length started.Elapsed.TotalSeconds
+            )
+
             fsharp |> Option.iter (fun s -> (s :> IDisposable).Dispose())
             csharp |> Option.iter (fun s -> (s :> IDisposable).Dispose())
 

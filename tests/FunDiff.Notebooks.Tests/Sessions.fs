@@ -41,7 +41,14 @@ type FSharpSession(notebookPath: string, transcript: StringBuilder) =
     let session =
         FsiEvaluationSession.Create(
             config,
-            [| "fsi.exe"; "--noninteractive"; "--nologo"; "--gui-"; "--optimize+"; "--warn:3" |],
+            [|
+                "fsi.exe"
+                "--noninteractive"
+                "--nologo"
+                "--gui-"
+                "--optimize+"
+                "--warn:3"
+            |],
             new StringReader(""),
             fsiOut,
             fsiOut,
@@ -73,10 +80,16 @@ type FSharpSession(notebookPath: string, transcript: StringBuilder) =
         | Choice1Of2 _ -> raise (CellFailedException(String.Join("\n", errors)))
         | Choice2Of2 ex ->
             let message =
-                if errors.Length > 0 then String.Join("\n", errors)
+                if errors.Length > 0 then
+                    String.Join("\n", errors)
                 else
                     // an exception thrown by the cell's code arrives wrapped by FSI
-                    let rec inner (e: exn) = if isNull e.InnerException then e else inner e.InnerException
+                    let rec inner (e: exn) =
+                        if isNull e.InnerException then
+                            e
+                        else
+                            inner e.InnerException
+
                     let e = inner ex
                     sprintf "%s: %s" (e.GetType().Name) e.Message
 
@@ -128,18 +141,24 @@ type CSharpSession(notebookPath: string, transcript: StringBuilder) =
         let run () =
             try
                 let next =
-                    if isNull state then CSharpScript.RunAsync(code, options)
-                    else state.ContinueWithAsync(code, options)
+                    if isNull state then
+                        CSharpScript.RunAsync(code, options)
+                    else
+                        state.ContinueWithAsync(code, options)
 
                 state <- next.GetAwaiter().GetResult()
                 // as the kernel displays a cell's trailing expression
-                if not (isNull state.ReturnValue) then writer.WriteLine(string state.ReturnValue)
+                if not (isNull state.ReturnValue) then
+                    writer.WriteLine(string state.ReturnValue)
             with
             | :? CompilationErrorException as e -> raise (CellFailedException(String.Join("\n", e.Diagnostics)))
             | :? CellFailedException -> reraise ()
             | e ->
                 let rec inner (e: exn) =
-                    if e :? AggregateException && not (isNull e.InnerException) then inner e.InnerException else e
+                    if e :? AggregateException && not (isNull e.InnerException) then
+                        inner e.InnerException
+                    else
+                        e
 
                 let e = inner e
                 raise (CellFailedException(sprintf "%s: %s\n%s" (e.GetType().Name) e.Message e.StackTrace))
