@@ -339,3 +339,133 @@ let ``paired axes of different sizes are rejected`` () =
 
     Assert.Contains("[3, 4]", e.Message)
     Assert.Contains("[5, 2]", e.Message)
+
+// ---- the blocked GEMM ----------------------------------------------------------------------
+
+/// batch×m×k times batch×k×n by the textbook loops, with the scale Σ|a·b| of each element.
+let private referenceMatmul (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) =
+    let values = Array.zeroCreate (batch * m * n)
+    let scale = Array.zeroCreate values.Length
+
+    for s in 0 .. batch - 1 do
+        for i in 0 .. m - 1 do
+            for p in 0 .. k - 1 do
+                let x = a.[(s * m + i) * k + p]
+
+                for j in 0 .. n - 1 do
+                    let product = x * b.[(s * k + p) * n + j]
+                    let o = (s * m + i) * n + j
+                    values.[o] <- values.[o] + product
+                    scale.[o] <- scale.[o] + abs product
+
+    {
+        Shape = [| batch; m; k |]
+        Values = values
+        Scale = scale
+    }
+
+/// Checks one kernel of the blocked GEMM (forced, whatever the shape) against the reference.
+let private checkGemm (kernel: Linalg.GemmKernel) (batch: int) (m: int) (k: int) (n: int) =
+    let a = randomData (1000 + 7 * m + k) (batch * m * k)
+    let b = randomData (2000 + 5 * n + k) (batch * k * n)
+    let actual = Linalg.matmulBatchedWith kernel batch m k n a b
+
+    let expected =
+        { referenceMatmul batch m k n a b with
+            Shape = [| batch; m; n |]
+        }
+
+    assertClose (sprintf "%A %d×%d×%d×%d" kernel batch m k n) expected [| batch; m; n |] actual
+
+/// Sizes around the tiles (MR = 6 or 8, NR = 8 or 16) and the blocks (MC = 96, KC = 256).
+let private edgeSizes = [ 1; 3; 7; 9; 17; 65; 129; 257 ]
+
+let kernels: obj[] seq = Linalg.allKernels |> Seq.map (fun k -> [| box k |])
+
+// Every kernel runs here even where the hardware lacks it (then .NET emulates its vectors).
+[<Theory>]
+[<MemberData(nameof kernels)>]
+let ``every kernel agrees with the reference for sizes that are not multiples of the tile``
+    (kernel: Linalg.GemmKernel)
+    =
+    for m in edgeSizes do
+        for k in edgeSizes do
+            for n in edgeSizes do
+                checkGemm kernel 1 m k n
+
+[<Theory>]
+[<MemberData(nameof kernels)>]
+let ``every kernel multiplies each pair of a batch`` (kernel: Linalg.GemmKernel) =
+    for m, k, n in [ 1, 1, 1; 7, 9, 17; 17, 3, 65; 65, 129, 9; 9, 257, 7; 129, 17, 129 ] do
+        checkGemm kernel 3 m k n
+
+[<Theory>]
+[<MemberData(nameof kernels)>]
+let ``every kernel handles several k blocks and several column blocks`` (kernel: Linalg.GemmKernel) =
+    checkGemm kernel 1 9 600 5 // three blocks of k: the later ones add to c
+    checkGemm kernel 2 5 7 1100 // two blocks of columns
+    checkGemm kernel 1 200 300 40 // several row blocks and k blocks together
+
+[<Theory>]
+[<MemberData(nameof kernels)>]
+let ``every kernel gives zeros for k = 0 and nothing for empty shapes`` (kernel: Linalg.GemmKernel) =
+    Assert.Equal<float[]>(Array.zeroCreate 12, Linalg.matmulBatchedWith kernel 1 3 0 4 [||] [||])
+    Assert.Empty(Linalg.matmulBatchedWith kernel 0 3 4 5 [||] [||])
+    Assert.Empty(Linalg.matmulBatchedWith kernel 1 0 4 5 [||] (randomData 1 20))
+    Assert.Empty(Linalg.matmulBatchedWith kernel 1 3 4 0 (randomData 1 12) [||])
+
+[<Theory>]
+[<MemberData(nameof kernels)>]
+let ``every kernel propagates NaN and infinity through zero coefficients`` (kernel: Linalg.GemmKernel) =
+    // a is zero in column 5; row 5 of b holds NaN at column 2 and +∞ at column 30: both
+    // products with a zero are NaN (IEEE), so columns 2 and 30 of every row are NaN
+    let m, k, n = 19, 300, 37
+    let a = Array.init (m * k) (fun q -> if q % k = 5 then 0.0 else 1.0)
+
+    let b =
+        Array.init (k * n) (fun q ->
+            if q = 5 * n + 2 then nan
+            elif q = 5 * n + 30 then infinity
+            else 0.5)
+
+    let product = Linalg.matmulBatchedWith kernel 1 m k n a b
+
+    for i in 0 .. m - 1 do
+        for j in 0 .. n - 1 do
+            let v = product.[i * n + j]
+
+            if j = 2 || j = 30 then
+                Assert.True(Double.IsNaN v, sprintf "%A: (%d, %d) is %g, expected NaN" kernel i j v)
+            else
+                Assert.Equal(0.5 * float (k - 1), v)
+
+[<Fact>]
+let ``matmulBatched agrees with the reference on both sides of the GEMM threshold`` () =
+    for batch, m, k, n in
+        [
+            1, 3, 8, 8 // small: row updates
+            1, 4, 64, 64 // the GEMM from about here
+            2, 64, 784, 10 // the MLP's output layer
+            1, 64, 256, 129
+            1, 1, 300, 300 // a vector times a matrix stays on row updates
+            1, 300, 300, 1 // a matrix times a vector stays on dot products
+        ] do
+        checkMatmul batch m k n
+
+// The products below are large enough for the GEMM (m, n ≥ 8, k ≥ 8, m·n·k ≥ 16384), which
+// reads operands through strides when each group of axes is equally spaced.
+[<Fact>]
+let ``dotGeneral reads transposed operands in place and agrees with the reference`` () =
+    // contracting lhs axis 0 (a transposed lhs), rhs axis 1 (a transposed rhs), both
+    checkDotGeneral [| 129; 65 |] [| 129; 17 |] [| 0 |] [| 0 |] [||] [||] [| 65; 17 |]
+    checkDotGeneral [| 65; 129 |] [| 17; 129 |] [| 1 |] [| 1 |] [||] [||] [| 65; 17 |]
+    checkDotGeneral [| 129; 65 |] [| 17; 129 |] [| 0 |] [| 1 |] [||] [||] [| 65; 17 |]
+    // a batch axis that is not leading, free and contracting axes that merge
+    checkDotGeneral [| 20; 3; 17 |] [| 3; 17; 60 |] [| 2 |] [| 1 |] [| 1 |] [| 0 |] [| 3; 20; 60 |]
+    checkDotGeneral [| 4; 5; 3; 40 |] [| 3; 4; 5; 30 |] [| 0; 1 |] [| 1; 2 |] [| 2 |] [| 0 |] [| 3; 40; 30 |]
+
+[<Fact>]
+let ``dotGeneral copies operands whose axes cannot be viewed as one matrix`` () =
+    // contracting axes (2, 0) of lhs are not equally spaced in that order, nor free axes (1, 3)
+    checkDotGeneral [| 6; 9; 5; 4 |] [| 5; 6; 40 |] [| 2; 0 |] [| 0; 1 |] [||] [||] [| 9; 4; 40 |]
+    checkDotGeneral [| 40; 30 |] [| 7; 40; 3 |] [| 0 |] [| 1 |] [||] [||] [| 30; 7; 3 |]
