@@ -161,7 +161,10 @@ and [<AbstractClass; Sealed>] Interpreter private () =
                     let mutable t = current.Value
 
                     while not (isNull t) do
-                        names.Add t.Transform
+                        // grad's staging and JVP traces carry one name: say it once
+                        if names.Count = 0 || names.[names.Count - 1] <> t.Transform then
+                            names.Add t.Transform
+
                         t <- t.Parent
 
                     if names.Count = 0 then "" else sprintf " inside %s" (String.concat " inside " names)
@@ -535,6 +538,23 @@ module internal Prim =
     /// Gathers along `axis` with int64 indices (NumPy's take).
     let gather (axis: int) (x: Tensor) (indices: Tensor) =
         let axis = Shape.normalizeAxis "take" x.Rank axis
+
+        if indices.DType = Bool then
+            raise (
+                ShapeException(
+                    sprintf
+                        "take: the indices are a bool tensor (shape %s); indices must be int64, or float64 holding whole numbers. For a mask, use Tensor.where."
+                        (Shape.show indices.Aval.Shape)
+                )
+            )
+
+        // float indices are truncated by the conversion below: check first that they are whole
+        match indices with
+        | :? ConcreteTensor as c when c.DType = Float64 ->
+            let n = x.Aval.Shape.[axis]
+            Reductions.checkIndexValues "take" (sprintf "axis %d of size %d" axis n) n c.Array
+        | _ -> ()
+
         bind1 gatherP [| x; convert DType.Int64 indices |] (Params [| "axis", Int axis |])
 
     /// Adds slices of `updates` into an axis of size `size` at `indices` (gather's transpose).
@@ -569,7 +589,7 @@ module internal Prim =
     /// Selects index `i` of axis 0 (one rank lower); negative counts from the end.
     let index (i: int) (x: Tensor) =
         if x.Rank = 0 then
-            raise (ShapeException(sprintf "index: cannot index a scalar (index %d)." i))
+            raise (ShapeException(sprintf "index: a scalar has no axis 0 to index (index %d). Use the scalar itself, or Tensor.toScalar for its value." i))
 
         let n = x.Aval.Shape.[0]
         let j = if i < 0 then i + n else i
@@ -585,6 +605,18 @@ module internal Prim =
 
     /// The F# slice `a..b` on one axis: both ends inclusive, as F# ranges are.
     let fsharpSlice (axis: int) (start: int option) (finish: int option) (x: Tensor) =
+        if axis >= x.Rank then
+            raise (
+                ShapeException(
+                    sprintf
+                        "slice: the slice expression indexes axis %d, but the tensor has shape %s (rank %d). Give at most %d index or range(s)."
+                        axis
+                        (Shape.show x.Aval.Shape)
+                        x.Rank
+                        x.Rank
+                )
+            )
+
         let n = x.Aval.Shape.[axis]
         let s = defaultArg start 0
 
@@ -627,10 +659,14 @@ type Tensor with
         Prim.ofArray (NDArray.full (Aval(Array.copy shape, Float64)) value)
 
     /// Zeros of the given shape.
-    static member Zeros([<ParamArray>] shape: int[]) : Tensor = Tensor.Full(shape, 0.0)
+    static member Zeros([<ParamArray>] shape: int[]) : Tensor =
+        Shape.checkDimensions "Zeros" shape
+        Tensor.Full(shape, 0.0)
 
     /// Ones of the given shape.
-    static member Ones([<ParamArray>] shape: int[]) : Tensor = Tensor.Full(shape, 1.0)
+    static member Ones([<ParamArray>] shape: int[]) : Tensor =
+        Shape.checkDimensions "Ones" shape
+        Tensor.Full(shape, 1.0)
 
     /// `[0., 1., ..., n-1.]` (float64).
     static member Arange(n: int) : Tensor =
@@ -797,19 +833,27 @@ type Tensor with
     /// The elementwise smaller of two tensors (broadcasting; the derivative splits at ties).
     member x.Minimum(y: Tensor) = Prim.extremum Primitives.minP x y
     /// Limits every element to [lo, hi] (the derivative is 0 outside and at the bounds).
-    member x.Clip(lo: float, hi: float) = Prim.clamp (Prim.scalar lo) x (Prim.scalar hi)
+    member x.Clip(lo: float, hi: float) =
+        if Double.IsNaN lo || Double.IsNaN hi || lo > hi then
+            raise (
+                ShapeException(
+                    sprintf "Clip: the bounds lo = %g and hi = %g must be numbers with lo <= hi (use infinity for no bound)." lo hi
+                )
+            )
+
+        Prim.clamp (Prim.scalar lo) x (Prim.scalar hi)
     /// The largest element (a scalar).
     member x.Max() = Prim.reduce Primitives.reduceMaxP (Array.init x.Rank id) x
     /// The largest element along one axis.
-    member x.Max(axis: int) = Prim.reduce Primitives.reduceMaxP [| axis |] x
+    member x.Max(axis: int) = Prim.reduce Primitives.reduceMaxP [| Shape.normalizeAxis "Max" x.Rank axis |] x
     /// The smallest element (a scalar).
     member x.Min() = Prim.reduce Primitives.reduceMinP (Array.init x.Rank id) x
     /// The smallest element along one axis.
-    member x.Min(axis: int) = Prim.reduce Primitives.reduceMinP [| axis |] x
+    member x.Min(axis: int) = Prim.reduce Primitives.reduceMinP [| Shape.normalizeAxis "Min" x.Rank axis |] x
     /// The product of all elements (a scalar).
     member x.Prod() = Prim.reduce Primitives.reduceProdP (Array.init x.Rank id) x
     /// The product along one axis.
-    member x.Prod(axis: int) = Prim.reduce Primitives.reduceProdP [| axis |] x
+    member x.Prod(axis: int) = Prim.reduce Primitives.reduceProdP [| Shape.normalizeAxis "Prod" x.Rank axis |] x
     /// The flat index of the first largest element (int64 scalar).
     member x.ArgMax() = Prim.argExtreme Primitives.argmaxP 0 (Prim.reshape [| x.Size |] x)
     /// The index of the first largest element along an axis (int64).
@@ -827,7 +871,7 @@ type Tensor with
     /// The sum over one axis (negative counts from the end).
     member x.Sum(axis: int) = Prim.sumAxes [| axis |] x
     /// The mean of all elements.
-    member x.Mean() = Prim.sum x / float (max 1 x.Size)
+    member x.Mean() = Prim.sum (Prim.convert Float64 x) / float x.Size
     /// The same values in a new shape (one dimension may be -1).
     member x.Reshape([<ParamArray>] shape: int[]) = Prim.reshape shape x
     /// The axes reversed (the matrix transpose for rank 2).
@@ -871,6 +915,7 @@ module TensorSlicing =
 
         /// F# slicing `x.[a..b, c..d]` on axes 0 and 1; ends included.
         member x.GetSlice(start0: int option, finish0: int option, start1: int option, finish1: int option) =
+            Prim.fsharpSlice 1 None None x |> ignore // checks the rank before any work
             x |> Prim.fsharpSlice 0 start0 finish0 |> Prim.fsharpSlice 1 start1 finish1
 
         /// `x.[i, a..b]`: row `i`, columns a..b (included).

@@ -6,8 +6,27 @@ open System
 /// values involved, and what to do about it.
 type FunDiffException(message: string, inner: exn) =
     inherit Exception(message, inner)
+    // the transforms the error passed through on its way out, innermost first
+    let mutable transforms: string list = []
+
     /// Creates the exception with a message and no inner exception.
     new(message: string) = FunDiffException(message, null)
+
+    /// The transforms (`grad`, `jvp`, `makeIR`, ...) inside which the error arose, innermost first.
+    member _.Transforms: string[] = Array.ofList transforms
+
+    /// Records that the error left the function given to `transform` (once per transform: grad's
+    /// staging and JVP traces both carry the name `grad`).
+    member internal _.LeftTransform(transform: string) =
+        if transforms.IsEmpty || List.last transforms <> transform then
+            transforms <- transforms @ [ transform ]
+
+    /// The message, followed by the transforms it arose inside: `(inside jvp inside grad)`.
+    override _.Message =
+        if transforms.IsEmpty then
+            message
+        else
+            message + " (inside " + String.concat " inside " transforms + ")"
 
 /// Shapes (or dtypes, or axes) that an operation cannot accept: mismatched or non-broadcastable
 /// shapes, a bad axis, an index out of range.

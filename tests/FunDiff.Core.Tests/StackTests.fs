@@ -209,3 +209,56 @@ let ``the documented safe where pattern keeps NaN out of the gradient`` () =
 
     Assert.Equal<float[]>([| 0.0; 0.25 |], Tensor.toArray (grad safe x))
     Diff.withDebugNans (fun () -> grad safe x) |> ignore
+
+// ---- concurrency at scale (the reliability issue's figures) -------------------------------
+
+let private work (k: int) =
+    let x = Tensor.ofArray [| 0.1 * float (k % 17); 0.3 - 0.01 * float k; 0.5 + 0.001 * float k |]
+    let g = grad f x
+    let h = hvp f x (Tensor.ofArray [| 1.0; -0.5; 0.25 |])
+    Array.append (Tensor.toArray g) (Tensor.toArray h)
+
+[<Fact>]
+let ``8 threads each computing 500 gradients and Hessian-vector products match the sequential results exactly`` () =
+    let expected = Array.init 8 (fun t -> Array.init 500 (fun i -> work (t * 500 + i)))
+    let actual = Array.zeroCreate 8
+    let start = new Barrier(8)
+
+    let threads =
+        Array.init 8 (fun t ->
+            Thread(fun () ->
+                start.SignalAndWait()
+                actual.[t] <- Array.init 500 (fun i -> work (t * 500 + i))))
+
+    threads |> Array.iter (fun th -> th.Start())
+    threads |> Array.iter (fun th -> th.Join())
+
+    for t in 0..7 do
+        for i in 0..499 do
+            Assert.Equal<float[]>(expected.[t].[i], actual.[t].[i])
+
+[<Fact>]
+let ``100 concurrent tasks that await inside functions under grad give the sequential results`` () =
+    let g (k: int) (x: Tensor) =
+        task {
+            let y = sin x * float k
+            do! Task.Yield()
+            do! Task.Delay(k % 3)
+            let z = y * x
+            do! Task.Yield()
+            return Tensor.sum (z + exp (x * 0.1))
+        }
+        |> fun t -> t.Result
+
+    let point (k: int) = Tensor.ofArray [| 0.2 + 0.01 * float k; -0.4 |]
+    let expected = Array.init 100 (fun k -> Tensor.toArray (grad (g k) (point k)))
+    // grad is synchronous, so each task blocks until its awaits finish: long-running tasks get
+    // their own threads and leave the pool free for the continuations (no starvation)
+    let tasks =
+        Array.init 100 (fun k ->
+            Task.Factory.StartNew((fun () -> Tensor.toArray (grad (g k) (point k))), TaskCreationOptions.LongRunning))
+
+    let actual = Task.WhenAll(tasks).Result
+
+    for k in 0..99 do
+        Assert.Equal<float[]>(expected.[k], actual.[k])

@@ -94,14 +94,18 @@ let internal jvpMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Tensor[]
     let saved = Interpreter.Enter trace
 
     try
-        let inputs = Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
+        try
+            let inputs = Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
 
-        f inputs
-        |> Array.map (fun y ->
-            match y with
-            | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
-            | y -> y, ValueNone)
-        |> Array.unzip
+            f inputs
+            |> Array.map (fun y ->
+                match y with
+                | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
+                | y -> y, ValueNone)
+            |> Array.unzip
+        with :? ShapeException as e ->
+            e.LeftTransform transform
+            reraise ()
     finally
         Interpreter.Restore saved
         trace.Kill()

@@ -16,7 +16,12 @@ let internal linearizeMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Te
     let saved = Interpreter.Enter staging
 
     try
-        let ys, tangentsOut = Jvp.jvpMany transform f xs (tangentsIn |> Array.map (fun t -> t :> Tensor))
+        let ys, tangentsOut =
+            try
+                Jvp.jvpMany transform f xs (tangentsIn |> Array.map (fun t -> t :> Tensor))
+            with :? ShapeException as e ->
+                e.LeftTransform transform
+                reraise ()
 
         let tangentsOut =
             Array.map2

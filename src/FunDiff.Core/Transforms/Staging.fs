@@ -149,7 +149,13 @@ let internal stage (transform: string) (f: Tensor -> Tensor) (aval: Aval) : Prog
     let saved = Interpreter.Enter trace
 
     try
-        let y = f input
+        let y =
+            try
+                f input
+            with :? ShapeException as e ->
+                e.LeftTransform transform
+                reraise ()
+
         trace.Finish([| input.Var |], [| y |])
     finally
         Interpreter.Restore saved

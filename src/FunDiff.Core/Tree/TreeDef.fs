@@ -223,7 +223,7 @@ module internal TreePlans =
 
         let make (properties: PropertyInfo[]) (rebuild: obj[] -> obj) =
             Some
-                { Children = fun v -> properties |> Array.map (fun p -> p.GetValue v, p.PropertyType)
+                { Children = fun v -> properties |> Array.map (fun p -> p.GetValue(v, BindingFlags.DoNotWrapExceptions, null, null, null), p.PropertyType)
                   ChildName = fun _ i -> "." + properties.[i].Name
                   Aux = fun _ -> null
                   Rebuild = fun _ children -> rebuild children }
@@ -231,7 +231,7 @@ module internal TreePlans =
         match constructor, t.GetConstructor(Type.EmptyTypes) with
         | Some c, _ ->
             let properties = c.GetParameters() |> Array.map (fun p -> (byName p.Name).Value)
-            make properties (fun children -> c.Invoke children)
+            make properties (fun children -> c.Invoke(BindingFlags.DoNotWrapExceptions, null, children, null))
         | None, null -> None
         | None, parameterless ->
             // a parameterless constructor and setters: the settable properties are the children
@@ -241,8 +241,8 @@ module internal TreePlans =
                 None
             else
                 make properties (fun children ->
-                    let v = parameterless.Invoke([||])
-                    properties |> Array.iteri (fun i p -> p.SetValue(v, children.[i]))
+                    let v = parameterless.Invoke(BindingFlags.DoNotWrapExceptions, null, [||], null)
+                    properties |> Array.iteri (fun i p -> p.SetValue(v, children.[i], BindingFlags.DoNotWrapExceptions, null, null, null))
                     v)
 
     let private computePlan (t: Type) : NodePlan option =
