@@ -443,8 +443,10 @@ let ``every kernel propagates NaN and infinity through zero coefficients`` (kern
 let ``matmulBatched agrees with the reference on both sides of the GEMM threshold`` () =
     for batch, m, k, n in
         [
-            1, 3, 8, 8 // small: row updates
-            1, 4, 64, 64 // the GEMM from about here
+            1, 3, 2, 8 // k < 3: row updates
+            1, 9, 40, 4 // n < 6: dot products
+            1, 4, 64, 64 // the GEMM
+            1, 1, 64, 32 // one row: the GEMM for 16 ≤ n < 128
             2, 64, 784, 10 // the MLP's output layer
             1, 64, 256, 129
             1, 1, 300, 300 // a vector times a matrix stays on row updates
@@ -452,8 +454,8 @@ let ``matmulBatched agrees with the reference on both sides of the GEMM threshol
         ] do
         checkMatmul batch m k n
 
-// The products below are large enough for the GEMM (m, n ≥ 8, k ≥ 8, m·n·k ≥ 16384), which
-// reads operands through strides when each group of axes is equally spaced.
+// The products below take the GEMM (m ≥ 4, n ≥ 6, k ≥ 3), which reads operands through
+// strides when each group of axes is equally spaced.
 [<Fact>]
 let ``dotGeneral reads transposed operands in place and agrees with the reference`` () =
     // contracting lhs axis 0 (a transposed lhs), rhs axis 1 (a transposed rhs), both

@@ -564,14 +564,18 @@ let private gemmStrided
 
             jc <- jc + NC
 
-/// Whether the blocked GEMM beats the small-product paths for an m×k by k×n product: packing
-/// costs O(mk + kn) and edge tiles waste work, so short or thin products stay on the
-/// vectorized row updates and dot products (measured on AVX2 and AVX-512: see BENCHMARKS.md).
+/// Whether the blocked GEMM beats the small-product paths for an m×k by k×n product. Measured
+/// over m, k, n in 1…256 (AVX-512, 8×16 tiles): the GEMM wins almost everywhere except where
+/// its tiles are mostly padding and the small paths stream an operand once — a few columns
+/// (n < 6: dot products), a contraction of 1 or 2 (k < 3), or a few long rows (m below half a
+/// tile with n ≥ 128: row updates); for a single row (m = 1) packing still beats transposing b
+/// for the dot products when 16 ≤ n < 128 and k ≥ 16.
 let private gemmPays (kernel: GemmKernel) (m: int) (k: int) (n: int) =
-    m >= kernel.Rows / 2
-    && n >= 8
-    && k >= 8
-    && int64 m * int64 n * int64 k >= 16384L
+    k >= 3
+    && n >= 6
+    && (if m = 1 then n >= 16 && n < LongRow && k >= 16
+        elif m < kernel.Rows / 2 then n < LongRow
+        else true)
 
 /// The small-product paths (any shape with m, n, k ≥ 1; contiguous operands).
 let private multiplySmall (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) (out: float[]) =
