@@ -199,12 +199,17 @@ module Tree =
 
         rebuildAs outDef.Value ys, rebuildAs outDef.Value tangents
 
+    /// Linearizes a function between trees: the input structure, the output structure, the
+    /// primal output leaves and the linear program between the leaves' tangents.
+    let private linearizeTree (transform: string) (f: 'T -> 'U) (x: 'T) =
+        let xs, def = differentiable transform x
+        let outDef = ref Unchecked.defaultof<TreeDef>
+        let ys, program = Linearize.linearizeMany transform (onLeaves def f outDef) xs
+        def, outDef.Value, ys, program
+
     /// `(f x, fun v -> J v)` over trees; the tangent map is a staged linear program.
     let linearize (f: 'T -> 'U) (x: 'T) : 'U * ('T -> 'U) =
-        let xs, def = differentiable "Tree.linearize" x
-        let outDef = ref Unchecked.defaultof<TreeDef>
-        let ys, program = Linearize.linearizeMany "Tree.linearize" (onLeaves def f outDef) xs
-        let outs = outDef.Value
+        let def, outs, ys, program = linearizeTree "Tree.linearize" f x
 
         rebuildAs outs ys,
         fun v ->
@@ -214,10 +219,7 @@ module Tree =
 
     /// Reverse mode over trees: `(f x, pullback)` with `pullback u = Jᵀ u`.
     let vjp (f: 'T -> 'U) (x: 'T) : 'U * ('U -> 'T) =
-        let xs, def = differentiable "Tree.vjp" x
-        let outDef = ref Unchecked.defaultof<TreeDef>
-        let ys, program = Linearize.linearizeMany "Tree.vjp" (onLeaves def f outDef) xs
-        let outs = outDef.Value
+        let def, outs, ys, program = linearizeTree "Tree.vjp" f x
 
         rebuildAs outs ys,
         fun u ->
