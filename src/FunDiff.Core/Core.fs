@@ -692,6 +692,31 @@ type Tensor with
             NDArray.ofData [| n; n |] Float64 (Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0))
         )
 
+    /// C#: stacks tensors of one shape along a new axis 0, `Tensor.Stack(a, b)` has shape
+    /// `[2] ++ a.Shape` (F#: `Tensor.stack`). Differentiable.
+    static member Stack([<ParamArray>] tensors: Tensor[]) : Tensor = Tensor.StackAxis(0, tensors)
+
+    /// C#: stacks tensors of one shape along a new axis at `axis` (-(rank+1)..rank).
+    static member StackAxis(axis: int, [<ParamArray>] tensors: Tensor[]) : Tensor =
+        if isNull tensors || tensors.Length = 0 then
+            raise (ShapeException "Stack: no tensors; Stack needs at least one (the result's shape comes from them).")
+
+        Prim.stack axis tensors
+
+    /// C#: joins tensors along an existing axis, `Tensor.Concat(0, a, b)`; dtypes promote
+    /// (F#: `Tensor.concat`). Differentiable.
+    static member Concat(axis: int, [<ParamArray>] tensors: Tensor[]) : Tensor =
+        if isNull tensors || tensors.Length = 0 then
+            raise (ShapeException "Concat: no tensors; Concat needs at least one.")
+
+        if tensors.[0].Rank = 0 then
+            raise (
+                ShapeException
+                    "Concat: tensor 0 is a scalar, which has no axis to join along. Use Tensor.Stack to join scalars into a vector."
+            )
+
+        Prim.concatenate axis tensors
+
     // ---- arithmetic operators -------------------------------------------------------------
 
     /// Elementwise sum with NumPy broadcasting.

@@ -106,3 +106,92 @@ type TensorExtensions =
     /// `where(cond, a, b)` with this as the condition.
     [<Extension>]
     static member Where(cond: Tensor, onTrue: Tensor, onFalse: Tensor) = Tensor.where cond onTrue onFalse
+
+    // ---- comparisons (bool tensors; operands broadcast and promote as in arithmetic) ----------
+
+    /// x < y elementwise, a bool tensor.
+    [<Extension>]
+    static member Lt(x: Tensor, y: Tensor) = Tensor.lt x y
+
+    /// x < y elementwise, a bool tensor.
+    [<Extension>]
+    static member Lt(x: Tensor, y: float) = Tensor.lt x (Tensor.scalar y)
+
+    /// x <= y elementwise, a bool tensor.
+    [<Extension>]
+    static member Le(x: Tensor, y: Tensor) = Tensor.le x y
+
+    /// x <= y elementwise, a bool tensor.
+    [<Extension>]
+    static member Le(x: Tensor, y: float) = Tensor.le x (Tensor.scalar y)
+
+    /// x > y elementwise, a bool tensor.
+    [<Extension>]
+    static member Gt(x: Tensor, y: Tensor) = Tensor.gt x y
+
+    /// x > y elementwise, a bool tensor.
+    [<Extension>]
+    static member Gt(x: Tensor, y: float) = Tensor.gt x (Tensor.scalar y)
+
+    /// x >= y elementwise, a bool tensor.
+    [<Extension>]
+    static member Ge(x: Tensor, y: Tensor) = Tensor.ge x y
+
+    /// x >= y elementwise, a bool tensor.
+    [<Extension>]
+    static member Ge(x: Tensor, y: float) = Tensor.ge x (Tensor.scalar y)
+
+    /// x = y elementwise, a bool tensor.
+    [<Extension>]
+    static member Eq(x: Tensor, y: Tensor) = Tensor.eq x y
+
+    /// x = y elementwise, a bool tensor.
+    [<Extension>]
+    static member Eq(x: Tensor, y: float) = Tensor.eq x (Tensor.scalar y)
+
+    /// x ≠ y elementwise, a bool tensor.
+    [<Extension>]
+    static member Ne(x: Tensor, y: Tensor) = Tensor.ne x y
+
+    /// x ≠ y elementwise, a bool tensor.
+    [<Extension>]
+    static member Ne(x: Tensor, y: float) = Tensor.ne x (Tensor.scalar y)
+
+    // ---- differentiation, dtypes and shapes ---------------------------------------------------
+
+    /// The identity, with a zero derivative: what flows through it is a constant to every transform.
+    [<Extension>]
+    static member StopGradient(x: Tensor) = Tensor.stopGradient x
+
+    /// Converts to another dtype (to Int64 truncates toward zero, to Bool tests ≠ 0).
+    [<Extension>]
+    static member Convert(x: Tensor, dtype: DType) = Tensor.convert dtype x
+
+    /// All values in one axis (row-major).
+    [<Extension>]
+    static member Flatten(x: Tensor) = Tensor.flatten x
+
+    /// Inserts an axis of size 1 at `axis` (-(rank+1)..rank).
+    [<Extension>]
+    static member ExpandDims(x: Tensor, axis: int) = Tensor.expandDims axis x
+
+    /// Broadcasts to a shape, NumPy-style (trailing axes aligned): `x.BroadcastTo(3, 2)`.
+    [<Extension>]
+    static member BroadcastTo(x: Tensor, [<System.ParamArray>] shape: int[]) = Tensor.broadcastTo shape x
+
+    /// Removes one axis of size 1.
+    [<Extension>]
+    static member Squeeze(x: Tensor, axis: int) = Tensor.squeezeAxis axis x
+
+    /// Permutes the axes: output axis i is input axis `axes[i]` (`x.T` reverses them all).
+    [<Extension>]
+    static member Transpose(x: Tensor, [<System.ParamArray>] axes: int[]) = Tensor.transposeAxes axes x
+
+    /// Elements `start` (included) to `stop` (excluded) of one axis, NumPy-style: negative
+    /// bounds count from the end, bounds past the ends are clamped.
+    [<Extension>]
+    static member SliceAxis(x: Tensor, axis: int, start: int, stop: int) = Tensor.sliceAxis axis start stop x
+
+    /// The values of a rank-2 tensor as a 2-d array.
+    [<Extension>]
+    static member ToArray2D(x: Tensor) = Tensor.toArray2D x
