@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using static FunDiff.FSharpInterop;
 
 namespace FunDiff;
@@ -22,8 +23,18 @@ namespace FunDiff;
 /// Every transform raises <see cref="ArgumentNullException"/> for a null function and lets the
 /// library's exceptions (all deriving from <see cref="FunDiffException"/>) through unchanged.
 /// The fluent forms (<c>f.Grad()</c>, <c>f.Hessian()</c>, ...) are in <see cref="FuncExtensions"/>.
+/// <para>
+/// Functions of many tensors take and return <em>trees</em> (C# records, classes with public
+/// properties, lists, dictionaries, value tuples, arrays, nested freely) through the generic
+/// overloads: <c>Grad((Mlp p) =&gt; Loss(p))</c>, <c>Vjp&lt;T, U&gt;</c>, <c>Grad&lt;T1, T2&gt;</c> for
+/// two arguments, <c>ValueAndGradAux</c>; <see cref="Trees"/> has the tree utilities and
+/// <see cref="Adam"/>, <see cref="Sgd"/>, <see cref="Momentum"/> the optimizers. The
+/// <c>Tensor</c> overloads carry <c>[OverloadResolutionPriority(1)]</c>: wherever one applies
+/// (<c>Grad(x =&gt; x * x)</c>, <c>Jvp(x =&gt; x * x, 3.0, 1.0)</c>) C# takes it rather than a
+/// generic overload with <c>T = double</c>, which could not carry a derivative.
+/// </para>
 /// </remarks>
-public static class Fn
+public static partial class Fn
 {
     /// <summary>
     /// The gradient of a scalar function: <c>Grad(f)(x)</c> has <c>x</c>'s shape, by reverse mode.
@@ -33,6 +44,7 @@ public static class Fn
     /// <exception cref="NonScalarOutputException">When the returned function is called and
     /// <paramref name="f"/>'s output is not a scalar (reduce it first, e.g. with <c>.Sum()</c>).</exception>
     /// <example><c>Grad(x =&gt; x * x)(3.0)</c> is <c>6</c>.</example>
+    [OverloadResolutionPriority(1)]
     public static Func<Tensor, Tensor> Grad(Func<Tensor, Tensor> f)
     {
         var function = ToFSharp(f);
@@ -46,6 +58,7 @@ public static class Fn
     /// <returns>The function <c>x =&gt; (f(x), ∇f(x))</c>.</returns>
     /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
     /// <example><c>var (loss, g) = ValueAndGrad(lossFunction)(w);</c></example>
+    [OverloadResolutionPriority(1)]
     public static Func<Tensor, (Tensor Value, Tensor Gradient)> ValueAndGrad(Func<Tensor, Tensor> f)
     {
         var function = ToFSharp(f);
@@ -66,6 +79,7 @@ public static class Fn
     /// <returns><c>(f(x), J v)</c>.</returns>
     /// <exception cref="ShapeException">If <paramref name="v"/>'s shape differs from <paramref name="x"/>'s.</exception>
     /// <example><c>Jvp(Grad(f), x, v).Tangent</c> is the Hessian-vector product <c>H v</c>.</example>
+    [OverloadResolutionPriority(1)]
     public static (Tensor Value, Tensor Tangent) Jvp(Func<Tensor, Tensor> f, Tensor x, Tensor v)
     {
         var (value, tangent) = Diff.jvp(ToFSharp(f), x, v);
@@ -80,6 +94,7 @@ public static class Fn
     /// <param name="x">The point at which to linearize.</param>
     /// <returns><c>(f(x), v =&gt; J v)</c>; the map raises <see cref="ShapeException"/> for a
     /// tangent whose shape differs from <paramref name="x"/>'s.</returns>
+    [OverloadResolutionPriority(1)]
     public static (Tensor Value, Func<Tensor, Tensor> Linear) Linearize(Func<Tensor, Tensor> f, Tensor x)
     {
         var (value, linear) = Diff.linearize(ToFSharp(f), x);
@@ -94,6 +109,7 @@ public static class Fn
     /// <param name="x">The point.</param>
     /// <returns><c>(f(x), u =&gt; Jᵀ u)</c>; the pullback raises <see cref="ShapeException"/> for a
     /// cotangent whose shape differs from the output's.</returns>
+    [OverloadResolutionPriority(1)]
     public static (Tensor Value, Func<Tensor, Tensor> Pullback) Vjp(Func<Tensor, Tensor> f, Tensor x)
     {
         var (value, pullback) = Diff.vjp(ToFSharp(f), x);
@@ -152,6 +168,7 @@ public static class Fn
     /// <param name="f">A function whose output is a scalar.</param>
     /// <returns>The function <c>(x, v) =&gt; H v</c>, of <c>x</c>'s shape.</returns>
     /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
+    [OverloadResolutionPriority(1)]
     public static Func<Tensor, Tensor, Tensor> Hvp(Func<Tensor, Tensor> f)
     {
         var function = ToFSharp(f);
@@ -167,6 +184,7 @@ public static class Fn
     /// <returns><c>H v</c>, of <paramref name="x"/>'s shape.</returns>
     /// <exception cref="NonScalarOutputException">If <paramref name="f"/>'s output is not a scalar.</exception>
     /// <exception cref="ShapeException">If <paramref name="v"/>'s shape differs from <paramref name="x"/>'s.</exception>
+    [OverloadResolutionPriority(1)]
     public static Tensor Hvp(Func<Tensor, Tensor> f, Tensor x, Tensor v) => Diff.hvp(ToFSharp(f), x, v);
 
     /// <summary>

@@ -29,7 +29,7 @@ public static class FuncExtensions
     public static Func<Tensor, (Tensor Value, Tensor Gradient)> ValueAndGrad(this Func<Tensor, Tensor> f) =>
         Fn.ValueAndGrad(f);
 
-    /// <summary>Forward mode, <c>(f(x), J v)</c>; see <see cref="Fn.Jvp"/>.</summary>
+    /// <summary>Forward mode, <c>(f(x), J v)</c>; see <see cref="Fn.Jvp(Func{Tensor, Tensor}, Tensor, Tensor)"/>.</summary>
     /// <param name="f">Any function of one tensor.</param>
     /// <param name="x">The point.</param>
     /// <param name="v">The direction, of <paramref name="x"/>'s shape.</param>
@@ -38,14 +38,14 @@ public static class FuncExtensions
     public static (Tensor Value, Tensor Tangent) Jvp(this Func<Tensor, Tensor> f, Tensor x, Tensor v) =>
         Fn.Jvp(f, x, v);
 
-    /// <summary>Reverse mode, <c>(f(x), u =&gt; Jᵀ u)</c>; see <see cref="Fn.Vjp"/>.</summary>
+    /// <summary>Reverse mode, <c>(f(x), u =&gt; Jᵀ u)</c>; see <see cref="Fn.Vjp(Func{Tensor, Tensor}, Tensor)"/>.</summary>
     /// <param name="f">Any function of one tensor.</param>
     /// <param name="x">The point.</param>
     /// <returns>The output and its pullback.</returns>
     public static (Tensor Value, Func<Tensor, Tensor> Pullback) Vjp(this Func<Tensor, Tensor> f, Tensor x) =>
         Fn.Vjp(f, x);
 
-    /// <summary>The output and the linear map <c>v =&gt; J v</c>; see <see cref="Fn.Linearize"/>.</summary>
+    /// <summary>The output and the linear map <c>v =&gt; J v</c>; see <see cref="Fn.Linearize(Func{Tensor, Tensor}, Tensor)"/>.</summary>
     /// <param name="f">Any function of one tensor.</param>
     /// <param name="x">The point.</param>
     /// <returns>The output and the staged tangent map.</returns>

@@ -52,6 +52,9 @@ public class NoFSharpTypesTests
     [InlineData(typeof(Equation))]
     [InlineData(typeof(Var))]
     [InlineData(typeof(Aval))]
+    [InlineData(typeof(Trees))]
+    [InlineData(typeof(Optimizer))]
+    [InlineData(typeof(OptimizerState<>))]
     public void No_public_member_exposes_an_F_sharp_type(Type type)
     {
         Assert.NotEmpty(type.GetMembers(Everything));
@@ -70,20 +73,48 @@ public class NoFSharpTypesTests
     }
 
     [Fact]
-    public void The_facade_assembly_exports_only_Fn_and_FuncExtensions()
+    public void The_facade_assembly_exports_only_Fn_FuncExtensions_Trees_and_the_optimizer_types()
     {
         var exported = typeof(Fn).Assembly.GetExportedTypes().Select(t => t.FullName).Order();
-        Assert.Equal(["FunDiff.Fn", "FunDiff.FuncExtensions"], exported);
+        Assert.Equal(["FunDiff.Fn", "FunDiff.FuncExtensions", "FunDiff.Optimizer", "FunDiff.OptimizerState`1", "FunDiff.Trees"], exported);
     }
+
+    /// <summary>Whether a type is Tensor or a type parameter, or is built from one.</summary>
+    private static bool MentionsTensorOrT(Type type) =>
+        type == typeof(Tensor)
+        || type.IsGenericParameter
+        || (type.HasElementType && MentionsTensorOrT(type.GetElementType()!))
+        || (type.IsGenericType && type.GetGenericArguments().Any(MentionsTensorOrT));
 
     [Fact]
     public void The_facade_takes_and_returns_generic_delegates_only()
     {
-        // Overloads on Func<double, double> would capture Grad(x => x * x) and break Grad(f)(3.0).
-        var delegates = typeof(Fn).GetMethods(Everything).Concat(typeof(FuncExtensions).GetMethods(Everything))
+        // Overloads on Func<double, double> would capture Grad(x => x * x) and break Grad(f)(3.0):
+        // every delegate is over Tensor (Func<Tensor, Tensor>) or over the tree type (Func<T, T>).
+        var delegates = new[] { typeof(Fn), typeof(FuncExtensions), typeof(Trees), typeof(Optimizer) }
+            .SelectMany(type => type.GetMethods(Everything))
             .SelectMany(m => m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType))
+            .SelectMany(t => t.IsGenericType ? t.GetGenericArguments().Append(t) : [t])
             .Where(t => typeof(Delegate).IsAssignableFrom(t))
-            .Distinct();
-        Assert.All(delegates, t => Assert.Contains(typeof(Tensor), t.GetGenericArguments()));
+            .Distinct()
+            .ToArray();
+        Assert.Contains(typeof(Func<Tensor, Tensor>), delegates);
+        Assert.All(delegates, t => Assert.True(MentionsTensorOrT(t), t.ToString()));
+        Assert.False(MentionsTensorOrT(typeof(Func<double, double>)));
+    }
+
+    [Fact]
+    public void Each_Tensor_overload_of_a_transform_outranks_its_generic_overloads()
+    {
+        // [OverloadResolutionPriority(1)]: Jvp(x => x * x, 3.0, 1.0) must not become Jvp<double, double>
+        var transforms = typeof(Fn).GetMethods(Everything)
+            .Where(m => m.Name is "Grad" or "ValueAndGrad" or "Jvp" or "Vjp" or "Linearize" or "Hvp")
+            .ToArray();
+        Assert.Contains(transforms, m => m.IsGenericMethodDefinition);
+        foreach (var m in transforms)
+        {
+            var priority = m.GetCustomAttribute<System.Runtime.CompilerServices.OverloadResolutionPriorityAttribute>()?.Priority ?? 0;
+            Assert.True(m.IsGenericMethodDefinition ? priority == 0 : priority == 1, m.ToString());
+        }
     }
 }
