@@ -81,12 +81,14 @@ printfn "%O" (makeIR (fun x -> hvp rosenbrock x v) x0)
 
 section "Logistic regression: the gradient of the loss with respect to the weights"
 // four points in the plane with labels; the model is σ(X·w)
-let features = Tensor.ofArray2D (array2D [ [ 1.0; 2.0 ]; [ -1.0; 0.5 ]; [ 2.0; -1.0 ]; [ -2.0; -1.5 ] ])
+let features =
+    Tensor.ofArray2D (array2D [ [ 1.0; 2.0 ]; [ -1.0; 0.5 ]; [ 2.0; -1.0 ]; [ -2.0; -1.5 ] ])
+
 let labels = Tensor.ofArray [| 1.0; 0.0; 1.0; 0.0 |]
 
 let loss (w: Tensor) =
     let p = Tensor.sigmoid (Tensor.matmul features w)
-    -Tensor.mean (labels * Tensor.log p + (1.0 - labels) * Tensor.log (1.0 - p))
+    -Tensor.mean(labels * Tensor.log p + (1.0 - labels) * Tensor.log (1.0 - p))
 
 let w0 = Tensor.ofArray [| 0.1; -0.2 |]
 printfn "loss(w0)      = %O" (loss w0)

@@ -151,8 +151,18 @@ and [<AbstractClass; Sealed>] Interpreter private () =
                 let index = Array.findIndex Double.IsNaN o.Data
 
                 let describe (i: int) (a: NDArray) =
-                    let values = if a.Size <= 8 then Format.array a else sprintf "(%d values)" a.Size
-                    sprintf "  operand %d: %O = %s%s" i a.Aval values (if hasNan a then "   <- already holds NaN" else "")
+                    let values =
+                        if a.Size <= 8 then
+                            Format.array a
+                        else
+                            sprintf "(%d values)" a.Size
+
+                    sprintf
+                        "  operand %d: %O = %s%s"
+                        i
+                        a.Aval
+                        values
+                        (if hasNan a then "   <- already holds NaN" else "")
 
                 let operands = inputs |> Array.mapi describe |> String.concat "\n"
 
@@ -167,7 +177,10 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
                         t <- t.Parent
 
-                    if names.Count = 0 then "" else sprintf " inside %s" (String.concat " inside " names)
+                    if names.Count = 0 then
+                        ""
+                    else
+                        sprintf " inside %s" (String.concat " inside " names)
 
                 let origin =
                     if inputs |> Array.exists hasNan then
@@ -511,8 +524,13 @@ module internal Prim =
         let dtype = Shape.promote (Shape.promote lo.DType x.DType) hi.DType
         let dtype = if dtype = Bool then DType.Int64 else dtype
         let lo, x, hi = convert dtype lo, convert dtype x, convert dtype hi
-        let shape = Shape.broadcast "clip" (Shape.broadcast "clip" lo.Aval.Shape x.Aval.Shape) hi.Aval.Shape
-        let fitBound (b: Tensor) = if b.Rank = 0 then b else broadcastTo shape b
+
+        let shape =
+            Shape.broadcast "clip" (Shape.broadcast "clip" lo.Aval.Shape x.Aval.Shape) hi.Aval.Shape
+
+        let fitBound (b: Tensor) =
+            if b.Rank = 0 then b else broadcastTo shape b
+
         bind1 clampP [| fitBound lo; broadcastTo shape x; fitBound hi |] Params.Empty
 
     /// A reduction primitive over axes (any order, negative allowed); no axes is the identity.
@@ -562,17 +580,29 @@ module internal Prim =
         bind1 scatterAddP [| updates; convert DType.Int64 indices |] (Params [| "axis", Int axis; "size", Int size |])
 
     /// lax.dot_general: contracting and batch dimensions of each operand.
-    let dotGeneral (lhsContract: int[]) (rhsContract: int[]) (lhsBatch: int[]) (rhsBatch: int[]) (x: Tensor) (y: Tensor) =
-        let dtype = match Shape.promote x.DType y.DType with Bool -> DType.Int64 | d -> d
+    let dotGeneral
+        (lhsContract: int[])
+        (rhsContract: int[])
+        (lhsBatch: int[])
+        (rhsBatch: int[])
+        (x: Tensor)
+        (y: Tensor)
+        =
+        let dtype =
+            match Shape.promote x.DType y.DType with
+            | Bool -> DType.Int64
+            | d -> d
 
         bind1
             dotGeneralP
             [| convert dtype x; convert dtype y |]
             (Params
-                [| "lhs_contracting", Ints lhsContract
-                   "rhs_contracting", Ints rhsContract
-                   "lhs_batch", Ints lhsBatch
-                   "rhs_batch", Ints rhsBatch |])
+                [|
+                    "lhs_contracting", Ints lhsContract
+                    "rhs_contracting", Ints rhsContract
+                    "lhs_batch", Ints lhsBatch
+                    "rhs_batch", Ints rhsBatch
+                |])
 
     /// Zeros of an aval, as a concrete tensor.
     let zeros (aval: Aval) = ofArray (NDArray.full aval 0.0)
@@ -589,7 +619,13 @@ module internal Prim =
     /// Selects index `i` of axis 0 (one rank lower); negative counts from the end.
     let index (i: int) (x: Tensor) =
         if x.Rank = 0 then
-            raise (ShapeException(sprintf "index: a scalar has no axis 0 to index (index %d). Use the scalar itself, or Tensor.toScalar for its value." i))
+            raise (
+                ShapeException(
+                    sprintf
+                        "index: a scalar has no axis 0 to index (index %d). Use the scalar itself, or Tensor.toScalar for its value."
+                        i
+                )
+            )
 
         let n = x.Aval.Shape.[0]
         let j = if i < 0 then i + n else i
@@ -802,8 +838,15 @@ type Tensor with
     static member Sinh(x: Tensor) = Prim.floatUnary Primitives.sinhP x
     /// Elementwise hyperbolic cosine.
     static member Cosh(x: Tensor) = Prim.floatUnary Primitives.coshP x
+
     /// Elementwise absolute value (its derivative at 0 is 0).
-    static member Abs(x: Tensor) = Interpreter.Bind1(Primitives.absP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
+    static member Abs(x: Tensor) =
+        Interpreter.Bind1(
+            Primitives.absP,
+            [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |],
+            Params.Empty
+        )
+
     /// atan2(y, x) elementwise: the angle of the point (x, y), with broadcasting.
     static member Atan2(y: Tensor, x: Tensor) = Prim.floatBinary Primitives.atan2P y x
 
@@ -841,8 +884,15 @@ type Tensor with
     member x.Cosh() = Tensor.Cosh x
     /// Elementwise absolute value.
     member x.Abs() = Tensor.Abs x
+
     /// Elementwise sign: -1, 0 or 1.
-    member x.Sign() = Interpreter.Bind1(Primitives.signP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
+    member x.Sign() =
+        Interpreter.Bind1(
+            Primitives.signP,
+            [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |],
+            Params.Empty
+        )
+
     /// Elementwise log(1 + x), accurate near 0.
     member x.Log1p() = Prim.floatUnary Primitives.log1pP x
     /// Elementwise e^x − 1, accurate near 0.
@@ -857,36 +907,61 @@ type Tensor with
     member x.Maximum(y: Tensor) = Prim.extremum Primitives.maxP x y
     /// The elementwise smaller of two tensors (broadcasting; the derivative splits at ties).
     member x.Minimum(y: Tensor) = Prim.extremum Primitives.minP x y
+
     /// Limits every element to [lo, hi] (the derivative is 0 outside and at the bounds).
     member x.Clip(lo: float, hi: float) =
         if Double.IsNaN lo || Double.IsNaN hi || lo > hi then
             raise (
                 ShapeException(
-                    sprintf "Clip: the bounds lo = %g and hi = %g must be numbers with lo <= hi (use infinity for no bound)." lo hi
+                    sprintf
+                        "Clip: the bounds lo = %g and hi = %g must be numbers with lo <= hi (use infinity for no bound)."
+                        lo
+                        hi
                 )
             )
 
         Prim.clamp (Prim.scalar lo) x (Prim.scalar hi)
+
     /// The largest element (a scalar).
-    member x.Max() = Prim.reduce Primitives.reduceMaxP (Array.init x.Rank id) x
+    member x.Max() =
+        Prim.reduce Primitives.reduceMaxP (Array.init x.Rank id) x
+
     /// The largest element along one axis.
-    member x.Max(axis: int) = Prim.reduce Primitives.reduceMaxP [| Shape.normalizeAxis "Max" x.Rank axis |] x
+    member x.Max(axis: int) =
+        Prim.reduce Primitives.reduceMaxP [| Shape.normalizeAxis "Max" x.Rank axis |] x
+
     /// The smallest element (a scalar).
-    member x.Min() = Prim.reduce Primitives.reduceMinP (Array.init x.Rank id) x
+    member x.Min() =
+        Prim.reduce Primitives.reduceMinP (Array.init x.Rank id) x
+
     /// The smallest element along one axis.
-    member x.Min(axis: int) = Prim.reduce Primitives.reduceMinP [| Shape.normalizeAxis "Min" x.Rank axis |] x
+    member x.Min(axis: int) =
+        Prim.reduce Primitives.reduceMinP [| Shape.normalizeAxis "Min" x.Rank axis |] x
+
     /// The product of all elements (a scalar).
-    member x.Prod() = Prim.reduce Primitives.reduceProdP (Array.init x.Rank id) x
+    member x.Prod() =
+        Prim.reduce Primitives.reduceProdP (Array.init x.Rank id) x
+
     /// The product along one axis.
-    member x.Prod(axis: int) = Prim.reduce Primitives.reduceProdP [| Shape.normalizeAxis "Prod" x.Rank axis |] x
+    member x.Prod(axis: int) =
+        Prim.reduce Primitives.reduceProdP [| Shape.normalizeAxis "Prod" x.Rank axis |] x
+
     /// The flat index of the first largest element (int64 scalar).
-    member x.ArgMax() = Prim.argExtreme Primitives.argmaxP 0 (Prim.reshape [| x.Size |] x)
+    member x.ArgMax() =
+        Prim.argExtreme Primitives.argmaxP 0 (Prim.reshape [| x.Size |] x)
+
     /// The index of the first largest element along an axis (int64).
-    member x.ArgMax(axis: int) = Prim.argExtreme Primitives.argmaxP axis x
+    member x.ArgMax(axis: int) =
+        Prim.argExtreme Primitives.argmaxP axis x
+
     /// The flat index of the first smallest element (int64 scalar).
-    member x.ArgMin() = Prim.argExtreme Primitives.argminP 0 (Prim.reshape [| x.Size |] x)
+    member x.ArgMin() =
+        Prim.argExtreme Primitives.argminP 0 (Prim.reshape [| x.Size |] x)
+
     /// The index of the first smallest element along an axis (int64).
-    member x.ArgMin(axis: int) = Prim.argExtreme Primitives.argminP axis x
+    member x.ArgMin(axis: int) =
+        Prim.argExtreme Primitives.argminP axis x
+
     /// The cumulative sum along an axis.
     member x.CumSum(axis: int) = Prim.cumsum axis false x
     /// The elements at int64 `indices` along an axis (NumPy's take).
@@ -895,8 +970,11 @@ type Tensor with
     member x.Sum() = Prim.sum x
     /// The sum over one axis (negative counts from the end).
     member x.Sum(axis: int) = Prim.sumAxes [| axis |] x
+
     /// The mean of all elements.
-    member x.Mean() = Prim.sum (Prim.convert Float64 x) / float x.Size
+    member x.Mean() =
+        Prim.sum (Prim.convert Float64 x) / float x.Size
+
     /// The same values in a new shape (one dimension may be -1).
     member x.Reshape([<ParamArray>] shape: int[]) = Prim.reshape shape x
     /// The axes reversed (the matrix transpose for rank 2).

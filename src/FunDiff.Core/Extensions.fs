@@ -89,7 +89,8 @@ type TensorExtensions =
 
     /// Splits into equal sections along an axis.
     [<Extension>]
-    static member Split(x: Tensor, sections: int, axis: int) = Tensor.splitAxis sections axis x |> Array.ofList
+    static member Split(x: Tensor, sections: int, axis: int) =
+        Tensor.splitAxis sections axis x |> Array.ofList
 
     /// One-hot rows of n classes for integer labels.
     [<Extension>]

@@ -138,11 +138,18 @@ and internal ProgramText private () =
 
         let line (i: int) =
             let e = p.Equations.[i]
-            let outs = e.Outputs |> Array.map (fun v -> name v.Id + ":" + string v.Aval) |> String.concat " "
+
+            let outs =
+                e.Outputs
+                |> Array.map (fun v -> name v.Id + ":" + string v.Aval)
+                |> String.concat " "
+
             let args = e.Inputs |> Array.map atom |> String.concat " "
             sprintf "%s %s = %s%s %s" (if i = index then "=>" else "  ") outs e.Primitive.Name (string e.Params) args
 
-        [ for i in max 0 (index - 3) .. min (p.Equations.Length - 1) (index + 3) -> line i ]
+        [
+            for i in max 0 (index - 3) .. min (p.Equations.Length - 1) (index + 3) -> line i
+        ]
         |> String.concat "\n"
 
     /// A NaN error raised while running equation `index` of a program, with the program text
@@ -151,7 +158,14 @@ and internal ProgramText private () =
         if e.Message.Contains "equations around" then
             e
         else
-            NanException(sprintf "%s\nIt happened while %s equation %d; the equations around it:\n%s" e.Message what index (ProgramText.excerpt (p, index)))
+            NanException(
+                sprintf
+                    "%s\nIt happened while %s equation %d; the equations around it:\n%s"
+                    e.Message
+                    what
+                    index
+                    (ProgramText.excerpt (p, index))
+            )
 
     static member mermaid(p: Program) =
         let sb = StringBuilder("flowchart TD\n")

@@ -29,7 +29,10 @@ let private giveBack (buffer: float[]) =
     let bag = idle.GetOrAdd(buffer.Length, fun _ -> ConcurrentBag<float[]>())
     let bytes = int64 buffer.Length * 8L
 
-    if bag.Count < MaxIdlePerLength && Interlocked.Add(&idleBytes, bytes) <= maxIdleBytes then
+    if
+        bag.Count < MaxIdlePerLength
+        && Interlocked.Add(&idleBytes, bytes) <= maxIdleBytes
+    then
         bag.Add buffer
     else if bag.Count >= MaxIdlePerLength then
         ()

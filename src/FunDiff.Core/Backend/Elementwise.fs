@@ -45,8 +45,11 @@ let abs = mapWith Math.Abs (UnaryKernel(fun x d -> TensorPrimitives.Abs(x, d)))
 let private log1pScalar (v: float) = Double.LogP1 v
 let private expm1Scalar (v: float) = Double.ExpM1 v
 
-let log1p = mapWith log1pScalar (UnaryKernel(fun x d -> TensorPrimitives.LogP1(x, d)))
-let expm1 = mapWith expm1Scalar (UnaryKernel(fun x d -> TensorPrimitives.ExpM1(x, d)))
+let log1p =
+    mapWith log1pScalar (UnaryKernel(fun x d -> TensorPrimitives.LogP1(x, d)))
+
+let expm1 =
+    mapWith expm1Scalar (UnaryKernel(fun x d -> TensorPrimitives.ExpM1(x, d)))
 
 /// sign: -1, 0 or 1 (NaN stays NaN).
 let private signScalar (v: float) =
@@ -196,10 +199,20 @@ let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: ND
 let pow = binaryLoop None (fun a b -> Math.Pow(a, b))
 
 /// The larger of two values; NaN if either is NaN (as NumPy's maximum).
-let max = binaryLoop None (fun a b -> if Double.IsNaN a || Double.IsNaN b then nan else Math.Max(a, b))
+let max =
+    binaryLoop None (fun a b ->
+        if Double.IsNaN a || Double.IsNaN b then
+            nan
+        else
+            Math.Max(a, b))
 
 /// The smaller of two values; NaN if either is NaN (as NumPy's minimum).
-let min = binaryLoop None (fun a b -> if Double.IsNaN a || Double.IsNaN b then nan else Math.Min(a, b))
+let min =
+    binaryLoop None (fun a b ->
+        if Double.IsNaN a || Double.IsNaN b then
+            nan
+        else
+            Math.Min(a, b))
 
 /// atan2(y, x): the angle of the point (x, y).
 let atan2 = binaryLoop None (fun y x -> Math.Atan2(y, x))

@@ -85,7 +85,11 @@ let private powRules =
             ts.[0]
             |> ValueOption.map (fun t ->
                 let bothZero =
-                    Prim.compare gtP (Prim.convert Float64 (Prim.compare eqP x zero) * Prim.convert Float64 (Prim.compare eqP y zero)) zero
+                    Prim.compare
+                        gtP
+                        (Prim.convert Float64 (Prim.compare eqP x zero)
+                         * Prim.convert Float64 (Prim.compare eqP y zero))
+                        zero
 
                 let safeBase = Prim.where bothZero (Prim.scalar 1.0) x
                 t * (y * Prim.floatBinary powP safeBase (y - 1.0)))

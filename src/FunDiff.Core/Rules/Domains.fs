@@ -164,7 +164,10 @@ let private convert =
 /// Values of a shape that are pairwise at least 0.1 apart (no ties), in random order.
 let distinct (r: Random) (shape: int[]) =
     let n = Shape.size shape
-    let values = Array.init n (fun i -> (float i - float n / 2.0) * 0.37 + 0.1 * r.NextDouble())
+
+    let values =
+        Array.init n (fun i -> (float i - float n / 2.0) * 0.37 + 0.1 * r.NextDouble())
+
     Prim.ofArray (NDArray.ofData shape Float64 (values |> Array.sortBy (fun _ -> r.Next())))
 
 /// Random int64 indices into an axis of size n (negative ones wrap, as in NumPy).
@@ -177,40 +180,71 @@ let private extremum =
         let shape = randomShape r 3
         let x = reals r shape
         let gap = signedAway r 0.2 1.0 shape
-        [| x; Prim.ofArray (NDArray.ofData shape Float64 (Array.map2 (+) (x.ToArray()) (gap.ToArray()))) |], Params.Empty)
+
+        [|
+            x
+            Prim.ofArray (NDArray.ofData shape Float64 (Array.map2 (+) (x.ToArray()) (gap.ToArray())))
+        |],
+        Params.Empty)
 
 let private pow =
     smooth (fun r ->
         let shape = randomShape r 3
-        [| uniform r 0.5 2.0 shape; uniform r -2.0 2.0 (if r.Next 4 = 0 then [||] else shape) |], Params.Empty)
+
+        [|
+            uniform r 0.5 2.0 shape
+            uniform r -2.0 2.0 (if r.Next 4 = 0 then [||] else shape)
+        |],
+        Params.Empty)
 
 // clamp: x away from the bounds -1 and 1 (scalar or per element), so every region is smooth
 let private clamp =
     smooth (fun r ->
         let shape = randomShape r 3
-        let pick () = [| -1.6; 0.0; 1.6 |].[r.Next 3] + 0.3 * (2.0 * r.NextDouble() - 1.0)
-        let x = Prim.ofArray (NDArray.ofData shape Float64 (Array.init (Shape.size shape) (fun _ -> pick ())))
-        let bound (v: float) = if r.Next 2 = 0 then Prim.scalar v else uniform r (v - 0.05) (v + 0.05) shape
+
+        let pick () =
+            [| -1.6; 0.0; 1.6 |].[r.Next 3] + 0.3 * (2.0 * r.NextDouble() - 1.0)
+
+        let x =
+            Prim.ofArray (NDArray.ofData shape Float64 (Array.init (Shape.size shape) (fun _ -> pick ())))
+
+        let bound (v: float) =
+            if r.Next 2 = 0 then
+                Prim.scalar v
+            else
+                uniform r (v - 0.05) (v + 0.05) shape
+
         [| bound -1.0; x; bound 1.0 |], Params.Empty)
 
 let private reduceWith (values: Random -> int[] -> Tensor) =
     smooth (fun r ->
         let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
-        let axes = [| for k in 0 .. shape.Length - 1 do if r.Next 2 = 0 then k |]
+
+        let axes =
+            [|
+                for k in 0 .. shape.Length - 1 do
+                    if r.Next 2 = 0 then
+                        k
+            |]
+
         let axes = if axes.Length = 0 then [| 0 |] else axes
         [| values r shape |], Params [| "axes", Ints axes |])
 
 // products: some exact zeros, where Π_{j≠i} x_j matters most
 let private withZeros (r: Random) (shape: int[]) =
     let v = (uniform r -1.5 1.5 shape).ToArray()
-    if r.Next 3 = 0 then v.[r.Next v.Length] <- 0.0
+
+    if r.Next 3 = 0 then
+        v.[r.Next v.Length] <- 0.0
+
     Prim.ofArray (NDArray.ofData shape Float64 v)
 
 let private argExtreme =
     { smooth (fun r ->
           let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
           [| distinct r shape |], Params [| "axis", Int(r.Next shape.Length) |]) with
-        ZeroDerivative = true }
+        ZeroDerivative = true
+    }
 
 let private cumsum =
     smooth (fun r ->
@@ -229,27 +263,53 @@ let private scatterAdd =
         let idx = randomShape r 2
         let prefix, suffix = randomShape r 1, randomShape r 1
         let axis = prefix.Length
-        [| reals r (Array.concat [ prefix; idx; suffix ]); indices r size idx |], Params [| "axis", Int axis; "size", Int size |])
+
+        [| reals r (Array.concat [ prefix; idx; suffix ]); indices r size idx |],
+        Params [| "axis", Int axis; "size", Int size |])
 
 // dot_general: random batch, contracting and free axes, each operand's axes shuffled
 let private dotGeneral =
     smooth (fun r ->
         let nb, nc, nlf, nrf = r.Next 2, r.Next 3, r.Next 3, r.Next 3
         let size () = r.Next(1, 4)
-        let batch, contract = Array.init nb (fun _ -> size ()), Array.init nc (fun _ -> size ())
+
+        let batch, contract =
+            Array.init nb (fun _ -> size ()), Array.init nc (fun _ -> size ())
         // an operand: its axes are tagged (kind, index) and shuffled
         let operand (nf: int) =
-            let tags = Array.concat [ Array.init nb (fun i -> 0, i); Array.init nc (fun i -> 1, i); Array.init nf (fun i -> 2, i) ]
+            let tags =
+                Array.concat
+                    [
+                        Array.init nb (fun i -> 0, i)
+                        Array.init nc (fun i -> 1, i)
+                        Array.init nf (fun i -> 2, i)
+                    ]
+
             let tags = tags |> Array.sortBy (fun _ -> r.Next())
             let free = Array.init nf (fun _ -> size ())
-            let shape = tags |> Array.map (fun (kind, i) -> match kind with 0 -> batch.[i] | 1 -> contract.[i] | _ -> free.[i])
+
+            let shape =
+                tags
+                |> Array.map (fun (kind, i) ->
+                    match kind with
+                    | 0 -> batch.[i]
+                    | 1 -> contract.[i]
+                    | _ -> free.[i])
+
             let find kind i = Array.findIndex ((=) (kind, i)) tags
             shape, Array.init nb (find 0), Array.init nc (find 1)
 
         let ls, lb, lc = operand nlf
         let rs, rb, rc = operand nrf
+
         [| reals r ls; reals r rs |],
-        Params [| "lhs_contracting", Ints lc; "rhs_contracting", Ints rc; "lhs_batch", Ints lb; "rhs_batch", Ints rb |])
+        Params
+            [|
+                "lhs_contracting", Ints lc
+                "rhs_contracting", Ints rc
+                "lhs_batch", Ints lb
+                "rhs_batch", Ints rb
+            |])
 
 /// Every built-in primitive's domain.
 let domains: (Primitive * Domain) list =
@@ -296,7 +356,10 @@ let domains: (Primitive * Domain) list =
         logisticP, unaryOn (fun r s -> uniform r -4.0 4.0 s)
         erfP, unaryOn reals
         absP, unaryOn (fun r s -> signedAway r 0.1 2.0 s)
-        signP, { unaryOn (fun r s -> signedAway r 0.1 2.0 s) with ZeroDerivative = true }
+        signP,
+        { unaryOn (fun r s -> signedAway r 0.1 2.0 s) with
+            ZeroDerivative = true
+        }
         powP, pow
         maxP, extremum
         minP, extremum

@@ -24,14 +24,22 @@ let private gatherRules =
         match args.[0] with
         | Linear aval ->
             let axis = pars.Int "axis"
-            [| ValueSome(Prim.scatterAdd axis aval.Shape.[axis] cts.[0] (indicesOf args.[1])); ValueNone |]
+
+            [|
+                ValueSome(Prim.scatterAdd axis aval.Shape.[axis] cts.[0] (indicesOf args.[1]))
+                ValueNone
+            |]
         | Known _ -> [| ValueNone; ValueNone |])
 
 let private scatterAddRules =
     jvpOnly (linearInData scatterAddP)
     |> withTranspose (fun cts args pars ->
         match args.[0] with
-        | Linear _ -> [| ValueSome(Prim.gather (pars.Int "axis") cts.[0] (indicesOf args.[1])); ValueNone |]
+        | Linear _ ->
+            [|
+                ValueSome(Prim.gather (pars.Int "axis") cts.[0] (indicesOf args.[1]))
+                ValueNone
+            |]
         | Known _ -> [| ValueNone; ValueNone |])
 
 /// The family's entries for the rules table.

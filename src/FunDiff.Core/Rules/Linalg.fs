@@ -8,12 +8,15 @@ open FunDiff
 open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
-let private dot (pars: Params) (l: Tensor) (r: Tensor) = Interpreter.Bind1(dotGeneralP, [| l; r |], pars)
+let private dot (pars: Params) (l: Tensor) (r: Tensor) =
+    Interpreter.Bind1(dotGeneralP, [| l; r |], pars)
 
 let private freeAxes (rank: int) (used: int[]) =
-    [| for k in 0 .. rank - 1 do
-           if not (Array.contains k used) then
-               k |]
+    [|
+        for k in 0 .. rank - 1 do
+            if not (Array.contains k used) then
+                k
+    |]
 
 /// The cotangent of one operand ("mine") given the other ("theirs"). The output's axes are
 /// batch ++ lhs free ++ rhs free; `ctMine`/`ctTheirs` locate the free axes of each side in it.
@@ -33,14 +36,18 @@ let private cotangent
     let nb = myBatch.Length
     let myFree = freeAxes myRank (Array.append myContract myBatch)
     let theirFree = freeAxes theirs.Rank (Array.append theirContract theirBatch)
-    let product = Prim.dotGeneral ctTheirFree theirFree (Array.init nb id) theirBatch ct theirs
+
+    let product =
+        Prim.dotGeneral ctTheirFree theirFree (Array.init nb id) theirBatch ct theirs
+
     let theirContractSorted = Array.sort theirContract
     let source = Array.zeroCreate myRank
     myBatch |> Array.iteri (fun k axis -> source.[axis] <- k)
     myFree |> Array.iteri (fun j axis -> source.[axis] <- nb + j)
 
     myContract
-    |> Array.iteri (fun i axis -> source.[axis] <- nb + myFree.Length + Array.IndexOf(theirContractSorted, theirContract.[i]))
+    |> Array.iteri (fun i axis ->
+        source.[axis] <- nb + myFree.Length + Array.IndexOf(theirContractSorted, theirContract.[i]))
 
     Prim.transpose source product
 

@@ -14,8 +14,14 @@ let private extremumRules (wins: Primitive) (loses: Primitive) =
     jvpOnly (fun xs ts _ ys ->
         let x, y = xs.[0], xs.[1]
         let tie = 0.5 * asFloat (Prim.compare eqP x y)
-        let dx = ts.[0] |> ValueOption.map (fun t -> t * (asFloat (Prim.compare wins x y) + tie))
-        let dy = ts.[1] |> ValueOption.map (fun t -> t * (asFloat (Prim.compare loses x y) + tie))
+
+        let dx =
+            ts.[0] |> ValueOption.map (fun t -> t * (asFloat (Prim.compare wins x y) + tie))
+
+        let dy =
+            ts.[1]
+            |> ValueOption.map (fun t -> t * (asFloat (Prim.compare loses x y) + tie))
+
         [| addTangents ys.[0] dx dy |])
 
 // clamp(lo, x, hi): each operand's tangent flows where it is the one selected
@@ -25,7 +31,10 @@ let private clampRules =
         let out = ys.[0]
         let zero = Prim.scalar 0.0
         let route (mask: Tensor) (t: Tensor) = Prim.where mask t zero |> fit out
-        let inside = Prim.where (Prim.compare gtP x lo) (asFloat (Prim.compare ltP x hi)) zero
+
+        let inside =
+            Prim.where (Prim.compare gtP x lo) (asFloat (Prim.compare ltP x hi)) zero
+
         let dlo = ts.[0] |> ValueOption.map (route (Prim.compare ltP x lo))
         let dx = ts.[1] |> ValueOption.map (route (Prim.compare neP inside zero))
         let dhi = ts.[2] |> ValueOption.map (route (Prim.compare gtP x hi))
@@ -33,8 +42,10 @@ let private clampRules =
 
 /// The family's entries for the rules table.
 let rules =
-    [ absP, jvpOnly (unary (fun x _ t -> t * Interpreter.Bind1(signP, [| x |], Params.Empty)))
-      signP, jvpOnly zeroJvp
-      maxP, extremumRules gtP ltP
-      minP, extremumRules ltP gtP
-      clampP, clampRules ]
+    [
+        absP, jvpOnly (unary (fun x _ t -> t * Interpreter.Bind1(signP, [| x |], Params.Empty)))
+        signP, jvpOnly zeroJvp
+        maxP, extremumRules gtP ltP
+        minP, extremumRules ltP gtP
+        clampP, clampRules
+    ]

@@ -6,9 +6,11 @@ open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
 let private kept (rank: int) (axes: int[]) =
-    [| for k in 0 .. rank - 1 do
-           if not (Array.contains k axes) then
-               k |]
+    [|
+        for k in 0 .. rank - 1 do
+            if not (Array.contains k axes) then
+                k
+    |]
 
 // max/min: the tangent at the locations that attain the extreme, averaged over ties
 let private chooserRules =
@@ -78,7 +80,10 @@ let private prodRules =
                 [| ValueSome(Prim.zeros ys.[0].Aval) |]
             else
                 let others = productsOfOthers rows n
-                [| ValueSome(Prim.reshape ys.[0].Aval.Shape (Prim.sumAxes [| rows.Rank - 1 |] (tRows * others))) |])
+
+                [|
+                    ValueSome(Prim.reshape ys.[0].Aval.Shape (Prim.sumAxes [| rows.Rank - 1 |] (tRows * others)))
+                |])
 
 let private cumsumRules =
     linear cumsumP
@@ -87,9 +92,11 @@ let private cumsumRules =
 
 /// The family's entries for the rules table.
 let rules =
-    [ reduceMaxP, chooserRules
-      reduceMinP, chooserRules
-      reduceProdP, prodRules
-      argmaxP, jvpOnly zeroJvp
-      argminP, jvpOnly zeroJvp
-      cumsumP, cumsumRules ]
+    [
+        reduceMaxP, chooserRules
+        reduceMinP, chooserRules
+        reduceProdP, prodRules
+        argmaxP, jvpOnly zeroJvp
+        argminP, jvpOnly zeroJvp
+        cumsumP, cumsumRules
+    ]

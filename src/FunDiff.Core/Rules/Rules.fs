@@ -8,19 +8,20 @@ open FunDiff
 
 let private allFamilies =
     List.concat
-        [ Arithmetic.rules
-          Transcendental.rules
-          Structural.rules
-          Logical.rules
-          Piecewise.rules
-          Reduction.rules
-          Indexing.rules
-          Linalg.rules ]
+        [
+            Arithmetic.rules
+            Transcendental.rules
+            Structural.rules
+            Logical.rules
+            Piecewise.rules
+            Reduction.rules
+            Indexing.rules
+            Linalg.rules
+        ]
 
 /// Every built-in primitive's rules, at the index of its `Id`.
 let table: PrimitiveRules[] =
-    let entries =
-        allFamilies
+    let entries = allFamilies
 
     let size = 1 + (entries |> List.map (fun (p: Primitive, _) -> p.Id) |> List.max)
     let arr = Array.zeroCreate size
@@ -31,9 +32,7 @@ let table: PrimitiveRules[] =
     arr
 
 /// The built-in primitives that have rules (the property tests iterate over these).
-let primitives: Primitive list =
-    allFamilies
-    |> List.map fst
+let primitives: Primitive list = allFamilies |> List.map fst
 
 /// The rules of a primitive: its own if user-defined, else the table's.
 let lookup (prim: Primitive) : PrimitiveRules =

@@ -95,7 +95,8 @@ let internal jvpMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Tensor[]
 
     try
         try
-            let inputs = Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
+            let inputs =
+                Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
 
             f inputs
             |> Array.map (fun y ->

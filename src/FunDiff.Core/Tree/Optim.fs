@@ -22,19 +22,39 @@ module Optim =
 
     /// The initial state of `momentum` (zero velocity).
     let momentumInit (parameters: 'T) : MomentumState<'T> =
-        { Step = 0; Velocity = Tree.zerosLike parameters }
+        {
+            Step = 0
+            Velocity = Tree.zerosLike parameters
+        }
 
     /// v ← β·v + grads; params ← params − lr · v.
     let momentum (lr: float) (beta: float) (state: MomentumState<'T>) (parameters: 'T) (grads: 'T) =
         let velocity = Tree.map2 (fun v g -> beta * v + g) state.Velocity grads
-        { Step = state.Step + 1; Velocity = velocity }, Tree.map2 (fun p v -> p - lr * v) parameters velocity
+
+        {
+            Step = state.Step + 1
+            Velocity = velocity
+        },
+        Tree.map2 (fun p v -> p - lr * v) parameters velocity
 
     /// The initial state of `adam` (zero moments).
     let adamInit (parameters: 'T) : AdamState<'T> =
-        { Step = 0; M = Tree.zerosLike parameters; V = Tree.zerosLike parameters }
+        {
+            Step = 0
+            M = Tree.zerosLike parameters
+            V = Tree.zerosLike parameters
+        }
 
     /// Adam with explicit β₁, β₂ and ε (Kingma & Ba, with bias correction).
-    let adamWith (lr: float) (beta1: float) (beta2: float) (eps: float) (state: AdamState<'T>) (parameters: 'T) (grads: 'T) =
+    let adamWith
+        (lr: float)
+        (beta1: float)
+        (beta2: float)
+        (eps: float)
+        (state: AdamState<'T>)
+        (parameters: 'T)
+        (grads: 'T)
+        =
         let step = state.Step + 1
         let m = Tree.map2 (fun m g -> beta1 * m + (1.0 - beta1) * g) state.M grads
         let v = Tree.map2 (fun v g -> beta2 * v + (1.0 - beta2) * g * g) state.V grads
@@ -44,4 +64,5 @@ module Optim =
         { Step = step; M = m; V = v }, Tree.map2 (fun p u -> p - lr * u) parameters update
 
     /// Adam with the usual β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
-    let adam (lr: float) (state: AdamState<'T>) (parameters: 'T) (grads: 'T) = adamWith lr 0.9 0.999 1e-8 state parameters grads
+    let adam (lr: float) (state: AdamState<'T>) (parameters: 'T) (grads: 'T) =
+        adamWith lr 0.9 0.999 1e-8 state parameters grads

@@ -40,7 +40,9 @@ module Tree =
 
     let private rebuildAs<'T> (def: TreeDef) (leaves: Tensor[]) : 'T =
         if leaves.Length <> def.LeafCount then
-            raise (ShapeException(sprintf "Tree.unflatten: %d leaves for a structure of %d." leaves.Length def.LeafCount))
+            raise (
+                ShapeException(sprintf "Tree.unflatten: %d leaves for a structure of %d." leaves.Length def.LeafCount)
+            )
 
         TreePlans.rebuild def.Root leaves (ref 0) :?> 'T
 
@@ -60,16 +62,26 @@ module Tree =
     /// types the reflection-based flattening does not handle.
     let register<'T> (children: 'T -> obj list) (rebuild: 'T -> obj list -> 'T) =
         TreeRegistry.Registered.[typeof<'T>] <-
-            { Children = fun v -> children (v :?> 'T) |> List.map (fun c -> c, (if isNull c then typeof<obj> else c.GetType())) |> Array.ofList
-              ChildName = fun _ i -> sprintf "[%d]" i
-              Aux = id
-              Rebuild = fun template cs -> box (rebuild (template :?> 'T) (List.ofArray cs)) }
+            {
+                Children =
+                    fun v ->
+                        children (v :?> 'T)
+                        |> List.map (fun c -> c, (if isNull c then typeof<obj> else c.GetType()))
+                        |> Array.ofList
+                ChildName = fun _ i -> sprintf "[%d]" i
+                Aux = id
+                Rebuild = fun template cs -> box (rebuild (template :?> 'T) (List.ofArray cs))
+            }
 
     let private checkSame (op: string) (a: TreeDef) (b: TreeDef) =
         if not (a.SameStructure b) then
             raise (
                 ShapeException(
-                    sprintf "%s: the two trees have different structures (%d and %d leaves, or different fields, keys or lengths)." op a.LeafCount b.LeafCount
+                    sprintf
+                        "%s: the two trees have different structures (%d and %d leaves, or different fields, keys or lengths)."
+                        op
+                        a.LeafCount
+                        b.LeafCount
                 )
             )
 
@@ -99,12 +111,24 @@ module Tree =
         let xs, dx = flattenAs "tree" x
         let ys, dy = flattenAs "tree" y
         checkSame "Tree.dot" dx dy
-        Array.map2 (fun a b -> Tensor.sum (a * b)) xs ys |> Array.fold (+) (Tensor.scalar 0.0)
+
+        Array.map2 (fun a b -> Tensor.sum (a * b)) xs ys
+        |> Array.fold (+) (Tensor.scalar 0.0)
 
     /// The 2-norm of all leaves together, a scalar tensor (gradient 0 at 0).
     let norm (x: 'T) : Tensor =
         let xs, _ = flattenAs "tree" x
-        Tensor.norm (xs |> Array.map Tensor.flatten |> List.ofArray |> fun l -> if l.IsEmpty then Tensor.zeros [| 0 |] else Tensor.concat 0 l)
+
+        Tensor.norm (
+            xs
+            |> Array.map Tensor.flatten
+            |> List.ofArray
+            |> fun l ->
+                if l.IsEmpty then
+                    Tensor.zeros [| 0 |]
+                else
+                    Tensor.concat 0 l
+        )
 
     /// All leaves as one flat float64 vector, and the function that rebuilds a tree from such a
     /// vector (differentiable both ways): Jacobians and Hessians over trees go through it.
@@ -114,14 +138,23 @@ module Tree =
         let sizes = shapes |> Array.map Shape.size
 
         let flat =
-            if xs.Length = 0 then Tensor.zeros [| 0 |]
-            else xs |> Array.map (Tensor.convert Float64 >> Tensor.flatten) |> List.ofArray |> Tensor.concat 0
+            if xs.Length = 0 then
+                Tensor.zeros [| 0 |]
+            else
+                xs
+                |> Array.map (Tensor.convert Float64 >> Tensor.flatten)
+                |> List.ofArray
+                |> Tensor.concat 0
 
         let total = Array.sum sizes
 
         let unravel (v: Tensor) : 'T =
             if v.Shape <> [| total |] then
-                raise (ShapeException(sprintf "Tree.ravel: the vector has shape %s; the tree needs [%d]." (Shape.show v.Shape) total))
+                raise (
+                    ShapeException(
+                        sprintf "Tree.ravel: the vector has shape %s; the tree needs [%d]." (Shape.show v.Shape) total
+                    )
+                )
 
             let mutable offset = 0
 
@@ -149,7 +182,10 @@ module Tree =
     /// (value, gradient) of a scalar function of a tree; the gradient has the tree's structure.
     let valueAndGrad (f: 'T -> Tensor) (x: 'T) : Tensor * 'T =
         let xs, def = differentiable "Tree.grad" x
-        let ys, program = Linearize.linearizeMany "Tree.grad" (fun leaves -> [| f (rebuildAs def leaves) |]) xs
+
+        let ys, program =
+            Linearize.linearizeMany "Tree.grad" (fun leaves -> [| f (rebuildAs def leaves) |]) xs
+
         Linearize.checkScalarOutput "Tree.grad" ys.[0]
         ys.[0], rebuildAs def (Transpose.backwardPass program [| Prim.ones ys.[0].Aval |])
 
@@ -195,7 +231,13 @@ module Tree =
         let ys, ts = Jvp.jvpMany "Tree.jvp" (onLeaves def f outDef) xs vs
 
         let tangents =
-            Array.map2 (fun (y: Tensor) t -> match t with ValueSome t -> t | ValueNone -> Prim.zeros (y.Aval.WithDType Float64)) ys ts
+            Array.map2
+                (fun (y: Tensor) t ->
+                    match t with
+                    | ValueSome t -> t
+                    | ValueNone -> Prim.zeros (y.Aval.WithDType Float64))
+                ys
+                ts
 
         rebuildAs outDef.Value ys, rebuildAs outDef.Value tangents
 

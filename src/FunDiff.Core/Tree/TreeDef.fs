@@ -46,7 +46,10 @@ type TreeDef internal (root: TreeNode, leafCount: int) =
             | FloatLeaf _, FloatLeaf _ -> true
             | Opaque a, Opaque b -> obj.Equals(a, b)
             | Node(_, ta, auxA, ca), Node(_, tb, auxB, cb) ->
-                ta = tb && ca.Length = cb.Length && TreeDef.SameAux(auxA, auxB) && Array.forall2 same ca cb
+                ta = tb
+                && ca.Length = cb.Length
+                && TreeDef.SameAux(auxA, auxB)
+                && Array.forall2 same ca cb
             | _ -> false
 
         same root other.Root
@@ -79,86 +82,111 @@ module internal TreePlans =
             )
         )
 
-    let private isGeneric (def: Type) (t: Type) = t.IsGenericType && t.GetGenericTypeDefinition() = def
+    let private isGeneric (def: Type) (t: Type) =
+        t.IsGenericType && t.GetGenericTypeDefinition() = def
 
     let private tuplePlan (t: Type) =
         let read = FSharpValue.PreComputeTupleReader t
         let make = FSharpValue.PreComputeTupleConstructor t
         let types = FSharpType.GetTupleElements t
 
-        { Children = fun v -> Array.zip (read v) types
-          ChildName = fun _ i -> sprintf ".Item%d" (i + 1)
-          Aux = fun _ -> null
-          Rebuild = fun _ children -> make children }
+        {
+            Children = fun v -> Array.zip (read v) types
+            ChildName = fun _ i -> sprintf ".Item%d" (i + 1)
+            Aux = fun _ -> null
+            Rebuild = fun _ children -> make children
+        }
 
     let private recordPlan (t: Type) =
-        let fields = FSharpType.GetRecordFields(t, BindingFlags.Public ||| BindingFlags.NonPublic)
-        let read = FSharpValue.PreComputeRecordReader(t, BindingFlags.Public ||| BindingFlags.NonPublic)
-        let make = FSharpValue.PreComputeRecordConstructor(t, BindingFlags.Public ||| BindingFlags.NonPublic)
+        let fields =
+            FSharpType.GetRecordFields(t, BindingFlags.Public ||| BindingFlags.NonPublic)
+
+        let read =
+            FSharpValue.PreComputeRecordReader(t, BindingFlags.Public ||| BindingFlags.NonPublic)
+
+        let make =
+            FSharpValue.PreComputeRecordConstructor(t, BindingFlags.Public ||| BindingFlags.NonPublic)
+
         let types = fields |> Array.map (fun f -> f.PropertyType)
 
-        { Children = fun v -> Array.zip (read v) types
-          ChildName = fun _ i -> "." + fields.[i].Name
-          Aux = fun _ -> null
-          Rebuild = fun _ children -> make children }
+        {
+            Children = fun v -> Array.zip (read v) types
+            ChildName = fun _ i -> "." + fields.[i].Name
+            Aux = fun _ -> null
+            Rebuild = fun _ children -> make children
+        }
 
     // any F# union (options and single-case unions included): the case is per value
     let private unionPlan (t: Type) =
         let flags = BindingFlags.Public ||| BindingFlags.NonPublic
         let cases = FSharpType.GetUnionCases(t, flags)
-        let makers = cases |> Array.map (fun c -> FSharpValue.PreComputeUnionConstructor(c, flags))
+
+        let makers =
+            cases |> Array.map (fun c -> FSharpValue.PreComputeUnionConstructor(c, flags))
+
         let tagOf = FSharpValue.PreComputeUnionTagReader(t, flags)
-        let readers = cases |> Array.map (fun c -> FSharpValue.PreComputeUnionReader(c, flags))
+
+        let readers =
+            cases |> Array.map (fun c -> FSharpValue.PreComputeUnionReader(c, flags))
+
         let fields = cases |> Array.map (fun c -> c.GetFields())
 
-        { Children =
-            fun v ->
-                let tag = tagOf v
-                Array.zip (readers.[tag] v) (fields.[tag] |> Array.map (fun f -> f.PropertyType))
-          ChildName = fun v i -> "." + fields.[tagOf v].[i].Name
-          Aux = fun v -> box cases.[tagOf v]
-          Rebuild = fun aux children -> makers.[(aux :?> UnionCaseInfo).Tag] children }
+        {
+            Children =
+                fun v ->
+                    let tag = tagOf v
+                    Array.zip (readers.[tag]v) (fields.[tag] |> Array.map (fun f -> f.PropertyType))
+            ChildName = fun v i -> "." + fields.[tagOf v].[i].Name
+            Aux = fun v -> box cases.[tagOf v]
+            Rebuild = fun aux children -> makers.[(aux :?> UnionCaseInfo).Tag]children
+        }
 
     let private fsharpListPlan (t: Type) =
         let element = t.GetGenericArguments().[0]
         let empty = t.GetProperty("Empty").GetValue(null)
         let cons = t.GetMethod("Cons")
 
-        { Children = fun v -> [| for item in (v :?> IEnumerable) -> item, element |]
-          ChildName = fun _ i -> sprintf "[%d]" i
-          Aux = fun _ -> null
-          Rebuild =
-            fun _ children ->
-                let mutable list = empty
+        {
+            Children = fun v -> [| for item in (v :?> IEnumerable) -> item, element |]
+            ChildName = fun _ i -> sprintf "[%d]" i
+            Aux = fun _ -> null
+            Rebuild =
+                fun _ children ->
+                    let mutable list = empty
 
-                for i in children.Length - 1 .. -1 .. 0 do
-                    list <- cons.Invoke(null, [| children.[i]; list |])
+                    for i in children.Length - 1 .. -1 .. 0 do
+                        list <- cons.Invoke(null, [| children.[i]; list |])
 
-                list }
+                    list
+        }
 
     let private arrayPlan (t: Type) =
         let element = t.GetElementType()
 
-        { Children = fun v -> [| for item in (v :?> Array) -> item, element |]
-          ChildName = fun _ i -> sprintf "[%d]" i
-          Aux = fun _ -> null
-          Rebuild =
-            fun _ children ->
-                let a = Array.CreateInstance(element, children.Length)
-                children |> Array.iteri (fun i c -> a.SetValue(c, i))
-                box a }
+        {
+            Children = fun v -> [| for item in (v :?> Array) -> item, element |]
+            ChildName = fun _ i -> sprintf "[%d]" i
+            Aux = fun _ -> null
+            Rebuild =
+                fun _ children ->
+                    let a = Array.CreateInstance(element, children.Length)
+                    children |> Array.iteri (fun i c -> a.SetValue(c, i))
+                    box a
+        }
 
     let private resizeArrayPlan (t: Type) =
         let element = t.GetGenericArguments().[0]
 
-        { Children = fun v -> [| for item in (v :?> IEnumerable) -> item, element |]
-          ChildName = fun _ i -> sprintf "[%d]" i
-          Aux = fun _ -> null
-          Rebuild =
-            fun _ children ->
-                let list = Activator.CreateInstance(t) :?> IList
-                children |> Array.iter (list.Add >> ignore)
-                box list }
+        {
+            Children = fun v -> [| for item in (v :?> IEnumerable) -> item, element |]
+            ChildName = fun _ i -> sprintf "[%d]" i
+            Aux = fun _ -> null
+            Rebuild =
+                fun _ children ->
+                    let list = Activator.CreateInstance(t) :?> IList
+                    children |> Array.iter (list.Add >> ignore)
+                    box list
+        }
 
     /// Map<string, 'V> and Dictionary<string, 'V>: children in key order; the keys (and, for a
     /// dictionary, its comparer) as aux.
@@ -166,18 +194,22 @@ module internal TreePlans =
         let valueType = t.GetGenericArguments().[1]
 
         let entries (v: obj) =
-            [| for entry in (v :?> IEnumerable) do
-                   let e = entry.GetType()
-                   string (e.GetProperty("Key").GetValue entry), e.GetProperty("Value").GetValue entry |]
+            [|
+                for entry in (v :?> IEnumerable) do
+                    let e = entry.GetType()
+                    string (e.GetProperty("Key").GetValue entry), e.GetProperty("Value").GetValue entry
+            |]
             |> Array.sortBy fst
 
-        { Children = fun v -> entries v |> Array.map (fun (_, value) -> value, valueType)
-          ChildName = fun v i -> sprintf "[\"%s\"]" (fst (entries v).[i])
-          Aux = fun v -> box (entries v |> Array.map fst, extra v)
-          Rebuild =
-            fun aux children ->
-                let keys, extra = aux :?> (string[] * obj)
-                make keys extra children }
+        {
+            Children = fun v -> entries v |> Array.map (fun (_, value) -> value, valueType)
+            ChildName = fun v i -> sprintf "[\"%s\"]" (fst (entries v).[i])
+            Aux = fun v -> box (entries v |> Array.map fst, extra v)
+            Rebuild =
+                fun aux children ->
+                    let keys, extra = aux :?> (string[] * obj)
+                    make keys extra children
+        }
 
     let private mapPlan (t: Type) =
         let valueType = t.GetGenericArguments().[1]
@@ -209,7 +241,8 @@ module internal TreePlans =
             |> Array.sortBy (fun p -> p.MetadataToken)
 
         let byName (name: string) =
-            readable |> Array.tryFind (fun p -> String.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            readable
+            |> Array.tryFind (fun p -> String.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
 
         // the widest constructor whose every parameter names a readable property (a C# record's
         // primary constructor); computed properties that it does not take are not children
@@ -223,10 +256,16 @@ module internal TreePlans =
 
         let make (properties: PropertyInfo[]) (rebuild: obj[] -> obj) =
             Some
-                { Children = fun v -> properties |> Array.map (fun p -> p.GetValue(v, BindingFlags.DoNotWrapExceptions, null, null, null), p.PropertyType)
-                  ChildName = fun _ i -> "." + properties.[i].Name
-                  Aux = fun _ -> null
-                  Rebuild = fun _ children -> rebuild children }
+                {
+                    Children =
+                        fun v ->
+                            properties
+                            |> Array.map (fun p ->
+                                p.GetValue(v, BindingFlags.DoNotWrapExceptions, null, null, null), p.PropertyType)
+                    ChildName = fun _ i -> "." + properties.[i].Name
+                    Aux = fun _ -> null
+                    Rebuild = fun _ children -> rebuild children
+                }
 
         match constructor, t.GetConstructor(Type.EmptyTypes) with
         | Some c, _ ->
@@ -235,34 +274,56 @@ module internal TreePlans =
         | None, null -> None
         | None, parameterless ->
             // a parameterless constructor and setters: the settable properties are the children
-            let properties = readable |> Array.filter (fun p -> p.CanWrite && p.SetMethod.IsPublic)
+            let properties =
+                readable |> Array.filter (fun p -> p.CanWrite && p.SetMethod.IsPublic)
 
             if properties.Length = 0 then
                 None
             else
                 make properties (fun children ->
                     let v = parameterless.Invoke(BindingFlags.DoNotWrapExceptions, null, [||], null)
-                    properties |> Array.iteri (fun i p -> p.SetValue(v, children.[i], BindingFlags.DoNotWrapExceptions, null, null, null))
+
+                    properties
+                    |> Array.iteri (fun i p ->
+                        p.SetValue(v, children.[i], BindingFlags.DoNotWrapExceptions, null, null, null))
+
                     v)
 
     let private computePlan (t: Type) : NodePlan option =
-        if FSharpType.IsTuple t then Some(tuplePlan t)
-        elif FSharpType.IsRecord(t, BindingFlags.Public ||| BindingFlags.NonPublic) then Some(recordPlan t)
-        elif isGeneric typedefof<list<_>> t then Some(fsharpListPlan t)
-        elif FSharpType.IsUnion(t, BindingFlags.Public ||| BindingFlags.NonPublic) then Some(unionPlan t)
-        elif t.IsArray && t.GetArrayRank() = 1 then Some(arrayPlan t)
-        elif isGeneric typedefof<Map<_, _>> t && t.GetGenericArguments().[0] = typeof<string> then Some(mapPlan t)
-        elif isGeneric typedefof<Dictionary<_, _>> t && t.GetGenericArguments().[0] = typeof<string> then Some(dictionaryPlan t)
-        elif isGeneric typedefof<List<_>> t then Some(resizeArrayPlan t)
+        if FSharpType.IsTuple t then
+            Some(tuplePlan t)
+        elif FSharpType.IsRecord(t, BindingFlags.Public ||| BindingFlags.NonPublic) then
+            Some(recordPlan t)
+        elif isGeneric typedefof<list<_>> t then
+            Some(fsharpListPlan t)
+        elif FSharpType.IsUnion(t, BindingFlags.Public ||| BindingFlags.NonPublic) then
+            Some(unionPlan t)
+        elif t.IsArray && t.GetArrayRank() = 1 then
+            Some(arrayPlan t)
+        elif isGeneric typedefof<Map<_, _>> t && t.GetGenericArguments().[0] = typeof<string> then
+            Some(mapPlan t)
+        elif
+            isGeneric typedefof<Dictionary<_, _>> t
+            && t.GetGenericArguments().[0] = typeof<string>
+        then
+            Some(dictionaryPlan t)
+        elif isGeneric typedefof<List<_>> t then
+            Some(resizeArrayPlan t)
         elif (isGeneric typedefof<Map<_, _>> t || isGeneric typedefof<Dictionary<_, _>> t) then
             raise (
                 TransformException(
-                    sprintf "Tree: %s has keys of type %s; maps and dictionaries in trees need string keys." t.Name (t.GetGenericArguments().[0].Name)
+                    sprintf
+                        "Tree: %s has keys of type %s; maps and dictionaries in trees need string keys."
+                        t.Name
+                        (t.GetGenericArguments().[0].Name)
                 )
             )
-        elif t.IsPrimitive || t = typeof<string> || t = typeof<decimal> || t.IsEnum then None
-        elif t.IsClass || t.IsValueType then objectPlan t
-        else None
+        elif t.IsPrimitive || t = typeof<string> || t = typeof<decimal> || t.IsEnum then
+            None
+        elif t.IsClass || t.IsValueType then
+            objectPlan t
+        else
+            None
 
     /// The plan of a node type: registered, else built-in (computed once per type).
     let planOf (t: Type) =
@@ -295,7 +356,12 @@ module internal TreePlans =
             // a null is a None (or an empty value) of its declared type
             let t = if isNull value then declared else value.GetType()
 
-            match (try planOf t with _ when lenient -> None) with
+            match
+                (try
+                    planOf t
+                 with _ when lenient ->
+                     None)
+            with
             | Some plan ->
                 let children = plan.Children value
 
@@ -309,7 +375,13 @@ module internal TreePlans =
             | None -> notALeaf path t
 
     /// Strict flattening: every leaf must be a tensor or a float.
-    let flattenInto (value: obj) (declared: Type) (path: string) (leaves: ResizeArray<Tensor>) (paths: ResizeArray<string>) =
+    let flattenInto
+        (value: obj)
+        (declared: Type)
+        (path: string)
+        (leaves: ResizeArray<Tensor>)
+        (paths: ResizeArray<string>)
+        =
         flattenWith false value declared path leaves paths
 
     /// Rebuilds a value from a structure and leaves (consumed from `position`).
