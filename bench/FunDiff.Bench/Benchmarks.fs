@@ -7,7 +7,7 @@ open BenchmarkDotNet.Attributes
 open FunDiff
 open FunDiff.Bench.Workloads
 
-/// Rosenbrock f, grad f and the hand-written gradient at n = 10³ and 10⁵; the ratio column is
+/// Rosenbrock f, grad f and the hand-written gradient at n = 10³, 10⁵ and 10⁶; the ratio column is
 /// relative to the hand-written gradient.
 [<MemoryDiagnoser>]
 type RosenbrockBenchmarks() =
@@ -15,7 +15,7 @@ type RosenbrockBenchmarks() =
     let mutable x: Tensor = Tensor.scalar 0.0
     let gradRosenbrock = grad rosenbrock
 
-    [<Params(1_000, 100_000)>]
+    [<Params(1_000, 100_000, 1_000_000)>]
     member val N = 1_000 with get, set
 
     [<GlobalSetup>]
@@ -64,3 +64,129 @@ type HvpBenchmarks() =
 
     [<Benchmark(Description = "hvp f x v")>]
     member _.Hvp() = hvp rosenbrock x v
+
+/// The MLP loss (the baseline), its Tree.grad with respect to all weights, and the gradient's
+/// five matrix products by the backend alone.
+[<MemoryDiagnoser>]
+type MlpBenchmarks() =
+    let x, y = mlpData ()
+    let p = mlpParams ()
+    let loss = mlpLoss x y
+    let gradLoss = Tree.grad loss
+
+    let nd (shape: int[]) seed =
+        let r = System.Random(seed: int)
+        Backend.NDArray.ofData shape Float64 (Array.init (Array.fold (*) 1 shape) (fun _ -> r.NextDouble() - 0.5))
+
+    let xa = nd [| mlpBatch; mlpIn |] 1
+    let w1 = nd [| mlpIn; mlpHidden |] 2
+    let w2 = nd [| mlpHidden; mlpOut |] 3
+    let h = nd [| mlpBatch; mlpHidden |] 4
+    let d2 = nd [| mlpBatch; mlpOut |] 5
+    let d1 = nd [| mlpBatch; mlpHidden |] 6
+
+    [<Benchmark(Baseline = true, Description = "loss")>]
+    member _.Loss() = loss p
+
+    [<Benchmark(Description = "Tree.grad loss")>]
+    member _.Grad() = gradLoss p
+
+    [<Benchmark(Description = "5 matrix products (backend)")>]
+    member _.Floor() = mlpMatmulFloor xa w1 w2 h d2 d1
+
+/// The Hessian of Rosenbrock at n = 100 and 300.
+[<MemoryDiagnoser>]
+type HessianBenchmarks() =
+    let mutable x: Tensor = Tensor.scalar 0.0
+    let h = hessian rosenbrock
+
+    [<Params(100, 300)>]
+    member val N = 100 with get, set
+
+    [<GlobalSetup>]
+    member this.Setup() =
+        x <- Tensor.ofArray (rosenbrockInput this.N)
+
+    [<Benchmark(Description = "hessian f")>]
+    member _.Hessian() = h x
+
+/// FunDiff's matmul kernel at n = 256, 512, 1024 (GFLOP/s = 2n³ / time).
+[<MemoryDiagnoser>]
+type MatmulBenchmarks() =
+    let mutable a: float[] = [||]
+    let mutable b: float[] = [||]
+
+    [<Params(256, 512, 1024)>]
+    member val N = 256 with get, set
+
+    [<GlobalSetup>]
+    member this.Setup() =
+        let r = System.Random(this.N)
+        a <- Array.init (this.N * this.N) (fun _ -> r.NextDouble() - 0.5)
+        b <- Array.init (this.N * this.N) (fun _ -> r.NextDouble() - 0.5)
+
+    [<Benchmark(Description = "FunDiff matmulBatched")>]
+    member this.Ours() =
+        Backend.Linalg.matmulBatched 1 this.N this.N this.N a b
+
+/// OpenBLAS's single-threaded dgemm on the same matrices as MatmulBenchmarks. Its set-up fails
+/// with the reason when libopenblas.so.0 does not load (BenchmarkDotNet then reports the error).
+type OpenBlasBenchmarks() =
+    let mutable a: float[] = [||]
+    let mutable b: float[] = [||]
+    let mutable c: float[] = [||]
+
+    [<Params(256, 512, 1024)>]
+    member val N = 256 with get, set
+
+    [<GlobalSetup>]
+    member this.Setup() =
+        match OpenBlas.status.Force() with
+        | Ok _ -> ()
+        | Error why -> failwith why
+
+        let r = System.Random(this.N)
+        a <- Array.init (this.N * this.N) (fun _ -> r.NextDouble() - 0.5)
+        b <- Array.init (this.N * this.N) (fun _ -> r.NextDouble() - 0.5)
+        c <- Array.zeroCreate (this.N * this.N)
+
+    [<Benchmark(Description = "OpenBLAS cblas_dgemm")>]
+    member this.Blas() = OpenBlas.dgemm this.N a b c
+
+/// tanh(x)·y + x over 10⁷ elements: FunDiff beside the fused vectorized loop (the baseline) and
+/// the scalar loop.
+[<MemoryDiagnoser>]
+type ElementwiseBenchmarks() =
+    let r = System.Random(5)
+    let xs = Array.init elementwiseSize (fun _ -> 4.0 * r.NextDouble() - 2.0)
+    let ys = Array.init elementwiseSize (fun _ -> r.NextDouble())
+    let x = Tensor.ofArray xs
+    let y = Tensor.ofArray ys
+    let out: float[] = Array.zeroCreate elementwiseSize
+
+    [<Benchmark(Description = "FunDiff tanh x * y + x")>]
+    member _.FunDiff() = elementwise x y
+
+    [<Benchmark(Baseline = true, Description = "fused vectorized loop")>]
+    member _.Fused() = elementwiseFused xs ys out
+
+    [<Benchmark(Description = "scalar loop (Math.Tanh)")>]
+    member _.Scalar() = elementwiseScalar xs ys out
+
+/// jacfwd and jacrev on f: R¹⁰⁰⁰ → R (Rosenbrock) and g: R → R¹⁰⁰⁰.
+[<MemoryDiagnoser>]
+type JacobianBenchmarks() =
+    let x = Tensor.ofArray (rosenbrockInput 1000)
+    let t = Tensor.scalar 0.7
+
+    [<Benchmark(Description = "jacfwd f (R¹⁰⁰⁰ → R)")>]
+    member _.FwdF() = jacfwd rosenbrock x
+
+    [<Benchmark(Baseline = true, Description = "jacrev f (R¹⁰⁰⁰ → R)")>]
+    member _.RevF() = jacrev rosenbrock x
+
+    [<Benchmark(Description = "jacfwd g (R → R¹⁰⁰⁰)")>]
+    member _.FwdG() = jacfwd wideOutput t
+
+    [<Benchmark(Description = "jacrev g (R → R¹⁰⁰⁰)")>]
+    member _.RevG() = jacrev wideOutput t

@@ -1,6 +1,7 @@
 /// Entry point. `quick`: the Stopwatch runner, which prints markdown tables and rewrites
-/// docs/BENCHMARKS.md. Anything else: BenchmarkDotNet over the benchmark classes (no
-/// arguments runs them all; BenchmarkDotNet's own arguments such as `--filter` pass through).
+/// docs/BENCHMARKS.md. `peak-memory n calls`: the child process of the peak-memory measurement.
+/// Anything else: BenchmarkDotNet over the benchmark classes (no arguments runs them all;
+/// BenchmarkDotNet's own arguments such as `--filter` pass through).
 module FunDiff.Bench.Program
 
 open System.Diagnostics
@@ -17,11 +18,24 @@ let private quick () =
     Workloads.selfCheck ()
     let sizes = Workloads.programSizes ()
     let settings = QuickRunner.defaultSettings
+    printfn "peak working set of grad at n = 10⁶ (child process)..."
+    let peak = PeakMemory.measure 1_000_000 5
+
+    let extras: Markdown.Extras =
+        {
+            Peak = peak
+            OpenBlas = OpenBlas.status.Force()
+            Kernel =
+                match FunDiff.Backend.Linalg.hardwareKernel with
+                | ValueSome k -> sprintf "%A" k
+                | ValueNone -> "none (no Vector256 with FMA: small-product paths only)"
+        }
+
     printfn "measuring (%d rounds)..." settings.Rounds
     let ms = QuickRunner.measure settings (printfn "%s") (QuickRunner.cases ())
-    let body = Markdown.tables ms sizes
+    let body = Markdown.tables ms sizes extras
     let machine = MachineInfo.describe root
-    let doc = Markdown.document machine settings clock.Elapsed body
+    let doc = Markdown.document machine settings clock.Elapsed extras body
     printfn ""
     printfn "%s" body
     let path = Markdown.write root doc
@@ -32,6 +46,9 @@ let private quick () =
 let main argv =
     match List.ofArray argv with
     | "quick" :: _ -> quick ()
+    | [ "peak-memory"; n; calls ] ->
+        PeakMemory.child (int n) (int calls)
+        0
     | [] ->
         BenchmarkSwitcher.FromAssembly(typeof<RosenbrockBenchmarks>.Assembly).RunAll()
         |> ignore

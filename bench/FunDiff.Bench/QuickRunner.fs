@@ -68,13 +68,19 @@ type Measurement with
 let pairedRatio (a: Measurement) (b: Measurement) =
     median (Array.map2 (/) a.Seconds b.Seconds)
 
+/// Sizes of the matmul row.
+let matmulSizes = [ 256; 512; 1024 ]
+
+/// Key suffixes and labels of the Rosenbrock sizes.
+let rosenbrockSizes = [ "1e3", 1_000; "1e5", 100_000; "1e6", 1_000_000 ]
+
 /// The cases, built from the workloads with their inputs prepared outside the timed calls.
+/// The OpenBLAS cases are present only when OpenBLAS loads.
 let cases () : Case list =
-    let rosen n =
+    let rosen (tag: string) (n: int) =
         let xs = rosenbrockInput n
         let x = Tensor.ofArray xs
         let g = grad rosenbrock
-        let tag = if n = 1000 then "1e3" else "1e5"
 
         [
             {
@@ -132,7 +138,144 @@ let cases () : Case list =
             }
         ]
 
-    rosen 1000 @ rosen 100_000 @ [ hvpCase ] @ scalar
+    let mlp =
+        let x, y = mlpData ()
+        let p = mlpParams ()
+        let loss = mlpLoss x y
+        let gradLoss = Tree.grad loss
+
+        let nd (shape: int[]) seed =
+            let r = Random(seed: int)
+            Backend.NDArray.ofData shape Float64 (Array.init (Array.fold (*) 1 shape) (fun _ -> r.NextDouble() - 0.5))
+
+        let xa = nd [| mlpBatch; mlpIn |] 1
+        let w1 = nd [| mlpIn; mlpHidden |] 2
+        let w2 = nd [| mlpHidden; mlpOut |] 3
+        let h = nd [| mlpBatch; mlpHidden |] 4
+        let d2 = nd [| mlpBatch; mlpOut |] 5
+        let d1 = nd [| mlpBatch; mlpHidden |] 6
+
+        [
+            {
+                Key = "mlp.f"
+                Label = "MLP 784-256-10 loss, batch 64"
+                Run = fun () -> sink <- loss p
+            }
+            {
+                Key = "mlp.grad"
+                Label = "MLP Tree.grad of the loss (all weights)"
+                Run = fun () -> sink <- gradLoss p
+            }
+            {
+                Key = "mlp.floor"
+                Label = "MLP: the gradient's 5 matrix products alone (backend)"
+                Run = fun () -> sinkFloat <- float (mlpMatmulFloor xa w1 w2 h d2 d1)
+            }
+        ]
+
+    let hessians =
+        [
+            for n in [ 100; 300 ] ->
+                let x = Tensor.ofArray (rosenbrockInput n)
+                let h = hessian rosenbrock
+
+                {
+                    Key = sprintf "hessian.%d" n
+                    Label = sprintf "Rosenbrock hessian, n = %d" n
+                    Run = fun () -> sink <- h x
+                }
+        ]
+
+    let matmul =
+        [
+            for n in matmulSizes do
+                let r = Random(n)
+                let a = Array.init (n * n) (fun _ -> r.NextDouble() - 0.5)
+                let b = Array.init (n * n) (fun _ -> r.NextDouble() - 0.5)
+
+                yield
+                    {
+                        Key = sprintf "matmul.ours.%d" n
+                        Label = sprintf "matmul %d×%d, FunDiff (Backend.Linalg.matmulBatched)" n n
+                        Run = fun () -> sink <- Backend.Linalg.matmulBatched 1 n n n a b
+                    }
+
+                match OpenBlas.status.Force() with
+                | Ok _ ->
+                    let c = Array.zeroCreate (n * n)
+
+                    yield
+                        {
+                            Key = sprintf "matmul.blas.%d" n
+                            Label = sprintf "matmul %d×%d, OpenBLAS cblas_dgemm (1 thread)" n n
+                            Run = fun () -> OpenBlas.dgemm n a b c
+                        }
+                | Error _ -> ()
+        ]
+
+    let elementwiseCases =
+        let r = Random(5)
+        let xs = Array.init elementwiseSize (fun _ -> 4.0 * r.NextDouble() - 2.0)
+        let ys = Array.init elementwiseSize (fun _ -> r.NextDouble())
+        let x, y = Tensor.ofArray xs, Tensor.ofArray ys
+        let out: float[] = Array.zeroCreate elementwiseSize
+
+        [
+            {
+                Key = "elem.fundiff"
+                Label = "tanh(x)·y + x, 10⁷ elements, FunDiff (3 primitives)"
+                Run = fun () -> sink <- elementwise x y
+            }
+            {
+                Key = "elem.fused"
+                Label = "tanh(x)·y + x, 10⁷ elements, fused vectorized loop"
+                Run = fun () -> sink <- elementwiseFused xs ys out
+            }
+            {
+                Key = "elem.scalar"
+                Label = "tanh(x)·y + x, 10⁷ elements, scalar loop (Math.Tanh)"
+                Run = fun () -> sink <- elementwiseScalar xs ys out
+            }
+        ]
+
+    let jacobians =
+        let x = Tensor.ofArray (rosenbrockInput 1000)
+        let t = Tensor.scalar 0.7
+
+        [
+            {
+                Key = "jac.f.fwd"
+                Label = "jacfwd f, f: R¹⁰⁰⁰ → R (Rosenbrock)"
+                Run = fun () -> sink <- jacfwd rosenbrock x
+            }
+            {
+                Key = "jac.f.rev"
+                Label = "jacrev f, f: R¹⁰⁰⁰ → R (Rosenbrock)"
+                Run = fun () -> sink <- jacrev rosenbrock x
+            }
+            {
+                Key = "jac.g.fwd"
+                Label = "jacfwd g, g: R → R¹⁰⁰⁰"
+                Run = fun () -> sink <- jacfwd wideOutput t
+            }
+            {
+                Key = "jac.g.rev"
+                Label = "jacrev g, g: R → R¹⁰⁰⁰"
+                Run = fun () -> sink <- jacrev wideOutput t
+            }
+        ]
+
+    [
+        for tag, n in rosenbrockSizes do
+            yield! rosen tag n
+        yield hvpCase
+        yield! mlp
+        yield! hessians
+        yield! scalar
+        yield! matmul
+        yield! elementwiseCases
+        yield! jacobians
+    ]
 
 /// Settings of a quick run.
 type Settings =
@@ -147,7 +290,7 @@ type Settings =
 
 let defaultSettings =
     {
-        Rounds = 31
+        Rounds = 25
         SampleTarget = TimeSpan.FromMilliseconds 80.0
         WarmUp = TimeSpan.FromMilliseconds 400.0
     }
