@@ -19,10 +19,14 @@ let private freeAxes (rank: int) (used: int[]) =
     |]
 
 /// The cotangent of one operand ("mine") given the other ("theirs"). The output's axes are
-/// batch ++ lhs free ++ rhs free; `ctMine`/`ctTheirs` locate the free axes of each side in it.
-/// Contracting ct's "theirs" free axes with theirs' free axes leaves
-/// batch ++ my free ++ theirs' contracting axes (in increasing order), which a transpose puts
-/// back in my axis order (my contracting axis i pairs with their contracting axis i).
+/// batch ++ lhs free ++ rhs free; `ctTheirFree` locates theirs' free axes in it. Contracting
+/// those with theirs' free axes gives my cotangent up to an axis permutation, in one of two
+/// operand orders:
+/// - `ct · theirs`: batch ++ my free ++ theirs' contracting axes (increasing);
+/// - `theirs · ct`: batch ++ theirs' contracting axes (increasing) ++ my free.
+/// My contracting axis i pairs with their contracting axis i. Whichever order already lands in
+/// my axis order is used, so the transpose (a full copy) is skipped — e.g. the weight
+/// cotangent of `x @ W` is `xᵀ · ct`, computed directly as W's shape.
 let private cotangent
     (ct: Tensor)
     (theirs: Tensor)
@@ -36,20 +40,25 @@ let private cotangent
     let nb = myBatch.Length
     let myFree = freeAxes myRank (Array.append myContract myBatch)
     let theirFree = freeAxes theirs.Rank (Array.append theirContract theirBatch)
-
-    let product =
-        Prim.dotGeneral ctTheirFree theirFree (Array.init nb id) theirBatch ct theirs
-
     let theirContractSorted = Array.sort theirContract
-    let source = Array.zeroCreate myRank
-    myBatch |> Array.iteri (fun k axis -> source.[axis] <- k)
-    myFree |> Array.iteri (fun j axis -> source.[axis] <- nb + j)
+    let contractPosition i = Array.IndexOf(theirContractSorted, theirContract.[i])
 
-    myContract
-    |> Array.iteri (fun i axis ->
-        source.[axis] <- nb + myFree.Length + Array.IndexOf(theirContractSorted, theirContract.[i]))
+    // where each of my axes sits in the product, for a given offset of the free and contracting blocks
+    let sourceFor (freeAt: int) (contractAt: int) =
+        let source = Array.zeroCreate myRank
+        myBatch |> Array.iteri (fun k axis -> source.[axis] <- k)
+        myFree |> Array.iteri (fun j axis -> source.[axis] <- freeAt + j)
+        myContract |> Array.iteri (fun i axis -> source.[axis] <- contractAt + contractPosition i)
+        source
 
-    Prim.transpose source product
+    let ctFirst = sourceFor nb (nb + myFree.Length)
+    let theirsFirst = sourceFor (nb + myContract.Length) nb
+    let isIdentity (perm: int[]) = perm |> Array.mapi (fun i p -> i = p) |> Array.forall id
+
+    if isIdentity theirsFirst && not (isIdentity ctFirst) then
+        Prim.dotGeneral theirFree ctTheirFree theirBatch (Array.init nb id) theirs ct
+    else
+        Prim.transpose ctFirst (Prim.dotGeneral ctTheirFree theirFree (Array.init nb id) theirBatch ct theirs)
 
 let private dotGeneralRules =
     jvpOnly (fun xs ts pars ys ->
