@@ -32,8 +32,8 @@ let private clampRules =
         let zero = Prim.scalar 0.0
         let route (mask: Tensor) (t: Tensor) = Prim.where mask t zero |> fit out
 
-        let inside =
-            Prim.where (Prim.compare gtP x lo) (asFloat (Prim.compare ltP x hi)) zero
+        // strictly inside both bounds: (x > lo) · (x < hi) > 0
+        let inside = asFloat (Prim.compare gtP x lo) * asFloat (Prim.compare ltP x hi)
 
         let dlo = ts.[0] |> ValueOption.map (route (Prim.compare ltP x lo))
         let dx = ts.[1] |> ValueOption.map (route (Prim.compare neP inside zero))

@@ -40,7 +40,6 @@ let private shiftWithOnes (towardEnd: bool) (k: int) (p: Tensor) =
 
     let kept =
         if towardEnd then
-            high.[rank - 1] <- 0
             low.[rank - 1] <- k
             Prim.sliceAxis (rank - 1) 0 (n - k) p
         else
