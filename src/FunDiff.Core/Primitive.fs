@@ -237,28 +237,45 @@ module Primitives =
     let private floatUnaryP name kernel =
         builtin name (unaryImpl kernel) (floatUnary name)
 
+    /// The `neg` primitive.
     let negP = builtin "neg" (unaryImpl Elementwise.neg) (numericUnary "neg")
+    /// The `sin` primitive.
     let sinP = floatUnaryP "sin" Elementwise.sin
+    /// The `cos` primitive.
     let cosP = floatUnaryP "cos" Elementwise.cos
+    /// The `exp` primitive.
     let expP = floatUnaryP "exp" Elementwise.exp
+    /// The `log` primitive.
     let logP = floatUnaryP "log" Elementwise.log
+    /// The `sqrt` primitive.
     let sqrtP = floatUnaryP "sqrt" Elementwise.sqrt
+    /// The `tanh` primitive.
     let tanhP = floatUnaryP "tanh" Elementwise.tanh
 
     /// x ** y for a constant exponent `y` (a param, so no log x is ever formed).
     let powConstP =
         builtin "pow_const" (fun xs p -> [| Elementwise.powConst (p.Float "y") xs.[0] |]) (floatUnary "pow_const")
 
+    /// The `add` primitive.
     let addP = builtin "add" (binaryImpl Elementwise.add) (binary "add" None)
+    /// The `sub` primitive.
     let subP = builtin "sub" (binaryImpl Elementwise.sub) (binary "sub" None)
+    /// The `mul` primitive.
     let mulP = builtin "mul" (binaryImpl Elementwise.mul) (binary "mul" None)
+    /// The `div` primitive.
     let divP = builtin "div" (binaryImpl Elementwise.div) (binary "div" None)
 
+    /// The `lt` primitive.
     let ltP = builtin "lt" (binaryImpl Elementwise.lt) (binary "lt" (Some Bool))
+    /// The `le` primitive.
     let leP = builtin "le" (binaryImpl Elementwise.le) (binary "le" (Some Bool))
+    /// The `gt` primitive.
     let gtP = builtin "gt" (binaryImpl Elementwise.gt) (binary "gt" (Some Bool))
+    /// The `ge` primitive.
     let geP = builtin "ge" (binaryImpl Elementwise.ge) (binary "ge" (Some Bool))
+    /// The `eq` primitive.
     let eqP = builtin "eq" (binaryImpl Elementwise.eq) (binary "eq" (Some Bool))
+    /// The `ne` primitive.
     let neP = builtin "ne" (binaryImpl Elementwise.ne) (binary "ne" (Some Bool))
 
     /// select_n(which, onFalse, onTrue): JAX's operand order, `which` a bool tensor.
@@ -321,6 +338,7 @@ module Primitives =
 
                 [| Aval(shape, x.DType) |])
 
+    /// The `reshape` primitive.
     let reshapeP =
         builtin "reshape" (fun xs p -> [| Layout.reshape (p.Ints "new_sizes") xs.[0] |]) (fun avals p ->
             arity "reshape" 1 avals
@@ -418,6 +436,7 @@ module Primitives =
             shape.[axis] <- avals |> Array.sumBy (fun a -> a.Shape.[axis])
             [| Aval(shape, first.DType) |])
 
+    /// The `convert_element_type` primitive: converts to the dtype `new_dtype`.
     let convertElementTypeP =
         builtin
             "convert_element_type"
@@ -434,23 +453,36 @@ module Primitives =
 
     // ---- the op library's primitives -----------------------------------------------------
 
+    /// The `tan` primitive.
     let tanP = floatUnaryP "tan" Elementwise.tan
+    /// The `asin` primitive.
     let asinP = floatUnaryP "asin" Elementwise.asin
+    /// The `acos` primitive.
     let acosP = floatUnaryP "acos" Elementwise.acos
+    /// The `atan` primitive.
     let atanP = floatUnaryP "atan" Elementwise.atan
+    /// The `sinh` primitive.
     let sinhP = floatUnaryP "sinh" Elementwise.sinh
+    /// The `cosh` primitive.
     let coshP = floatUnaryP "cosh" Elementwise.cosh
+    /// The `log1p` primitive.
     let log1pP = floatUnaryP "log1p" Elementwise.log1p
+    /// The `expm1` primitive.
     let expm1P = floatUnaryP "expm1" Elementwise.expm1
     /// 1 / (1 + e^-x), stable for large |x|.
     let logisticP = floatUnaryP "logistic" Elementwise.logistic
+    /// The `erf` primitive.
     let erfP = floatUnaryP "erf" Elementwise.erf
+    /// The `abs` primitive.
     let absP = builtin "abs" (unaryImpl Elementwise.abs) (numericUnary "abs")
+    /// The `sign` primitive.
     let signP = builtin "sign" (unaryImpl Elementwise.sign) (numericUnary "sign")
 
     /// x ** y with a tensor exponent.
     let powP = builtin "pow" (binaryImpl Elementwise.pow) (floatBinary "pow")
+    /// The `max` primitive.
     let maxP = builtin "max" (binaryImpl Elementwise.max) (binary "max" None)
+    /// The `min` primitive.
     let minP = builtin "min" (binaryImpl Elementwise.min) (binary "min" None)
     /// atan2(y, x), operands in that order.
     let atan2P = builtin "atan2" (binaryImpl Elementwise.atan2) (floatBinary "atan2")
@@ -473,18 +505,21 @@ module Primitives =
 
             [| x |])
 
+    /// The `reduce_max` primitive: the maximum over `axes` (NaN propagates).
     let reduceMaxP =
         builtin
             "reduce_max"
             (fun xs p -> [| Reductions.reduceMax (p.Ints "axes") xs.[0] |])
             (reduceExtremeAxes "reduce_max")
 
+    /// The `reduce_min` primitive: the minimum over `axes` (NaN propagates).
     let reduceMinP =
         builtin
             "reduce_min"
             (fun xs p -> [| Reductions.reduceMin (p.Ints "axes") xs.[0] |])
             (reduceExtremeAxes "reduce_min")
 
+    /// The `reduce_prod` primitive: the product over `axes`.
     let reduceProdP =
         builtin
             "reduce_prod"

@@ -1,6 +1,6 @@
 /// Elementwise kernels: unary maps, binary maps with rank-0 broadcasting, comparisons, select.
 /// The only place besides Layout that loops over numbers; System.Numerics.Tensors stays here.
-module FunDiff.Backend.Elementwise
+module internal FunDiff.Backend.Elementwise
 
 open System
 open System.Numerics.Tensors

@@ -1,7 +1,7 @@
 /// Prints arrays like NumPy's `str` with its default print options: `2.5`, `[1. 2. 3.]`,
 /// `[[1. 2.]\n [3. 4.]]`, `[0.000e+00 1.000e+00 2.000e+00 ... 1.997e+03 1.998e+03 1.999e+03]`.
 /// The layout follows `numpy/_core/arrayprint.py` (`_formatArray`, `FloatingFormat`).
-module FunDiff.Backend.Format
+module internal FunDiff.Backend.Format
 
 open System
 open System.Globalization

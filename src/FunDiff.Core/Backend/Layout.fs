@@ -1,6 +1,6 @@
 /// Layout kernels: broadcast, transpose, slice, pad, concatenate, reduce_sum, reshape.
 /// All of them are one strided gather or scatter driven by an odometer loop (no recursion).
-module FunDiff.Backend.Layout
+module internal FunDiff.Backend.Layout
 
 open System
 open System.Numerics.Tensors
