@@ -516,8 +516,6 @@ module internal Prim =
         let x, y = prepare prim.Name Float64 x y
         bind1 prim [| x; y |] Params.Empty
 
-    /// max / min elementwise: dtypes promote (bools to int64), shapes broadcast.
-    let extremum (prim: Primitive) (x: Tensor) (y: Tensor) = arithmetic prim x y
 
     /// clamp(lo, x, hi) with scalar or broadcastable bounds.
     let clamp (lo: Tensor) (x: Tensor) (hi: Tensor) =
@@ -904,9 +902,9 @@ type Tensor with
     /// atan2(this, x): the angle of the point (x, this).
     member y.Atan2(x: Tensor) = Tensor.Atan2(y, x)
     /// The elementwise larger of two tensors (broadcasting; the derivative splits at ties).
-    member x.Maximum(y: Tensor) = Prim.extremum Primitives.maxP x y
+    member x.Maximum(y: Tensor) = Prim.arithmetic Primitives.maxP x y
     /// The elementwise smaller of two tensors (broadcasting; the derivative splits at ties).
-    member x.Minimum(y: Tensor) = Prim.extremum Primitives.minP x y
+    member x.Minimum(y: Tensor) = Prim.arithmetic Primitives.minP x y
 
     /// Limits every element to [lo, hi] (the derivative is 0 outside and at the bounds).
     member x.Clip(lo: float, hi: float) =
