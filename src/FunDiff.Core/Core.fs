@@ -33,7 +33,11 @@ type Tensor internal (aval: Aval) =
         | _ -> raise (FunDiffException(sprintf "%s: unknown kind of tensor %s" op (x.GetType().Name)))
 
     /// The values, flat and row-major (a fresh copy). Under jvp/grad the primal's values.
-    member x.ToArray() : float[] = Array.copy (x.Concrete "ToArray").Data
+    member x.ToArray() : float[] =
+        let a = x.Concrete "ToArray"
+        let copy = Array.copy a.Data
+        GC.KeepAlive a // a pooled buffer stays ours until the copy is done
+        copy
 
     /// The single value of a tensor with one element. Under jvp/grad the primal's value.
     member x.ToScalar() : float =
@@ -281,6 +285,10 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
         if Interpreter.DebuggingNans then
             Interpreter.CheckNans(prim, arrays, outs)
+
+        // kernels read their inputs' raw buffers: the inputs must outlive the kernel, or the
+        // pool could hand a buffer out again while it is being read
+        GC.KeepAlive arrays
 
         let result = Array.zeroCreate outs.Length
 

@@ -1,5 +1,7 @@
-/// Large buffers are reused once the GC finds them dead: a buffer must never be handed out
-/// again while any array (a reshape shares its operand's storage) still refers to it.
+/// Large buffers are reused once the GC finds their leases dead: a buffer must never be handed
+/// out again while any array (a reshape shares its operand's storage) still refers to it, nor
+/// while a caller holds it as a plain array; and a loop must reuse its buffers without waiting
+/// for the runtime's own full collections.
 module FunDiff.Tests.BufferPoolTests
 
 open System
@@ -54,7 +56,10 @@ let ``gradients of large functions stay exact across recycling`` () =
         let again = Tensor.toArray g
 
         for i in 0 .. n - 1 do
-            Assert.True(abs (again.[i] - first.[i]) <= 1e-14 * max 1.0 (abs first.[i]), sprintf "element %d: %g vs %g" i again.[i] first.[i])
+            Assert.True(
+                abs (again.[i] - first.[i]) <= 1e-14 * max 1.0 (abs first.[i]),
+                sprintf "element %d: %g vs %g" i again.[i] first.[i]
+            )
 
 [<Fact>]
 let ``a rented buffer is uninitialized: kernels that need zeros clear it`` () =
@@ -63,9 +68,93 @@ let ``a rented buffer is uninitialized: kernels that need zeros clear it`` () =
         Tensor.full [| n |] 7.0 |> ignore
 
     collect ()
-    let padded = Tensor.reshape [| n |] (Tensor.concat 0 [ Tensor.ones [| n / 2 |]; Tensor.zeros [| n / 2 |] ])
+
+    let padded =
+        Tensor.reshape [| n |] (Tensor.concat 0 [ Tensor.ones [| n / 2 |]; Tensor.zeros [| n / 2 |] ])
+
     Assert.Equal(float (n / 2), float (Tensor.sum padded))
-    let g = grad (fun (x: Tensor) -> Tensor.sum (Tensor.slice 0 10 x)) (Tensor.ones [| n |])
+
+    let g =
+        grad (fun (x: Tensor) -> Tensor.sum (Tensor.slice 0 10 x)) (Tensor.ones [| n |])
+
     Assert.Equal(10.0, float (Tensor.sum g))
     let sums = Tensor.sumAxes [ 0 ] (Tensor.ones [| 4; n |])
     Assert.Equal(4.0 * float n, float (Tensor.sum sums))
+
+[<Fact>]
+let ``a loop reuses its buffers without waiting for full collections`` () =
+    let x = Tensor.linspace 0.0 1.0 n
+    let bytesPerResult = float (n * 8)
+    // warm up: the first rounds may allocate while the pool learns the loop
+    for _ in 1..20 do
+        exp x * 2.0 + x |> ignore
+
+    let before = GC.GetAllocatedBytesForCurrentThread()
+
+    for _ in 1..200 do
+        exp x * 2.0 + x |> ignore
+
+    let allocated = float (GC.GetAllocatedBytesForCurrentThread() - before)
+    // 600 results of 256 KiB each: without reuse that is 150 MiB of fresh memory
+    Assert.True(
+        allocated < 0.1 * 600.0 * bytesPerResult,
+        sprintf
+            "the loop allocated %.1f MiB for 600 results of %.0f KiB"
+            (allocated / 1048576.0)
+            (bytesPerResult / 1024.0)
+    )
+
+[<Fact>]
+let ``views and results held across many collections keep their values on every thread`` () =
+    let x = Tensor.linspace -1.0 1.0 n
+    let xs = Tensor.toArray x
+
+    let worker (k: int) =
+        async {
+            for round in 1..40 do
+                let scale = float (k * 100 + round)
+                // a view outliving the array it was made from (its source is garbage at once)
+                let view = Tensor.reshape [| n / 4; 4 |] (x * scale)
+                let kept = sin x + scale
+                // churn: garbage of the same lengths, so dead buffers are reused right away
+                for _ in 1..6 do
+                    (x * 3.0 - scale) |> ignore
+
+                BufferPool.collectNow () |> ignore
+
+                for _ in 1..6 do
+                    (cos x * x) |> ignore
+
+                let v = Tensor.toArray view
+                let s = Tensor.toArray kept
+
+                for i in 0 .. n - 1 do
+                    if v.[i] <> xs.[i] * scale then
+                        failwithf "thread %d round %d: view element %d is %g, not %g" k round i v.[i] (xs.[i] * scale)
+
+                    if abs (s.[i] - (sin xs.[i] + scale)) > 1e-12 * scale then
+                        failwithf "thread %d round %d: element %d is %g, not %g" k round i s.[i] (sin xs.[i] + scale)
+        }
+
+    [ 1..4 ]
+    |> List.map worker
+    |> Async.Parallel
+    |> Async.RunSynchronously
+    |> ignore
+
+[<Fact>]
+let ``a rented buffer a caller keeps as a plain array is never taken back`` () =
+    // Linalg's public functions return rented float[]s: the caller owns them outright
+    let m = 160
+    let a = Array.init (m * m) (fun i -> float (i % 7) - 3.0)
+    let product = Linalg.matmulBatched 1 m m m a a
+    Assert.True(product.Length >= BufferPool.MinPooledLength)
+    let snapshot = Array.copy product
+
+    for _ in 1..5 do
+        for _ in 1..10 do
+            Tensor.full [| product.Length |] 9.0 * 2.0 |> ignore
+
+        BufferPool.collectNow () |> ignore
+
+    Assert.Equal<float[]>(snapshot, product)

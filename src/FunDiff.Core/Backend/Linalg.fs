@@ -696,9 +696,10 @@ let private mergedStride (shape: int[]) (strides: int[]) (axes: int[]) =
 
     if equallySpaced then stride else -1
 
-/// x as a batch of rows×cols matrices over three groups of its axes: (storage, batch stride,
-/// row stride, column stride) — x's own storage when each group is equally spaced (e.g. a
-/// transposed matrix), else a copy permuted by `perm` (= batch ++ rows ++ cols), contiguous.
+/// x as a batch of rows×cols matrices over three groups of its axes: (array, batch stride,
+/// row stride, column stride) — x itself when each group is equally spaced (e.g. a transposed
+/// matrix), else a copy permuted by `perm` (= batch ++ rows ++ cols), contiguous. The array,
+/// not its raw data: the caller keeps it alive while reading (BufferPool).
 let private matrixView (x: NDArray) (batch: int[]) (rows: int[]) (cols: int[]) (perm: int[]) (nRows: int) (nCols: int) =
     let strides = stridesOf x.Shape
     let sb = mergedStride x.Shape strides batch
@@ -706,9 +707,9 @@ let private matrixView (x: NDArray) (batch: int[]) (rows: int[]) (cols: int[]) (
     let sc = mergedStride x.Shape strides cols
 
     if sb >= 0 && sr >= 0 && sc >= 0 then
-        struct (x.Data, sb, sr, sc)
+        struct (x, sb, sr, sc)
     else
-        struct ((permute perm x).Data, nRows * nCols, nCols, 1)
+        struct (permute perm x, nRows * nCols, nCols, 1)
 
 /// The axes of a rank-`rank` operand that are neither batch nor contracting, ascending.
 let private freeAxes (rank: int) (batch: int[]) (contract: int[]) =
@@ -780,16 +781,21 @@ let dotGeneral
     match hardwareKernel with
     | ValueSome kernel when b > 0 && m > 0 && k > 0 && n > 0 && gemmPays kernel m k n ->
         // the GEMM packs its operands anyway: it reads them in place when their axes allow
-        let struct (lhsData, lhsB, lhsR, lhsC) =
+        let struct (lhsView, lhsB, lhsR, lhsC) =
             matrixView lhs lhsBatch lhsFree lhsContract lhsPerm m k
 
-        let struct (rhsData, rhsB, rhsR, rhsC) =
+        let struct (rhsView, rhsB, rhsR, rhsC) =
             matrixView rhs rhsBatch rhsContract rhsFree rhsPerm k n
 
         let out = NDArray.alloc (b * m * n)
-        gemmStrided kernel b m k n lhsData 0 lhsB lhsR lhsC rhsData 0 rhsB rhsR rhsC out
+        gemmStrided kernel b m k n lhsView.Data 0 lhsB lhsR lhsC rhsView.Data 0 rhsB rhsR rhsC out
+        GC.KeepAlive lhsView
+        GC.KeepAlive rhsView
         NDArray(Aval(outShape, lhs.DType), out)
     | _ ->
-        let lhsData = (permute lhsPerm lhs).Data
-        let rhsData = (permute rhsPerm rhs).Data
-        NDArray(Aval(outShape, lhs.DType), matmulBatched b m k n lhsData rhsData)
+        let lhsView = permute lhsPerm lhs
+        let rhsView = permute rhsPerm rhs
+        let out = matmulBatched b m k n lhsView.Data rhsView.Data
+        GC.KeepAlive lhsView
+        GC.KeepAlive rhsView
+        NDArray(Aval(outShape, lhs.DType), out)

@@ -13,10 +13,17 @@ type NDArray(aval: Aval, data: float[]) =
         if data.Length <> aval.Size then
             invalidArg "data" (sprintf "NDArray: %d values for aval %O" data.Length aval)
 
+    // a pooled buffer is reused only once no NDArray over it (views included) holds its lease
+    let lease = BufferPool.leaseOf data
+
     /// Shape and dtype.
     member _.Aval = aval
-    /// The values, row-major. Never mutate.
+    /// The values, row-major. Never mutate. Valid while this NDArray is reachable: a large
+    /// buffer returns to the pool once no NDArray over it is, so keep the NDArray alive
+    /// (`GC.KeepAlive`) for as long as you read the raw array.
     member _.Data = data
+    /// The pool's token for a pooled buffer (null otherwise); views share it.
+    member internal _.Lease = lease
     /// The dimensions.
     member _.Shape = aval.Shape
     /// The element type.

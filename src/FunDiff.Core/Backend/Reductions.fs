@@ -28,11 +28,13 @@ let private rowsOver (axes: int[]) (x: NDArray) =
 
     let rowLength = axes |> Array.fold (fun acc a -> acc * x.Shape.[a]) 1
     let keptShape = kept |> Array.map (fun k -> x.Shape.[k])
-    moved.Data, rowLength, keptShape
+    // the NDArray, not its raw data: the caller keeps it alive while reading (BufferPool)
+    moved, rowLength, keptShape
 
 /// Folds every row with `combine` from `init`.
 let private reduceRows (init: float) (combine: float -> float -> float) (axes: int[]) (x: NDArray) =
-    let data, rowLength, keptShape = rowsOver axes x
+    let moved, rowLength, keptShape = rowsOver axes x
+    let data = moved.Data
     let rows = Shape.size keptShape
     let out = NDArray.alloc rows
 
@@ -44,6 +46,7 @@ let private reduceRows (init: float) (combine: float -> float -> float) (axes: i
 
         out.[r] <- acc
 
+    GC.KeepAlive moved
     NDArray(Aval(keptShape, x.DType), out)
 
 // NaN wins, as in NumPy's max/min
@@ -71,7 +74,8 @@ let reduceProd (axes: int[]) (x: NDArray) = reduceRows 1.0 (*) axes x
 /// The index of the first largest (`largest` true) or smallest element along `axis`, as int64;
 /// NaN counts as the extreme, as in NumPy.
 let argExtreme (largest: bool) (axis: int) (x: NDArray) =
-    let data, rowLength, keptShape = rowsOver [| axis |] x
+    let moved, rowLength, keptShape = rowsOver [| axis |] x
+    let data = moved.Data
     let rows = Shape.size keptShape
     let out = NDArray.alloc rows
 
@@ -94,6 +98,7 @@ let argExtreme (largest: bool) (axis: int) (x: NDArray) =
 
         out.[r] <- float best
 
+    GC.KeepAlive moved
     NDArray(Aval(keptShape, Int64), out)
 
 /// Moves axis `axis` of a rank-`rank` array to the end and back: the two permutations.

@@ -85,7 +85,9 @@ let checkIndices (op: string) (where: string) (n: int) (indices: Tensor) =
         )
 
     match knownValues op indices with
-    | ValueSome values -> Reductions.checkIndexValues op where n values
+    | ValueSome values ->
+        Reductions.checkIndexValues op where n values
+        GC.KeepAlive values // its raw buffer was read (BufferPool)
     | ValueNone -> ()
 
 /// The elements of the flattened tensor at int64 `indices` (NumPy's take without an axis).
@@ -124,3 +126,5 @@ let checkLabels (op: string) (n: int) (labels: Tensor) =
                             (n - 1)
                     )
                 )
+
+        GC.KeepAlive values // its raw buffer was read (BufferPool)
