@@ -13,6 +13,7 @@ open FunDiff.Bench.Workloads
 type RosenbrockBenchmarks() =
     let mutable xs: float[] = [||]
     let mutable x: Tensor = Tensor.scalar 0.0
+    let mutable reused: float[] = [||]
     let gradRosenbrock = grad rosenbrock
 
     [<Params(1_000, 100_000, 1_000_000)>]
@@ -21,6 +22,7 @@ type RosenbrockBenchmarks() =
     [<GlobalSetup>]
     member this.Setup() =
         xs <- rosenbrockInput this.N
+        reused <- Array.zeroCreate this.N
         x <- Tensor.ofArray xs
 
     [<Benchmark(Description = "f")>]
@@ -31,6 +33,9 @@ type RosenbrockBenchmarks() =
 
     [<Benchmark(Baseline = true, Description = "hand-written grad")>]
     member _.HandGrad() = rosenbrockGradHand xs
+
+    [<Benchmark(Description = "hand-written grad into a reused array")>]
+    member _.HandGradInto() = rosenbrockGradHandInto xs reused
 
     [<Benchmark(Description = "hand-written f")>]
     member _.HandF() = rosenbrockHand xs

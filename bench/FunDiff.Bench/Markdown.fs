@@ -60,6 +60,8 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                 "**grad / f**"
                 "hand-written grad"
                 "**grad / hand-written grad**"
+                "hand-written grad into a reused array"
+                "grad / that"
                 "hand-written f"
                 "allocated: f"
                 "allocated: grad f"
@@ -74,6 +76,8 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                         bold (r ("rosen.grad." + tag) ("rosen.f." + tag))
                         t ("rosen.handgrad." + tag)
                         bold (r ("rosen.grad." + tag) ("rosen.handgrad." + tag))
+                        t ("rosen.handinto." + tag)
+                        r ("rosen.grad." + tag) ("rosen.handinto." + tag)
                         t ("rosen.hand." + tag)
                         b ("rosen.f." + tag)
                         b ("rosen.grad." + tag)
@@ -303,6 +307,7 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
     let gf5, gf6 = rv "rosen.grad.1e5" "rosen.f.1e5", rv "rosen.grad.1e6" "rosen.f.1e6"
     let gMlp = rv "mlp.grad" "mlp.f"
     let gHand = rv "rosen.grad.1e5" "rosen.handgrad.1e5"
+    let gHandInto = rv "rosen.grad.1e5" "rosen.handinto.1e5"
     let hvpGrad = rv "rosen.hvp.1e5" "rosen.grad.1e5"
     let perEval = (m "scalar.f").MedianSeconds * 1e6 / p
     let perGrad = (m "scalar.grad").MedianSeconds * 1e6 / p
@@ -335,8 +340,13 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                 [ "grad / f ≤ 3, MLP"; ratio gMlp; met (under 3.0 gMlp) ]
                 [
                     "FunDiff gradient ≤ 4× the hand-written one, n = 10⁵"
-                    ratio gHand
-                    met (under 4.0 gHand)
+                    sprintf "%s (%s against the loop writing into a reused array)" (ratio gHand) (ratio gHandInto)
+                    (if under 4.0 gHandInto then
+                         met true
+                     elif under 4.0 gHand then
+                         "**met against the loop as written (fresh array); not against the reused-array loop**"
+                     else
+                         met false)
                 ]
                 [ "hvp / grad ≤ 3"; ratio hvpGrad; met (under 3.0 hvpGrad) ]
                 [
@@ -418,8 +428,12 @@ primitives). *f* is one evaluation, *grad f* one call of `grad rosenbrock` (line
 under staging, then transpose of the linear program), and *grad / f* is the classic
 "cheap gradient" ratio (a small constant is the goal, whatever n). The *hand-written*
 columns are a C#-style one-pass loop over `float[]` that computes the gradient derived by
-hand into a fresh array: *grad / hand-written grad* is the price of using the library
-instead of deriving and coding the gradient yourself. At n = 10³ the interpreter overhead per
+hand into a fresh array (`new double[n]`, as a plain C# method returns it): *grad /
+hand-written grad* is the price of using the library instead of deriving and coding the
+gradient yourself. That fresh array is large-object-heap memory, and its cost swings with the
+process's collections (page faults: 120–400 µs at n = 10⁵ between runs), so the row also shows
+the same loop writing into an array it reuses: pure compute, the floor an eager engine of ~24
+array passes cannot reach (closing that gap is fusion's work, the later `jit`). At n = 10³ the interpreter overhead per
 primitive dominates; at n = 10⁵ and 10⁶ the kernels, memory traffic and allocation do.
 
 **Peak working set** of `grad rosenbrock` at n = 10⁶ is measured once per run in a child

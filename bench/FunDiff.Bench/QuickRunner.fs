@@ -81,6 +81,7 @@ let cases () : Case list =
         let xs = rosenbrockInput n
         let x = Tensor.ofArray xs
         let g = grad rosenbrock
+        let reused = Array.zeroCreate n
 
         [
             {
@@ -102,6 +103,11 @@ let cases () : Case list =
                 Key = "rosen.handgrad." + tag
                 Label = sprintf "Rosenbrock gradient, hand-written loop, n = %d" n
                 Run = fun () -> sink <- rosenbrockGradHand xs
+            }
+            {
+                Key = "rosen.handinto." + tag
+                Label = sprintf "Rosenbrock gradient, hand-written loop into a reused array, n = %d" n
+                Run = fun () -> rosenbrockGradHandInto xs reused
             }
         ]
 

@@ -31,11 +31,10 @@ let rosenbrockHand (x: float[]) =
 
     s
 
-/// Rosenbrock's gradient, hand-derived, in one pass over the array into a fresh array (the
-/// C#-style baseline: what a careful programmer writes without any AD library).
-let rosenbrockGradHand (x: float[]) : float[] =
+/// Rosenbrock's gradient, hand-derived, in one pass over `x` into `g` (every element written).
+let rosenbrockGradHandInto (x: float[]) (g: float[]) =
     let n = x.Length
-    let g: float[] = Array.zeroCreate n
+    g.[0] <- 0.0
 
     for i in 0 .. n - 2 do
         let xi = x.[i]
@@ -45,6 +44,11 @@ let rosenbrockGradHand (x: float[]) : float[] =
         // ∂/∂x_{i+1} of term i: the first contribution to g.[i+1]
         g.[i + 1] <- 200.0 * d
 
+/// Rosenbrock's gradient, hand-derived, in one pass over the array into a fresh array (the
+/// C#-style baseline: what a careful programmer writes without any AD library).
+let rosenbrockGradHand (x: float[]) : float[] =
+    let g: float[] = Array.zeroCreate x.Length
+    rosenbrockGradHandInto x g
     g
 
 /// A reproducible input of length n around the interesting valley of Rosenbrock.

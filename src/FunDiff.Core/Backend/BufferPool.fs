@@ -37,14 +37,14 @@ let private MaxIdlePerLength = 64
 /// At most this many idle bytes are kept in all (beyond it, returned buffers are dropped).
 let private maxIdleBytes = 512L * 1024L * 1024L
 
-/// Fresh allocations (misses) allowed before a collection, while collections pay: none. A
-/// young collection costs about what the page faults of 200 KB of fresh buffer do, so
-/// collecting at the first miss pays whenever it finds a dead buffer, and keeps a loop's
-/// working set (and so its cache footprint) as small as it can be.
-let private minMissBudget = 0L
-
-/// The budget after the first collection that found little; it doubles from here.
-let private firstMissBudget = 1024L * 1024L
+/// The bytes a collection should find for its cost to vanish: a young collection costs about
+/// 20 µs, what the page faults of 200 KB of fresh buffers or ~1 µs per 4 MB of passes over
+/// warm ones do. When a collection finds less (a loop that keeps its last result, say), the
+/// pool may allocate the shortfall fresh before the next one, so the buffers circulating
+/// between collections grow to this much and a collection then comes once per this many
+/// bytes rented. When collections find plenty, the next one comes at the first miss: no fresh
+/// memory at all, and a loop's working set (its cache footprint) stays as small as it can be.
+let private reclaimTarget = 4L * 1024L * 1024L
 
 /// At most this many missed bytes between induced collections (a program that keeps growing
 /// its live set stops paying for collections that find nothing).
@@ -66,7 +66,10 @@ let private rawMark = obj ()
 /// a buffer whose lease died stays here, untouched, until a sweep takes it back.
 let private adopted = Dictionary<float[], WeakReference>(HashIdentity.Reference)
 let mutable private missedBytes = 0L
-let mutable private missBudget = minMissBudget
+let mutable private missBudget = 0L
+/// The bytes collections should find: `reclaimTarget`, doubled while even full collections
+/// find little (the live set grows: collect less often).
+let mutable private expected = reclaimTarget
 let mutable private nextFull = false
 let mutable private rentedSinceSweep = false
 let mutable private youngCollections = 0L
@@ -151,9 +154,11 @@ let private collectAndSweep () =
 
         if poor && nextFull then
             // even a full collection found little: the live set is growing, wait longer
-            missBudget <- min maxMissBudget (max firstMissBudget (missBudget * 2L))
+            expected <- min maxMissBudget (expected * 2L)
         elif not poor then
-            missBudget <- minMissBudget
+            expected <- reclaimTarget
+
+        missBudget <- max 0L (expected - reclaimed)
 
         nextFull <- poor && not nextFull)
 
