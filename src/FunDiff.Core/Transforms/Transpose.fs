@@ -5,6 +5,10 @@
 /// - Equations that do not depend on an input (non-linear ones) are evaluated forward first;
 ///   constants (residuals) are known values. The rules' ops bind on the current trace, so the
 ///   backward pass is itself differentiable.
+/// - Negations are not computed but carried as a sign on each cotangent: `neg` flips it, `sub`
+///   flips it for its second operand, every other (linear) rule passes it through, and a sum
+///   of cotangents with opposite signs is one subtraction. A user's `a - b` thus costs no extra
+///   pass over the array in reverse mode; a sign still set at the end is one negation.
 module FunDiff.Transforms.Transpose
 
 open FunDiff
@@ -18,6 +22,8 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
     let isLinear = Array.zeroCreate n
     let known: Tensor[] = Array.zeroCreate n
     let ct: Tensor[] = Array.zeroCreate n
+    // true: the true cotangent of the variable is the negation of ct.[v]
+    let negated: bool[] = Array.zeroCreate n
 
     for v in p.InVars do
         isLinear.[v.Id] <- true
@@ -48,7 +54,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
             let outs = Interpreter.Bind(e.Primitive, Array.map value e.Inputs, e.Params)
             e.Outputs |> Array.iteri (fun j v -> known.[v.Id] <- outs.[j])
 
-    let accumulate (v: Var) (c: Tensor) =
+    let accumulate (v: Var) (c: Tensor) (negative: bool) =
         if not (Shape.equal c.Aval.Shape v.Aval.Shape) then
             raise (
                 TransformException(
@@ -59,12 +65,23 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                 )
             )
 
-        ct.[v.Id] <- if isNull ct.[v.Id] then c else ct.[v.Id] + c
+        let existing = ct.[v.Id]
+
+        if isNull existing then
+            ct.[v.Id] <- c
+            negated.[v.Id] <- negative
+        elif negated.[v.Id] = negative then
+            ct.[v.Id] <- existing + c
+        elif negative then
+            ct.[v.Id] <- existing - c
+        else
+            ct.[v.Id] <- c - existing
+            negated.[v.Id] <- false
 
     p.Outputs
     |> Array.iteri (fun i a ->
         match a with
-        | Atom.Var v when isLinear.[v.Id] -> accumulate v outputCotangents.[i]
+        | Atom.Var v when isLinear.[v.Id] -> accumulate v outputCotangents.[i] false
         | _ -> ())
 
     for i in linearEquations.Count - 1 .. -1 .. 0 do
@@ -78,12 +95,34 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
 
         if anyCotangent then
             let cts = Array.zeroCreate outs.Length
+            // one sign for all outputs (a single output: always), else the negative ones pay
+            let mutable sign = false
+            let mutable mixed = false
+            let mutable first = true
+
+            for v in outs do
+                if not (isNull ct.[v.Id]) then
+                    if first then
+                        sign <- negated.[v.Id]
+                        first <- false
+                    elif negated.[v.Id] <> sign then
+                        mixed <- true
+
+            // user-defined rules get true cotangents (their linearity is not ours to assume)
+            let materialize = mixed || (sign && (e.Primitive.OwnRules :? PrimitiveRules))
 
             for j in 0 .. outs.Length - 1 do
                 let v = outs.[j]
-                cts.[j] <- if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id]
+
+                cts.[j] <-
+                    if isNull ct.[v.Id] then Prim.zeros v.Aval
+                    elif materialize && negated.[v.Id] then -ct.[v.Id]
+                    else ct.[v.Id]
                 // each cotangent is consumed exactly once: drop it now to bound memory
                 ct.[v.Id] <- Unchecked.defaultof<_>
+
+            if materialize then
+                sign <- false
 
             let inputs = e.Inputs
             let args = Array.zeroCreate inputs.Length
@@ -95,7 +134,26 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                     | a -> Known(value a)
 
             let transpose =
-                match (Table.lookup e.Primitive).Transpose with
+                if obj.ReferenceEquals(e.Primitive, Primitives.negP) then
+                    // −ct: a sign flip, no pass
+                    Some(fun (cts: Tensor[]) _ _ -> [| ValueSome cts.[0] |])
+                elif obj.ReferenceEquals(e.Primitive, Primitives.subP) then
+                    Some(fun (cts: Tensor[]) (args: LinearArg[]) _ ->
+                        args
+                        |> Array.map (function
+                            | Linear aval -> ValueSome(RuleKit.unbroadcast aval cts.[0])
+                            | Known _ -> ValueNone))
+                else
+                    (Table.lookup e.Primitive).Transpose
+
+            // the sign of each input's contribution: the cotangents' sign, flipped by neg and
+            // for sub's subtrahend
+            let flips (j: int) =
+                obj.ReferenceEquals(e.Primitive, Primitives.negP)
+                || (j = 1 && obj.ReferenceEquals(e.Primitive, Primitives.subP))
+
+            let transpose =
+                match transpose with
                 | Some t -> t
                 | None ->
                     raise (
@@ -118,8 +176,11 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
 
             for j in 0 .. inputs.Length - 1 do
                 match inputs.[j], inputCts.[j] with
-                | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c
+                | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c (sign <> flips j)
                 | _ -> ()
 
     p.InVars
-    |> Array.map (fun v -> if isNull ct.[v.Id] then Prim.zeros v.Aval else ct.[v.Id])
+    |> Array.map (fun v ->
+        if isNull ct.[v.Id] then Prim.zeros v.Aval
+        elif negated.[v.Id] then -ct.[v.Id]
+        else ct.[v.Id])
