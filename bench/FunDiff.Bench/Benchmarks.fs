@@ -120,6 +120,7 @@ type HessianBenchmarks() =
 type MatmulBenchmarks() =
     let mutable a: float[] = [||]
     let mutable b: float[] = [||]
+    let mutable c: float[] = [||]
 
     [<Params(256, 512, 1024)>]
     member val N = 256 with get, set
@@ -129,10 +130,11 @@ type MatmulBenchmarks() =
         let r = System.Random(this.N)
         a <- Array.init (this.N * this.N) (fun _ -> r.NextDouble() - 0.5)
         b <- Array.init (this.N * this.N) (fun _ -> r.NextDouble() - 0.5)
+        c <- Array.zeroCreate (this.N * this.N)
 
-    [<Benchmark(Description = "FunDiff matmulBatched")>]
+    [<Benchmark(Description = "FunDiff matmulBatchedInto")>]
     member this.Ours() =
-        Backend.Linalg.matmulBatched 1 this.N this.N this.N a b
+        Backend.Linalg.matmulBatchedInto 1 this.N this.N this.N a b c
 
 /// OpenBLAS's single-threaded dgemm on the same matrices as MatmulBenchmarks. Its set-up fails
 /// with the reason when libopenblas.so.0 does not load (BenchmarkDotNet then reports the error).

@@ -469,9 +469,12 @@ primitive* and *bytes per primitive* are the call's time and allocated bytes div
 is staged, and is transposed). The plain-float loop is shown for scale.
 
 **Matmul** multiplies two random n×n float64 matrices through the backend
-(`Backend.Linalg.matmulBatched`, the kernel under `Tensor.matmul`: output allocation
-included) and through the system's OpenBLAS (`cblas_dgemm` by P/Invoke into a preallocated
-output, `openblas_set_num_threads(1)`). FunDiff's kernel is single-threaded managed code: a
+(`Backend.Linalg.matmulBatchedInto`, the kernel under `Tensor.matmul`) and through the
+system's OpenBLAS (`cblas_dgemm` by P/Invoke, `openblas_set_num_threads(1)`), both writing
+into a preallocated output: kernel against kernel. At n = 256 our kernel's time moved by up
+to ~30 % between processes with the same code and different arrays (700 µs to 1 ms seen in a
+console loop; the arrays' placement in memory is the suspect, not confirmed), so compare the
+n = 512 and 1024 figures first. FunDiff's kernel is single-threaded managed code: a
 blocked GEMM with packed panels and a register-tiled FusedMultiplyAdd micro-kernel (Vector512
 8×16 where AVX-512 is accelerated, Vector256 6×8 with AVX2 + FMA). GFLOP/s = 2n³ / median
 time; *FunDiff / OpenBLAS* is the median over rounds of OpenBLAS's time over ours (throughput

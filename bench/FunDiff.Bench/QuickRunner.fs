@@ -198,12 +198,13 @@ let cases () : Case list =
                 let r = Random(n)
                 let a = Array.init (n * n) (fun _ -> r.NextDouble() - 0.5)
                 let b = Array.init (n * n) (fun _ -> r.NextDouble() - 0.5)
+                let out = Array.zeroCreate (n * n)
 
                 yield
                     {
                         Key = sprintf "matmul.ours.%d" n
-                        Label = sprintf "matmul %d×%d, FunDiff (Backend.Linalg.matmulBatched)" n n
-                        Run = fun () -> sink <- Backend.Linalg.matmulBatched 1 n n n a b
+                        Label = sprintf "matmul %d×%d, FunDiff (Backend.Linalg.matmulBatchedInto)" n n
+                        Run = fun () -> Backend.Linalg.matmulBatchedInto 1 n n n a b out
                     }
 
                 match OpenBlas.status.Force() with

@@ -165,6 +165,10 @@ let private checkMatmul (batch: int) (m: int) (k: int) (n: int) =
             (NDArray.ofData [| batch; k; n |] Float64 b)
 
     assertClose (sprintf "matmulBatched %d %d %d %d" batch m k n) expected [| batch; m; n |] actual
+    // the same product into a caller's array full of garbage: every value is overwritten
+    let into = Array.create (batch * m * n) nan
+    Linalg.matmulBatchedInto batch m k n a b into
+    assertClose (sprintf "matmulBatchedInto %d %d %d %d" batch m k n) expected [| batch; m; n |] into
 
 // ---- matmulBatched ---------------------------------------------------------------------------
 
@@ -471,3 +475,13 @@ let ``dotGeneral copies operands whose axes cannot be viewed as one matrix`` () 
     // contracting axes (2, 0) of lhs are not equally spaced in that order, nor free axes (1, 3)
     checkDotGeneral [| 6; 9; 5; 4 |] [| 5; 6; 40 |] [| 2; 0 |] [| 0; 1 |] [||] [||] [| 9; 4; 40 |]
     checkDotGeneral [| 40; 30 |] [| 7; 40; 3 |] [| 0 |] [| 1 |] [||] [||] [| 30; 7; 3 |]
+
+[<Fact>]
+let ``matmulBatchedInto rejects an output of the wrong length`` () =
+    let a = randomData 1 (3 * 4)
+    let b = randomData 2 (4 * 5)
+
+    let e =
+        Assert.Throws<ArgumentException>(fun () -> Linalg.matmulBatchedInto 1 3 4 5 a b (Array.zeroCreate 14))
+
+    Assert.Contains("3×5", e.Message)

@@ -618,13 +618,16 @@ let private checkLengths (name: string) (batch: int) (m: int) (k: int) (n: int) 
                 k
                 n)
 
-/// Multiplies `batch` pairs of row-major matrices: `a` is batch×m×k, `b` is batch×k×n, the
-/// result is batch×m×n (zeros when k = 0); raises ArgumentException when a length disagrees.
+/// Multiplies `batch` pairs of row-major matrices into the caller's `out`, as BLAS's dgemm
+/// writes into C (no allocation): `a` is batch×m×k, `b` is batch×k×n, `out` batch×m×n (every
+/// value overwritten; zeros when k = 0); raises ArgumentException when a length disagrees.
 /// Large products run the blocked GEMM of this machine's kernel, small ones vectorized row
 /// updates or dot products.
-let matmulBatched (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) : float[] =
-    checkLengths "matmulBatched" batch m k n a b
-    let out = NDArray.alloc (batch * m * n)
+let matmulBatchedInto (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) (out: float[]) : unit =
+    checkLengths "matmulBatchedInto" batch m k n a b
+
+    if out.Length <> batch * m * n then
+        invalidArg "out" (sprintf "matmulBatchedInto: %d values do not hold the %d×%d×%d result" out.Length batch m n)
 
     if k = 0 then
         Array.Clear out
@@ -634,6 +637,11 @@ let matmulBatched (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float
             gemmStrided kernel batch m k n a 0 (m * k) k 1 b 0 (k * n) n 1 out
         | _ -> multiplySmall batch m k n a b out
 
+/// `matmulBatchedInto` a fresh array (the caller's: the pool never takes it back).
+let matmulBatched (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) : float[] =
+    checkLengths "matmulBatched" batch m k n a b
+    let out = NDArray.alloc (batch * m * n)
+    matmulBatchedInto batch m k n a b out
     out
 
 /// `matmulBatched` forced through the blocked GEMM with the given kernel, whatever the shape
