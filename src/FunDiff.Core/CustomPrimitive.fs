@@ -33,6 +33,7 @@ module Primitive =
 
                         [| ValueSome(jvp primals ts outs.[0]) |]
                 Transpose = transpose |> Option.map (fun t -> fun cts args _ -> t cts.[0] args)
+                NegatedOperands = [||]
             }
 
         let evaluate (arrays: NDArray[]) (_: Params) =

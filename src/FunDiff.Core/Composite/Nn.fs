@@ -14,7 +14,9 @@ let relu (x: Tensor) =
 /// log(1 + e^x) = log1p(e^−|x|) + max(x, 0): no overflow; the derivative is sigmoid(x).
 let softplus (x: Tensor) =
     let x = Prim.convert Float64 x
-    Prim.floatUnary log1pP (Tensor.Exp(-(Tensor.Abs x))) + Prim.arithmetic maxP x zero
+
+    Prim.floatUnary log1pP (Tensor.Exp(-(Tensor.Abs x)))
+    + Prim.arithmetic maxP x zero
 
 /// Softmax along an axis: exp(x − max) / Σ exp(x − max), the max held constant.
 let private needsAxis (op: string) (x: Tensor) =

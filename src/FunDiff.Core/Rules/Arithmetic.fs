@@ -7,10 +7,12 @@ open FunDiff
 open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
+// the transposes of neg and sub return cotangents up to sign: the backward pass carries the
+// sign, so `a - b` in reverse mode costs no negation pass
 let private negRules =
     linear negP
     |> jvpOnly
-    |> withTranspose (fun cts _ _ -> [| ValueSome(-cts.[0]) |])
+    |> withTransposeUpToSign [| 0 |] (fun cts _ _ -> [| ValueSome cts.[0] |])
 
 let private addRules =
     jvpOnly (fun _ ts _ ys -> [| addTangents ys.[0] ts.[0] ts.[1] |])
@@ -27,15 +29,11 @@ let private subRules =
         | ValueSome a, ValueNone -> [| ValueSome(fit ys.[0] a) |]
         | ValueNone, ValueSome b -> [| ValueSome(fit ys.[0] -b) |]
         | ValueNone, ValueNone -> [| ValueNone |])
-    |> withTranspose (fun cts args _ ->
-        [|
-            (match args.[0] with
-             | Linear aval -> ValueSome(unbroadcast aval cts.[0])
-             | Known _ -> ValueNone)
-            (match args.[1] with
-             | Linear aval -> ValueSome(unbroadcast aval -cts.[0])
-             | Known _ -> ValueNone)
-        |])
+    |> withTransposeUpToSign [| 1 |] (fun cts args _ ->
+        args
+        |> Array.map (function
+            | Linear aval -> ValueSome(unbroadcast aval cts.[0])
+            | Known _ -> ValueNone))
 
 // d(x·y) = dx·y + x·dy
 let private mulRules =

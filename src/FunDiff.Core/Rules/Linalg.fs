@@ -41,19 +41,26 @@ let private cotangent
     let myFree = freeAxes myRank (Array.append myContract myBatch)
     let theirFree = freeAxes theirs.Rank (Array.append theirContract theirBatch)
     let theirContractSorted = Array.sort theirContract
-    let contractPosition i = Array.IndexOf(theirContractSorted, theirContract.[i])
+
+    let contractPosition i =
+        Array.IndexOf(theirContractSorted, theirContract.[i])
 
     // where each of my axes sits in the product, for a given offset of the free and contracting blocks
     let sourceFor (freeAt: int) (contractAt: int) =
         let source = Array.zeroCreate myRank
         myBatch |> Array.iteri (fun k axis -> source.[axis] <- k)
         myFree |> Array.iteri (fun j axis -> source.[axis] <- freeAt + j)
-        myContract |> Array.iteri (fun i axis -> source.[axis] <- contractAt + contractPosition i)
+
+        myContract
+        |> Array.iteri (fun i axis -> source.[axis] <- contractAt + contractPosition i)
+
         source
 
     let ctFirst = sourceFor nb (nb + myFree.Length)
     let theirsFirst = sourceFor (nb + myContract.Length) nb
-    let isIdentity (perm: int[]) = perm |> Array.mapi (fun i p -> i = p) |> Array.forall id
+
+    let isIdentity (perm: int[]) =
+        perm |> Array.mapi (fun i p -> i = p) |> Array.forall id
 
     if isIdentity theirsFirst && not (isIdentity ctFirst) then
         Prim.dotGeneral theirFree ctTheirFree theirBatch (Array.init nb id) theirs ct

@@ -24,6 +24,9 @@ type PrimitiveRules =
         Jvp: JvpRule
         /// The transpose rule, for primitives linear in some operands.
         Transpose: TransposeRule option
+        /// The operands whose true cotangent is the negation of what `Transpose` returns: the
+        /// backward pass carries the sign instead of computing a negation pass (neg, sub).
+        NegatedOperands: int[]
     }
 
 namespace FunDiff.Rules
@@ -34,12 +37,25 @@ open FunDiff
 module RuleKit =
 
     /// Rules of a primitive that is not linear.
-    let jvpOnly (jvp: JvpRule) = { Jvp = jvp; Transpose = None }
+    let jvpOnly (jvp: JvpRule) =
+        {
+            Jvp = jvp
+            Transpose = None
+            NegatedOperands = [||]
+        }
 
     /// Adds a transpose rule.
     let withTranspose (transpose: TransposeRule) (rules: PrimitiveRules) =
         { rules with
             Transpose = Some transpose
+        }
+
+    /// A transpose rule that returns cotangents up to sign: the operands in `negated` get the
+    /// negation of what it returns (carried as a sign by the backward pass, never computed).
+    let withTransposeUpToSign (negated: int[]) (transpose: TransposeRule) (rules: PrimitiveRules) =
+        { rules with
+            Transpose = Some transpose
+            NegatedOperands = negated
         }
 
     /// A unary rule `fun x y t -> tangent` (x the input, y the output, t the input tangent).

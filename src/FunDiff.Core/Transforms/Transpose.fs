@@ -5,8 +5,9 @@
 /// - Equations that do not depend on an input (non-linear ones) are evaluated forward first;
 ///   constants (residuals) are known values. The rules' ops bind on the current trace, so the
 ///   backward pass is itself differentiable.
-/// - Negations are not computed but carried as a sign on each cotangent: `neg` flips it, `sub`
-///   flips it for its second operand, every other (linear) rule passes it through, and a sum
+/// - Negations are not computed but carried as a sign on each cotangent: a rule's
+///   `NegatedOperands` flip it (neg; sub's subtrahend), every other rule passes it through
+///   (transposes are linear), and a sum
 ///   of cotangents with opposite signs is one subtraction. A user's `a - b` thus costs no extra
 ///   pass over the array in reverse mode; a sign still set at the end is one negation.
 module FunDiff.Transforms.Transpose
@@ -133,27 +134,13 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                     | Atom.Var v when isLinear.[v.Id] -> Linear v.Aval
                     | a -> Known(value a)
 
-            let transpose =
-                if obj.ReferenceEquals(e.Primitive, Primitives.negP) then
-                    // −ct: a sign flip, no pass
-                    Some(fun (cts: Tensor[]) _ _ -> [| ValueSome cts.[0] |])
-                elif obj.ReferenceEquals(e.Primitive, Primitives.subP) then
-                    Some(fun (cts: Tensor[]) (args: LinearArg[]) _ ->
-                        args
-                        |> Array.map (function
-                            | Linear aval -> ValueSome(RuleKit.unbroadcast aval cts.[0])
-                            | Known _ -> ValueNone))
-                else
-                    (Table.lookup e.Primitive).Transpose
-
-            // the sign of each input's contribution: the cotangents' sign, flipped by neg and
-            // for sub's subtrahend
-            let flips (j: int) =
-                obj.ReferenceEquals(e.Primitive, Primitives.negP)
-                || (j = 1 && obj.ReferenceEquals(e.Primitive, Primitives.subP))
+            let rules = Table.lookup e.Primitive
+            // the sign of each input's contribution: the cotangents', flipped where the rule
+            // returns a negated operand's cotangent up to sign
+            let flips (j: int) = Array.contains j rules.NegatedOperands
 
             let transpose =
-                match transpose with
+                match rules.Transpose with
                 | Some t -> t
                 | None ->
                     raise (
