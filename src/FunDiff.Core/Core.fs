@@ -146,6 +146,35 @@ and [<AbstractClass; Sealed>] Interpreter private () =
             Interlocked.Decrement(&debugScopes) |> ignore
 
     /// Raises NanException if a float64 output of a concrete evaluation holds a NaN.
+    /// int64 values are float64 whole numbers, exact only while |v| ≤ 2⁵³ − 1: a kernel whose
+    /// int64 result leaves that range (overflowing arithmetic, a conversion of NaN, ∞ or 1e300)
+    /// raises here, once for every primitive, instead of rounding silently.
+    static member private CheckInt64Range(prim: Primitive, out: NDArray) =
+        let data = out.Data
+        let mutable i = 0
+
+        while i < data.Length do
+            let v = data.[i]
+
+            if not (Math.Abs v <= 9007199254740991.0) then // 2^53 − 1; NaN fails too
+                let what =
+                    if Double.IsNaN v || Double.IsInfinity v then
+                        sprintf "%s cannot be converted to int64" (Format.scalar Float64 v)
+                    else
+                        sprintf "the int64 result %.17g at flat index %d is beyond ±(2^53 − 1)" v i
+
+                raise (
+                    Int64RangeException(
+                        sprintf
+                            "%s: %s (output %O). FunDiff holds int64 exactly only within ±9007199254740991; convert to Float64 first (Tensor.convert Float64) to compute with larger or non-finite values."
+                            prim.Name
+                            what
+                            out.Aval
+                    )
+                )
+
+            i <- i + 1
+
     static member private CheckNans(prim: Primitive, inputs: NDArray[], outs: NDArray[]) =
         let hasNan (a: NDArray) =
             a.DType = Float64 && Array.exists Double.IsNaN a.Data
@@ -286,6 +315,10 @@ and [<AbstractClass; Sealed>] Interpreter private () =
         if Interpreter.DebuggingNans then
             Interpreter.CheckNans(prim, arrays, outs)
 
+        for o in outs do
+            if o.DType = DType.Int64 then
+                Interpreter.CheckInt64Range(prim, o)
+
         // kernels read their inputs' raw buffers: the inputs must outlive the kernel, or the
         // pool could hand a buffer out again while it is being read
         GC.KeepAlive arrays
@@ -374,9 +407,19 @@ module internal Prim =
     let neg (x: Tensor) =
         bind1 negP [| (if x.DType = Bool then convert DType.Int64 x else x) |] Params.Empty
 
+    /// Whether `x ** c` of an integer tensor stays an integer (NumPy: a whole, non-negative
+    /// exponent keeps int64; any other exponent gives float64).
+    let private keepsInteger (c: float) (x: Tensor) =
+        x.DType <> Float64 && c >= 0.0 && Math.Floor c = c && not (Double.IsInfinity c)
+
     /// x ** c; c = 1 is x itself and c = 0 is ones (IEEE: 0^0 = nan^0 = 1), neither staged.
+    /// An int64 (or bool) `x` with a whole exponent c ≥ 0 stays int64, as in NumPy.
     let powConst (c: float) (x: Tensor) =
-        let x = asFloat x
+        let x =
+            if keepsInteger c x then
+                convert DType.Int64 x
+            else
+                asFloat x
 
         if c = 1.0 then x
         elif c = 0.0 then ofArray (NDArray.full x.Aval 1.0)
@@ -523,6 +566,18 @@ module internal Prim =
     let floatBinary (prim: Primitive) (x: Tensor) (y: Tensor) =
         let x, y = prepare prim.Name Float64 x y
         bind1 prim [| x; y |] Params.Empty
+
+    /// x ** y: integers (int64 or bool) on both sides stay int64, as in NumPy (a negative
+    /// exponent then raises); otherwise float64.
+    let pow (x: Tensor) (y: Tensor) =
+        let dtype =
+            if x.DType <> Float64 && y.DType <> Float64 then
+                DType.Int64
+            else
+                Float64
+
+        let x, y = prepare powP.Name dtype x y
+        bind1 powP [| x; y |] Params.Empty
 
 
     /// clamp(lo, x, hi) with scalar or broadcastable bounds.
@@ -815,7 +870,7 @@ type Tensor with
     static member Pow(x: Tensor, n: int) = Prim.powConst (float n) x
 
     /// `x ** y` with a tensor exponent (broadcasting). d/dy xʸ at x = 0 is 0 for y > 0, not NaN.
-    static member Pow(x: Tensor, y: Tensor) = Prim.floatBinary Primitives.powP x y
+    static member Pow(x: Tensor, y: Tensor) = Prim.pow x y
 
     // ---- F# math functions (`sin x` resolves to these) ---------------------------------
 

@@ -58,3 +58,9 @@ type NanException(message: string) =
 /// integer tensor, or a transpose rule missing for a non-linear primitive).
 type TransformException(message: string) =
     inherit FunDiffException(message)
+
+/// An int64 value left the range FunDiff holds exactly (|v| ≤ 2⁵³ − 1, since int64 values are
+/// stored as float64 whole numbers), or a non-finite float was converted to int64. Raised by
+/// the primitive that produced it, instead of a silently rounded or NaN-holding integer.
+type Int64RangeException(message: string) =
+    inherit FunDiffException(message)

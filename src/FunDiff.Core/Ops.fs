@@ -354,16 +354,16 @@ module Tensor =
 
     /// The population standard deviation of all elements.
     let std (x: Tensor) =
-        Tensor.Sqrt(Composite.Reductions.var "std" (Composite.Reductions.allAxes x) x)
+        Composite.Reductions.std "std" (Composite.Reductions.allAxes x) x
 
     /// The population standard deviation over axes.
     let stdAxes (axes: int list) (x: Tensor) =
-        Tensor.Sqrt(Composite.Reductions.var "stdAxes" (Array.ofList axes) x)
+        Composite.Reductions.std "stdAxes" (Array.ofList axes) x
 
     /// The population standard deviation over axes, keeping them as size-1 axes.
     let stdKeepDims (axes: int list) (x: Tensor) =
         let axes = Array.ofList axes
-        Tensor.Sqrt(Composite.Reductions.keepDims axes x (Composite.Reductions.var "stdKeepDims" axes x))
+        Composite.Reductions.keepDims axes x (Composite.Reductions.std "stdKeepDims" axes x)
 
     /// log Σ exp x over all elements, a scalar, stable at ±1000 (raises ShapeException for an
     /// empty tensor, as JAX).

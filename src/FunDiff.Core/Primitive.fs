@@ -253,8 +253,15 @@ module Primitives =
     let tanhP = floatUnaryP "tanh" Elementwise.tanh
 
     /// x ** y for a constant exponent `y` (a param, so no log x is ever formed).
+    /// An int64 operand stays int64 for a whole exponent y ≥ 0 (NumPy); otherwise float64 only.
     let powConstP =
-        builtin "pow_const" (fun xs p -> [| Elementwise.powConst (p.Float "y") xs.[0] |]) (floatUnary "pow_const")
+        builtin "pow_const" (fun xs p -> [| Elementwise.powConst (p.Float "y") xs.[0] |]) (fun avals p ->
+            let y = p.Float "y"
+
+            if avals.Length = 1 && avals.[0].DType = Int64 && y >= 0.0 && floor y = y then
+                [| avals.[0] |]
+            else
+                floatUnary "pow_const" avals p)
 
     /// The `add` primitive.
     let addP = builtin "add" (binaryImpl Elementwise.add) (binary "add" None)
@@ -471,6 +478,9 @@ module Primitives =
     let expm1P = floatUnaryP "expm1" Elementwise.expm1
     /// 1 / (1 + e^-x), stable for large |x|.
     let logisticP = floatUnaryP "logistic" Elementwise.logistic
+    /// log(1 + e^x), stable for large |x|; a primitive (not max + log1p of e^−|x|) so that its
+    /// second derivative at 0 is σ′(0) = ¼, not the 0 that two kink conventions would give.
+    let softplusP = floatUnaryP "softplus" Elementwise.softplus
     /// The `erf` primitive.
     let erfP = floatUnaryP "erf" Elementwise.erf
     /// The `abs` primitive.
@@ -478,8 +488,16 @@ module Primitives =
     /// The `sign` primitive.
     let signP = builtin "sign" (unaryImpl Elementwise.sign) (numericUnary "sign")
 
-    /// x ** y with a tensor exponent.
-    let powP = builtin "pow" (binaryImpl Elementwise.pow) (floatBinary "pow")
+    /// x ** y with a tensor exponent: float64, or int64 on both sides (NumPy's integer power).
+    let powP =
+        builtin "pow" (binaryImpl Elementwise.pow) (fun avals p ->
+            let out = binary "pow" None avals p
+
+            if out.[0].DType = Bool then
+                fail "pow: expects float64 or int64 operands, got %O and %O." avals.[0] avals.[1]
+
+            out)
+
     /// The `max` primitive.
     let maxP = builtin "max" (binaryImpl Elementwise.max) (binary "max" None)
     /// The `min` primitive.

@@ -79,6 +79,21 @@ let logistic =
             for i in 0 .. x.Length - 1 do
                 d.[i] <- logisticScalar x.[i]))
 
+/// log(1 + e^x) = max(x, 0) + log1p(e^−|x|): no overflow at +1000, and full relative precision
+/// at −1000 (e^x itself, through log1p). NaN stays NaN (NaN > 0 is false; log1p(e^NaN) is NaN).
+let private softplusScalar (v: float) =
+    if v > 0.0 then
+        v + log1pScalar (Math.Exp -v)
+    else
+        log1pScalar (Math.Exp v)
+
+let softplus =
+    mapWith
+        softplusScalar
+        (UnaryKernel(fun x d ->
+            for i in 0 .. x.Length - 1 do
+                d.[i] <- softplusScalar x.[i]))
+
 let private erfScalar (v: float) = MathNet.Numerics.SpecialFunctions.Erf v
 
 let erf =
@@ -195,8 +210,22 @@ let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: ND
 
     NDArray(aval, out)
 
-/// x ** y elementwise (Math.Pow: NaN for a negative base with a fractional exponent).
-let pow = binaryLoop None (fun a b -> Math.Pow(a, b))
+let private powLoop = binaryLoop None (fun a b -> Math.Pow(a, b))
+
+/// x ** y elementwise (Math.Pow: NaN for a negative base with a fractional exponent). Integer
+/// powers are exact (pow errs by under one ulp, so a representable result comes out exact);
+/// an int64 base with a negative exponent raises, as NumPy does (the result is not an integer).
+let pow (x: NDArray) (y: NDArray) =
+    if x.DType = Int64 && Array.exists (fun v -> v < 0.0) y.Data then
+        raise (
+            Int64RangeException(
+                sprintf
+                    "pow: an int64 base raised to a negative int64 exponent (exponents %O) is not an integer. Convert the base to Float64 first: Tensor.pow (Tensor.convert Float64 x) y."
+                    y.Aval
+            )
+        )
+
+    powLoop x y
 
 /// The larger of two values; NaN if either is NaN (as NumPy's maximum).
 let max =

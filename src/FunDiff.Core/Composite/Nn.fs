@@ -6,17 +6,17 @@ open FunDiff.Primitives
 
 let private zero = Prim.scalar 0.0
 
-/// max(x, 0); its derivative at 0 is 0 (where, not max, so no tie is split).
+/// max(x, 0); its derivative at 0 is 0 (where, not max, so no tie is split). The test is
+/// `x ≤ 0 → 0`, not `x > 0 → x`, so that NaN (which fails every comparison) stays NaN. An
+/// int64 tensor stays int64 (NumPy's maximum); a bool tensor becomes float64.
 let relu (x: Tensor) =
-    let x = Prim.convert Float64 x
-    Prim.where (Prim.compare gtP x zero) x zero
+    let x = if x.DType = Bool then Prim.convert Float64 x else x
+    Prim.where (Prim.compare leP x zero) (Prim.convert x.DType zero) x
 
-/// log(1 + e^x) = log1p(e^−|x|) + max(x, 0): no overflow; the derivative is sigmoid(x).
-let softplus (x: Tensor) =
-    let x = Prim.convert Float64 x
-
-    Prim.floatUnary log1pP (Tensor.Exp(-(Tensor.Abs x)))
-    + Prim.arithmetic maxP x zero
+/// log(1 + e^x), a primitive: its derivative is sigmoid(x) to every order (the composite
+/// log1p(e^−|x|) + max(x, 0) had the right first derivative only because two kink conventions
+/// added up, and a second derivative of 0 at x = 0 instead of ¼).
+let softplus (x: Tensor) = Prim.floatUnary softplusP x
 
 /// Softmax along an axis: exp(x − max) / Σ exp(x − max), the max held constant.
 let private needsAxis (op: string) (x: Tensor) =
@@ -45,13 +45,11 @@ let logSoftmax (op: string) (axis: int) (x: Tensor) =
     needsAxis op x
     Prim.convert Float64 x - Reductions.logSumExpKeepDims op [| axis |] x
 
-/// The 2-norm of all elements. At 0 its gradient is 0 (a subgradient), not NaN: the square
-/// root is taken of a value that is never 0 in the branch that is used.
+/// The 2-norm of all elements. At 0 its gradient is 0 (a subgradient), not NaN; a NaN
+/// element gives NaN.
 let norm (x: Tensor) =
     let x = Prim.convert Float64 x
-    let s = Prim.sum (x * x)
-    let positive = Prim.compare gtP s zero
-    Prim.where positive (Tensor.Sqrt(Prim.where positive s (Prim.scalar 1.0))) zero
+    Reductions.sqrtZeroAtZero (Prim.sum (x * x))
 
 /// One-hot encoding: a float64 tensor of shape labels.shape ++ [n].
 let oneHot (n: int) (labels: Tensor) =

@@ -55,6 +55,19 @@ let var (op: string) (axes: int[]) (x: Tensor) =
     let centred = x - keepDims axes x (mean op axes x)
     mean op axes (centred * centred)
 
+/// √s of a sum of squares s ≥ 0 whose derivative at s = 0 is taken as 0 (a subgradient of the
+/// norm or standard deviation it computes, both convex), not ∞ · 0 = NaN: the square root is
+/// taken of a value that is never 0 in the branch that is used. The test is `s ≠ 0`, which
+/// NaN passes, so NaN propagates (`s > 0` would turn it into 0).
+let sqrtZeroAtZero (s: Tensor) =
+    let zero = Prim.scalar 0.0
+    let nonZero = Prim.compare neP s zero
+    Prim.where nonZero (Tensor.Sqrt(Prim.where nonZero s (Prim.scalar 1.0))) zero
+
+/// The standard deviation over axes: √var, with gradient 0 where the variance is 0 (all
+/// elements equal), as `norm` at 0, rather than NaN.
+let std (op: string) (axes: int[]) (x: Tensor) = sqrtZeroAtZero (var op axes x)
+
 /// log Σ exp x over axes, shifted by the (constant) maximum so nothing overflows at ±1000.
 /// A non-finite maximum (all −inf, or +inf) is not subtracted.
 let logSumExpKeepDims (op: string) (axes: int[]) (x: Tensor) =

@@ -354,6 +354,7 @@ let domains: (Primitive * Domain) list =
         log1pP, unaryOn (fun r s -> uniform r -0.5 2.0 s)
         expm1P, unaryOn reals
         logisticP, unaryOn (fun r s -> uniform r -4.0 4.0 s)
+        softplusP, unaryOn (fun r s -> uniform r -4.0 4.0 s)
         erfP, unaryOn reals
         absP, unaryOn (fun r s -> signedAway r 0.1 2.0 s)
         signP,

@@ -24,6 +24,7 @@ let rules =
         log1pP, jvpOnly (unary (fun x _ t -> t / (1.0 + x)))
         expm1P, jvpOnly (unary (fun _ y t -> t * (y + 1.0)))
         logisticP, jvpOnly (unary (fun _ y t -> t * (y * (1.0 - y))))
+        softplusP, jvpOnly (unary (fun x _ t -> t * x.Sigmoid()))
         // d erf(x) = 2/√π · e^(−x²)
         erfP, jvpOnly (unary (fun x _ t -> t * (2.0 / sqrt System.Math.PI * exp (-(x * x)))))
     ]

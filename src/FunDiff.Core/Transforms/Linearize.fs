@@ -55,8 +55,20 @@ let internal checkCotangent (transform: string) (y: Tensor) (ct: Tensor) =
             )
         )
 
-/// Raises unless the output of `f` is a scalar.
+/// Raises unless the output of `f` is a float64 scalar: an int64 or bool output is piecewise
+/// constant, so its "gradient" of zeros would be a silent non-answer (JAX raises too).
 let internal checkScalarOutput (transform: string) (y: Tensor) =
+    if y.DType <> Float64 then
+        raise (
+            TransformException(
+                sprintf
+                    "%s: the function returned a %O value, but %s needs a float64 output (an integer or bool output has no gradient). Return a float64 value, e.g. Tensor.convert Float64 of it, or use stopGradient for the integer part."
+                    transform
+                    y.Aval
+                    transform
+            )
+        )
+
     if y.Rank <> 0 then
         raise (
             NonScalarOutputException(
