@@ -134,7 +134,7 @@ type MatmulBenchmarks() =
 
     [<Benchmark(Description = "FunDiff matmulBatchedInto")>]
     member this.Ours() =
-        Backend.Linalg.matmulBatchedInto 1 this.N this.N this.N a b c
+        Backend.Gemm.matmulBatchedInto 1 this.N this.N this.N a b c
 
 /// OpenBLAS's single-threaded dgemm on the same matrices as MatmulBenchmarks. Its set-up fails
 /// with the reason when libopenblas.so.0 does not load (BenchmarkDotNet then reports the error).

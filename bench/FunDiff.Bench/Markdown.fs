@@ -469,7 +469,7 @@ primitive* and *bytes per primitive* are the call's time and allocated bytes div
 is staged, and is transposed). The plain-float loop is shown for scale.
 
 **Matmul** multiplies two random n×n float64 matrices through the backend
-(`Backend.Linalg.matmulBatchedInto`, the kernel under `Tensor.matmul`) and through the
+(`Backend.Gemm.matmulBatchedInto`, the kernel under `Tensor.matmul`) and through the
 system's OpenBLAS (`cblas_dgemm` by P/Invoke, `openblas_set_num_threads(1)`), both writing
 into a preallocated output: kernel against kernel. At n = 256 our kernel's time moved by up
 to ~30 % between processes with the same code and different arrays (700 µs to 1 ms seen in a

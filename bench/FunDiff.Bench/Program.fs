@@ -26,7 +26,7 @@ let private quick () =
             Peak = peak
             OpenBlas = OpenBlas.status.Force()
             Kernel =
-                match FunDiff.Backend.Linalg.hardwareKernel with
+                match FunDiff.Backend.Gemm.hardwareKernel with
                 | ValueSome k -> sprintf "%A" k
                 | ValueNone -> "none (no Vector256 with FMA: small-product paths only)"
         }

@@ -203,8 +203,8 @@ let cases () : Case list =
                 yield
                     {
                         Key = sprintf "matmul.ours.%d" n
-                        Label = sprintf "matmul %d×%d, FunDiff (Backend.Linalg.matmulBatchedInto)" n n
-                        Run = fun () -> Backend.Linalg.matmulBatchedInto 1 n n n a b out
+                        Label = sprintf "matmul %d×%d, FunDiff (Backend.Gemm.matmulBatchedInto)" n n
+                        Run = fun () -> Backend.Gemm.matmulBatchedInto 1 n n n a b out
                     }
 
                 match OpenBlas.status.Force() with

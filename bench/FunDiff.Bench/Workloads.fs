@@ -160,7 +160,7 @@ let mlpMatmulFloor
     (d1: Backend.NDArray)
     =
     let dot lc rc a b =
-        Backend.Linalg.dotGeneral [| lc |] [| rc |] [||] [||] a b
+        Backend.DotGeneral.apply [| lc |] [| rc |] [||] [||] a b
 
     let z1 = dot 1 0 x w1 // 64×256
     let z2 = dot 1 0 h w2 // 64×10

@@ -186,13 +186,7 @@ module internal ShapeRules =
         if axes <> p.Ints "axes" then
             fail "%s: axes %A must be sorted and non-negative." name (p.Ints "axes")
 
-        let shape =
-            [|
-                for k in 0 .. x.Rank - 1 do
-                    if not (Array.contains k axes) then
-                        x.Shape.[k]
-            |]
-
+        let shape = Shape.complementAxes x.Rank axes |> Array.map (fun k -> x.Shape.[k])
         [| Aval(shape, x.DType) |]
 
     /// reduce_max / reduce_min: a reduction whose reduced axes are not empty (the extreme of
@@ -635,7 +629,7 @@ module Primitives =
             "dot_general"
             (fun xs p ->
                 [|
-                    Linalg.dotGeneral
+                    DotGeneral.apply
                         (p.Ints "lhs_contracting")
                         (p.Ints "rhs_contracting")
                         (p.Ints "lhs_batch")
@@ -679,11 +673,7 @@ module Primitives =
                             r.Shape.[ra]
 
                 let free (a: Aval) (used: int[]) =
-                    [|
-                        for k in 0 .. a.Rank - 1 do
-                            if not (Array.contains k used) then
-                                a.Shape.[k]
-                    |]
+                    Shape.complementAxes a.Rank used |> Array.map (fun k -> a.Shape.[k])
 
                 let shape =
                     Array.concat

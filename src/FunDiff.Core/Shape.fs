@@ -118,6 +118,21 @@ module Shape =
 
         s
 
+    /// The axes 0..rank-1 not in `axes`, ascending (the kept axes of a reduction, the free
+    /// axes of a contraction).
+    let complementAxes (rank: int) (axes: int[]) =
+        [|
+            for k in 0 .. rank - 1 do
+                if not (Array.contains k axes) then
+                    k
+        |]
+
+    /// The permutation that undoes `perm`: inverse.[perm.[i]] = i.
+    let invertPermutation (perm: int[]) =
+        let inverse = Array.zeroCreate perm.Length
+        perm |> Array.iteri (fun i p -> inverse.[p] <- i)
+        inverse
+
     /// NumPy broadcasting of two shapes; raises a ShapeException naming the operation.
     let broadcast (op: string) (a: int[]) (b: int[]) =
         if a = b then

@@ -142,7 +142,7 @@ let private checkDotGeneral
     =
     let lhs = randomArray 11 lhsShape
     let rhs = randomArray 12 rhsShape
-    let actual = Linalg.dotGeneral lhsContract rhsContract lhsBatch rhsBatch lhs rhs
+    let actual = DotGeneral.apply lhsContract rhsContract lhsBatch rhsBatch lhs rhs
     let expected = referenceDotGeneral lhsContract rhsContract lhsBatch rhsBatch lhs rhs
     let label = sprintf "dotGeneral %s %s" (Shape.show lhsShape) (Shape.show rhsShape)
     Assert.Equal<int[]>(expectedShape, actual.Shape)
@@ -153,7 +153,7 @@ let private checkDotGeneral
 let private checkMatmul (batch: int) (m: int) (k: int) (n: int) =
     let a = randomData (100 + m) (batch * m * k)
     let b = randomData (200 + n) (batch * k * n)
-    let actual = Linalg.matmulBatched batch m k n a b
+    let actual = Gemm.matmulBatched batch m k n a b
 
     let expected =
         referenceDotGeneral
@@ -167,20 +167,20 @@ let private checkMatmul (batch: int) (m: int) (k: int) (n: int) =
     assertClose (sprintf "matmulBatched %d %d %d %d" batch m k n) expected [| batch; m; n |] actual
     // the same product into a caller's array full of garbage: every value is overwritten
     let into = Array.create (batch * m * n) nan
-    Linalg.matmulBatchedInto batch m k n a b into
+    Gemm.matmulBatchedInto batch m k n a b into
     assertClose (sprintf "matmulBatchedInto %d %d %d %d" batch m k n) expected [| batch; m; n |] into
 
 // ---- matmulBatched ---------------------------------------------------------------------------
 
 [<Fact>]
 let ``a 1×1 times 1×1 product is the product of the numbers`` () =
-    Assert.Equal<float[]>([| -6.0 |], Linalg.matmulBatched 1 1 1 1 [| 2.0 |] [| -3.0 |])
+    Assert.Equal<float[]>([| -6.0 |], Gemm.matmulBatched 1 1 1 1 [| 2.0 |] [| -3.0 |])
 
 [<Fact>]
 let ``a 2×2 product has the textbook values`` () =
     // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]
     let product =
-        Linalg.matmulBatched 1 2 2 2 [| 1.0; 2.0; 3.0; 4.0 |] [| 5.0; 6.0; 7.0; 8.0 |]
+        Gemm.matmulBatched 1 2 2 2 [| 1.0; 2.0; 3.0; 4.0 |] [| 5.0; 6.0; 7.0; 8.0 |]
 
     Assert.Equal<float[]>([| 19.0; 22.0; 43.0; 50.0 |], product)
 
@@ -208,21 +208,21 @@ let ``batched matmul multiplies each pair of matrices`` (batch: int, m: int, k: 
 
 [<Fact>]
 let ``an empty contraction (k = 0) gives zeros`` () =
-    Assert.Equal<float[]>(Array.zeroCreate 12, Linalg.matmulBatched 1 3 0 4 [||] [||])
-    Assert.Equal<float[]>(Array.zeroCreate 24, Linalg.matmulBatched 2 3 0 4 [||] [||])
+    Assert.Equal<float[]>(Array.zeroCreate 12, Gemm.matmulBatched 1 3 0 4 [||] [||])
+    Assert.Equal<float[]>(Array.zeroCreate 24, Gemm.matmulBatched 2 3 0 4 [||] [||])
 
 [<Fact>]
 let ``empty batch, row or column dimensions give an empty result`` () =
-    Assert.Empty(Linalg.matmulBatched 0 3 4 5 [||] [||])
-    Assert.Empty(Linalg.matmulBatched 1 0 4 5 [||] (randomData 1 20))
-    Assert.Empty(Linalg.matmulBatched 1 3 4 0 (randomData 1 12) [||])
+    Assert.Empty(Gemm.matmulBatched 0 3 4 5 [||] [||])
+    Assert.Empty(Gemm.matmulBatched 1 0 4 5 [||] (randomData 1 20))
+    Assert.Empty(Gemm.matmulBatched 1 3 4 0 (randomData 1 12) [||])
 
 [<Fact>]
 let ``a NaN in b propagates even where a is zero`` () =
     // IEEE: 0 · NaN = NaN, so skipping zero coefficients would be wrong
     for n in [ 1; 2; 12 ] do
         let b = Array.init (3 * n) (fun i -> if i = n then nan else 1.0)
-        let product = Linalg.matmulBatched 1 1 3 n [| 1.0; 0.0; 1.0 |] b
+        let product = Gemm.matmulBatched 1 1 3 n [| 1.0; 0.0; 1.0 |] b
         Assert.True(Double.IsNaN product.[0], sprintf "n = %d: column 0 is %g" n product.[0])
 
         for j in 1 .. n - 1 do
@@ -231,8 +231,7 @@ let ``a NaN in b propagates even where a is zero`` () =
 [<Fact>]
 let ``matmulBatched rejects arrays of the wrong length`` () =
     Assert.Throws<ArgumentException>(fun () ->
-        Linalg.matmulBatched 1 2 3 4 (Array.zeroCreate 6) (Array.zeroCreate 11)
-        |> ignore)
+        Gemm.matmulBatched 1 2 3 4 (Array.zeroCreate 6) (Array.zeroCreate 11) |> ignore)
     |> ignore
 
 // ---- dotGeneral ------------------------------------------------------------------------------
@@ -301,7 +300,7 @@ let ``operands with long rows agree with the reference`` () =
 let ``an empty contracting dim gives zeros`` () =
     let lhs = NDArray.ofData [| 2; 0 |] Float64 [||]
     let rhs = NDArray.ofData [| 0; 3 |] Float64 [||]
-    let product = Linalg.dotGeneral [| 1 |] [| 0 |] [||] [||] lhs rhs
+    let product = DotGeneral.apply [| 1 |] [| 0 |] [||] [||] lhs rhs
     Assert.Equal<int[]>([| 2; 3 |], product.Shape)
     Assert.Equal<float[]>(Array.zeroCreate 6, product.Data)
 
@@ -309,7 +308,7 @@ let ``an empty contracting dim gives zeros`` () =
 let ``an empty free dim gives an empty result of the right shape`` () =
     let lhs = NDArray.ofData [| 2; 0; 3 |] Float64 [||]
     let rhs = randomArray 3 [| 2; 3; 4 |]
-    let product = Linalg.dotGeneral [| 2 |] [| 1 |] [| 0 |] [| 0 |] lhs rhs
+    let product = DotGeneral.apply [| 2 |] [| 1 |] [| 0 |] [| 0 |] lhs rhs
     Assert.Equal<int[]>([| 2; 0; 4 |], product.Shape)
     Assert.Empty product.Data
 
@@ -318,7 +317,7 @@ let ``the result has the operands' dtype`` () =
     // [1 2; 3 4] · [1; 1] = [3; 7], exact in int64
     let lhs = NDArray.ofData [| 2; 2 |] Int64 [| 1.0; 2.0; 3.0; 4.0 |]
     let rhs = NDArray.ofData [| 2 |] Int64 [| 1.0; 1.0 |]
-    let product = Linalg.dotGeneral [| 1 |] [| 0 |] [||] [||] lhs rhs
+    let product = DotGeneral.apply [| 1 |] [| 0 |] [||] [||] lhs rhs
     Assert.Equal(Int64, product.DType)
     Assert.Equal<float[]>([| 3.0; 7.0 |], product.Data)
 
@@ -328,8 +327,8 @@ let ``the operands are not modified`` () =
     let rhs = randomArray 6 [| 4; 2 |]
     let lhsBefore = Array.copy lhs.Data
     let rhsBefore = Array.copy rhs.Data
-    Linalg.dotGeneral [| 1 |] [| 0 |] [||] [||] lhs rhs |> ignore
-    Linalg.dotGeneral [| 0 |] [| 1 |] [||] [||] rhs lhs |> ignore
+    DotGeneral.apply [| 1 |] [| 0 |] [||] [||] lhs rhs |> ignore
+    DotGeneral.apply [| 0 |] [| 1 |] [||] [||] rhs lhs |> ignore
     Assert.Equal<float[]>(lhsBefore, lhs.Data)
     Assert.Equal<float[]>(rhsBefore, rhs.Data)
 
@@ -339,7 +338,7 @@ let ``paired axes of different sizes are rejected`` () =
     let rhs = randomArray 2 [| 5; 2 |]
 
     let e =
-        Assert.Throws<ArgumentException>(fun () -> Linalg.dotGeneral [| 1 |] [| 0 |] [||] [||] lhs rhs |> ignore)
+        Assert.Throws<ArgumentException>(fun () -> DotGeneral.apply [| 1 |] [| 0 |] [||] [||] lhs rhs |> ignore)
 
     Assert.Contains("[3, 4]", e.Message)
     Assert.Contains("[5, 2]", e.Message)
@@ -369,10 +368,10 @@ let private referenceMatmul (batch: int) (m: int) (k: int) (n: int) (a: float[])
     }
 
 /// Checks one kernel of the blocked GEMM (forced, whatever the shape) against the reference.
-let private checkGemm (kernel: Linalg.GemmKernel) (batch: int) (m: int) (k: int) (n: int) =
+let private checkGemm (kernel: Gemm.GemmKernel) (batch: int) (m: int) (k: int) (n: int) =
     let a = randomData (1000 + 7 * m + k) (batch * m * k)
     let b = randomData (2000 + 5 * n + k) (batch * k * n)
-    let actual = Linalg.matmulBatchedWith kernel batch m k n a b
+    let actual = Gemm.matmulBatchedWith kernel batch m k n a b
 
     let expected =
         { referenceMatmul batch m k n a b with
@@ -384,14 +383,12 @@ let private checkGemm (kernel: Linalg.GemmKernel) (batch: int) (m: int) (k: int)
 /// Sizes around the tiles (MR = 6 or 8, NR = 8 or 16) and the blocks (MC = 96, KC = 256).
 let private edgeSizes = [ 1; 3; 7; 9; 17; 65; 129; 257 ]
 
-let kernels: obj[] seq = Linalg.allKernels |> Seq.map (fun k -> [| box k |])
+let kernels: obj[] seq = Gemm.allKernels |> Seq.map (fun k -> [| box k |])
 
 // Every kernel runs here even where the hardware lacks it (then .NET emulates its vectors).
 [<Theory>]
 [<MemberData(nameof kernels)>]
-let ``every kernel agrees with the reference for sizes that are not multiples of the tile``
-    (kernel: Linalg.GemmKernel)
-    =
+let ``every kernel agrees with the reference for sizes that are not multiples of the tile`` (kernel: Gemm.GemmKernel) =
     for m in edgeSizes do
         for k in edgeSizes do
             for n in edgeSizes do
@@ -399,28 +396,28 @@ let ``every kernel agrees with the reference for sizes that are not multiples of
 
 [<Theory>]
 [<MemberData(nameof kernels)>]
-let ``every kernel multiplies each pair of a batch`` (kernel: Linalg.GemmKernel) =
+let ``every kernel multiplies each pair of a batch`` (kernel: Gemm.GemmKernel) =
     for m, k, n in [ 1, 1, 1; 7, 9, 17; 17, 3, 65; 65, 129, 9; 9, 257, 7; 129, 17, 129 ] do
         checkGemm kernel 3 m k n
 
 [<Theory>]
 [<MemberData(nameof kernels)>]
-let ``every kernel handles several k blocks and several column blocks`` (kernel: Linalg.GemmKernel) =
+let ``every kernel handles several k blocks and several column blocks`` (kernel: Gemm.GemmKernel) =
     checkGemm kernel 1 9 600 5 // three blocks of k: the later ones add to c
     checkGemm kernel 2 5 7 1100 // two blocks of columns
     checkGemm kernel 1 200 300 40 // several row blocks and k blocks together
 
 [<Theory>]
 [<MemberData(nameof kernels)>]
-let ``every kernel gives zeros for k = 0 and nothing for empty shapes`` (kernel: Linalg.GemmKernel) =
-    Assert.Equal<float[]>(Array.zeroCreate 12, Linalg.matmulBatchedWith kernel 1 3 0 4 [||] [||])
-    Assert.Empty(Linalg.matmulBatchedWith kernel 0 3 4 5 [||] [||])
-    Assert.Empty(Linalg.matmulBatchedWith kernel 1 0 4 5 [||] (randomData 1 20))
-    Assert.Empty(Linalg.matmulBatchedWith kernel 1 3 4 0 (randomData 1 12) [||])
+let ``every kernel gives zeros for k = 0 and nothing for empty shapes`` (kernel: Gemm.GemmKernel) =
+    Assert.Equal<float[]>(Array.zeroCreate 12, Gemm.matmulBatchedWith kernel 1 3 0 4 [||] [||])
+    Assert.Empty(Gemm.matmulBatchedWith kernel 0 3 4 5 [||] [||])
+    Assert.Empty(Gemm.matmulBatchedWith kernel 1 0 4 5 [||] (randomData 1 20))
+    Assert.Empty(Gemm.matmulBatchedWith kernel 1 3 4 0 (randomData 1 12) [||])
 
 [<Theory>]
 [<MemberData(nameof kernels)>]
-let ``every kernel propagates NaN and infinity through zero coefficients`` (kernel: Linalg.GemmKernel) =
+let ``every kernel propagates NaN and infinity through zero coefficients`` (kernel: Gemm.GemmKernel) =
     // a is zero in column 5; row 5 of b holds NaN at column 2 and +∞ at column 30: both
     // products with a zero are NaN (IEEE), so columns 2 and 30 of every row are NaN
     let m, k, n = 19, 300, 37
@@ -432,7 +429,7 @@ let ``every kernel propagates NaN and infinity through zero coefficients`` (kern
             elif q = 5 * n + 30 then infinity
             else 0.5)
 
-    let product = Linalg.matmulBatchedWith kernel 1 m k n a b
+    let product = Gemm.matmulBatchedWith kernel 1 m k n a b
 
     for i in 0 .. m - 1 do
         for j in 0 .. n - 1 do
@@ -482,6 +479,6 @@ let ``matmulBatchedInto rejects an output of the wrong length`` () =
     let b = randomData 2 (4 * 5)
 
     let e =
-        Assert.Throws<ArgumentException>(fun () -> Linalg.matmulBatchedInto 1 3 4 5 a b (Array.zeroCreate 14))
+        Assert.Throws<ArgumentException>(fun () -> Gemm.matmulBatchedInto 1 3 4 5 a b (Array.zeroCreate 14))
 
     Assert.Contains("3×5", e.Message)

@@ -1,5 +1,5 @@
 /// The laws every primitive's rules must obey, checked on random applications drawn from the
-/// primitive's domain (`FunDiff.Rules.Domains`). Each law is one test that loops over the rules
+/// primitive's domain (`FunDiff.Tests.Domains`). Each law is one test that loops over the rules
 /// table, so a new primitive is checked as soon as it has a table entry and a domain.
 /// An application is differentiated with respect to each float64 operand in turn, the others
 /// held fixed.
@@ -10,7 +10,7 @@ open FsCheck.FSharp
 open Xunit
 open FunDiff
 open FunDiff.Rules
-open FunDiff.Rules.Domains
+open FunDiff.Tests.Domains
 open FunDiff.Tests.Harness
 
 /// One application of a primitive, seen as a function of one of its operands.
@@ -88,7 +88,7 @@ let checkEveryPrimitive (law: Law) =
                 | None ->
                     yield
                         sprintf
-                            "%s: has rules in FunDiff.Rules.Table but no domain in FunDiff.Rules.Domains, so it cannot be checked; add one."
+                            "%s: has rules in FunDiff.Rules.Table but no domain in FunDiff.Tests.Domains (tests/FunDiff.Core.Tests/Domains.fs), so it cannot be checked; add one."
                             prim.Name
                 | Some domain ->
                     match checkLaw law prim domain with

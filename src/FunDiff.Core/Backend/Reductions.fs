@@ -11,12 +11,7 @@ open FunDiff
 let private rowsOver (axes: int[]) (x: NDArray) =
     let rank = x.Shape.Length
 
-    let kept =
-        [|
-            for k in 0 .. rank - 1 do
-                if not (Array.contains k axes) then
-                    k
-        |]
+    let kept = Shape.complementAxes rank axes
 
     let perm = Array.append kept axes
 
@@ -103,18 +98,9 @@ let argExtreme (largest: bool) (axis: int) (x: NDArray) =
 
 /// Moves axis `axis` of a rank-`rank` array to the end and back: the two permutations.
 let private axisLast (rank: int) (axis: int) =
-    let perm =
-        Array.append
-            [|
-                for k in 0 .. rank - 1 do
-                    if k <> axis then
-                        k
-            |]
-            [| axis |]
+    let perm = Array.append (Shape.complementAxes rank [| axis |]) [| axis |]
 
-    let inverse = Array.zeroCreate rank
-    perm |> Array.iteri (fun i p -> inverse.[p] <- i)
-    perm, inverse
+    perm, Shape.invertPermutation perm
 
 /// Inclusive cumulative sum along `axis`; from the end when `reverse`.
 let cumsum (axis: int) (reverse: bool) (x: NDArray) =

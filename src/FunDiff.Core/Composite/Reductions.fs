@@ -82,11 +82,7 @@ let logSumExp (op: string) (axes: int[]) (x: Tensor) =
     let axes = nonEmptyAxes op axes x
 
     let shape =
-        [|
-            for k in 0 .. x.Rank - 1 do
-                if not (Array.contains k axes) then
-                    x.Aval.Shape.[k]
-        |]
+        Shape.complementAxes x.Rank axes |> Array.map (fun k -> x.Aval.Shape.[k])
 
     Prim.reshape shape (logSumExpKeepDims op axes x)
 

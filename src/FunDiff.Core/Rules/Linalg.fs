@@ -11,12 +11,7 @@ open FunDiff.Rules.RuleKit
 let private dot (pars: Params) (l: Tensor) (r: Tensor) =
     Interpreter.Bind1(dotGeneralP, [| l; r |], pars)
 
-let private freeAxes (rank: int) (used: int[]) =
-    [|
-        for k in 0 .. rank - 1 do
-            if not (Array.contains k used) then
-                k
-    |]
+let private freeAxes (rank: int) (used: int[]) = Shape.complementAxes rank used
 
 /// The cotangent of one operand ("mine") given the other ("theirs"). The output's axes are
 /// batch ++ lhs free ++ rhs free; `ctTheirFree` locates theirs' free axes in it. Contracting

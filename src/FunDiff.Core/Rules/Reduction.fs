@@ -5,12 +5,7 @@ open FunDiff
 open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
-let private kept (rank: int) (axes: int[]) =
-    [|
-        for k in 0 .. rank - 1 do
-            if not (Array.contains k axes) then
-                k
-    |]
+let private kept (rank: int) (axes: int[]) = Shape.complementAxes rank axes
 
 // max/min: the tangent at the locations that attain the extreme, averaged over ties
 let private chooserRules =

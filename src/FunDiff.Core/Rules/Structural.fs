@@ -19,14 +19,7 @@ let private reduceSumTranspose =
     single (fun ct operand pars ->
         let axes = pars.Ints "axes"
 
-        let kept =
-            [|
-                for k in 0 .. operand.Rank - 1 do
-                    if not (Array.contains k axes) then
-                        k
-            |]
-
-        Prim.broadcastInDim operand.Shape kept ct)
+        Prim.broadcastInDim operand.Shape (Shape.complementAxes operand.Rank axes) ct)
 
 // the cotangent of a broadcast sums over the axes it created or stretched
 let private broadcastTranspose =
@@ -48,11 +41,7 @@ let private reshapeTranspose =
     single (fun ct operand _ -> Prim.reshape operand.Shape ct)
 
 let private transposeTranspose =
-    single (fun ct _ pars ->
-        let perm = pars.Ints "permutation"
-        let inverse = Array.zeroCreate perm.Length
-        perm |> Array.iteri (fun i p -> inverse.[p] <- i)
-        Prim.transpose inverse ct)
+    single (fun ct _ pars -> Prim.transpose (Shape.invertPermutation (pars.Ints "permutation")) ct)
 
 let private sliceTranspose =
     single (fun ct operand pars ->

@@ -2,7 +2,9 @@
 /// params at random (shapes up to rank 3, values inside the primitive's smooth domain). The
 /// property tests iterate over the rules table and take each primitive's domain from here, so
 /// a new primitive is checked by every law as soon as it has a table entry and a domain.
-module FunDiff.Rules.Domains
+/// Test support: it lives with the tests (it reads the library's internals through
+/// InternalsVisibleTo), not in the shipped library.
+module FunDiff.Tests.Domains
 
 open System
 open FunDiff
