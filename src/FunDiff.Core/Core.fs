@@ -334,7 +334,7 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 /// broadcasting done here, in one place, before binding. Both the Tensor members below and
 /// the `Tensor` module are written with these.
 module internal Prim =
-    open Primitives
+    open FunDiff.Primitives
 
     let inline private bind1 prim (inputs: Tensor[]) pars = Interpreter.Bind1(prim, inputs, pars)
 
@@ -729,6 +729,8 @@ module internal Prim =
 
 /// The operators, F# math functions and C# members of Tensor (intrinsic: they compile into the
 /// type, so `sin x`, `x ** 2.0` and C#'s `x.Sin()` all resolve).
+open FunDiff.Primitives
+
 type Tensor with
 
     // ---- construction -------------------------------------------------------------------
@@ -817,48 +819,40 @@ type Tensor with
     // ---- arithmetic operators -------------------------------------------------------------
 
     /// Elementwise sum with NumPy broadcasting.
-    static member (+)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.addP x y
+    static member (+)(x: Tensor, y: Tensor) = Prim.arithmetic addP x y
 
     /// Adds a number to every element.
-    static member (+)(x: Tensor, y: float) =
-        Prim.arithmetic Primitives.addP x (Prim.scalar y)
+    static member (+)(x: Tensor, y: float) = Prim.arithmetic addP x (Prim.scalar y)
 
     /// Adds a number to every element.
-    static member (+)(x: float, y: Tensor) =
-        Prim.arithmetic Primitives.addP (Prim.scalar x) y
+    static member (+)(x: float, y: Tensor) = Prim.arithmetic addP (Prim.scalar x) y
 
     /// Elementwise difference with NumPy broadcasting.
-    static member (-)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.subP x y
+    static member (-)(x: Tensor, y: Tensor) = Prim.arithmetic subP x y
 
     /// Subtracts a number from every element.
-    static member (-)(x: Tensor, y: float) =
-        Prim.arithmetic Primitives.subP x (Prim.scalar y)
+    static member (-)(x: Tensor, y: float) = Prim.arithmetic subP x (Prim.scalar y)
 
     /// A number minus every element.
-    static member (-)(x: float, y: Tensor) =
-        Prim.arithmetic Primitives.subP (Prim.scalar x) y
+    static member (-)(x: float, y: Tensor) = Prim.arithmetic subP (Prim.scalar x) y
 
     /// Elementwise product with NumPy broadcasting.
-    static member (*)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.mulP x y
+    static member (*)(x: Tensor, y: Tensor) = Prim.arithmetic mulP x y
 
     /// Multiplies every element by a number.
-    static member (*)(x: Tensor, y: float) =
-        Prim.arithmetic Primitives.mulP x (Prim.scalar y)
+    static member (*)(x: Tensor, y: float) = Prim.arithmetic mulP x (Prim.scalar y)
 
     /// Multiplies every element by a number.
-    static member (*)(x: float, y: Tensor) =
-        Prim.arithmetic Primitives.mulP (Prim.scalar x) y
+    static member (*)(x: float, y: Tensor) = Prim.arithmetic mulP (Prim.scalar x) y
 
     /// Elementwise true division with NumPy broadcasting (always float64).
-    static member (/)(x: Tensor, y: Tensor) = Prim.arithmetic Primitives.divP x y
+    static member (/)(x: Tensor, y: Tensor) = Prim.arithmetic divP x y
 
     /// Divides every element by a number.
-    static member (/)(x: Tensor, y: float) =
-        Prim.arithmetic Primitives.divP x (Prim.scalar y)
+    static member (/)(x: Tensor, y: float) = Prim.arithmetic divP x (Prim.scalar y)
 
     /// A number divided by every element.
-    static member (/)(x: float, y: Tensor) =
-        Prim.arithmetic Primitives.divP (Prim.scalar x) y
+    static member (/)(x: float, y: Tensor) = Prim.arithmetic divP (Prim.scalar x) y
 
     /// Elementwise negation.
     static member (~-)(x: Tensor) = Prim.neg x
@@ -875,41 +869,37 @@ type Tensor with
     // ---- F# math functions (`sin x` resolves to these) ---------------------------------
 
     /// Elementwise sine.
-    static member Sin(x: Tensor) = Prim.floatUnary Primitives.sinP x
+    static member Sin(x: Tensor) = Prim.floatUnary sinP x
     /// Elementwise cosine.
-    static member Cos(x: Tensor) = Prim.floatUnary Primitives.cosP x
+    static member Cos(x: Tensor) = Prim.floatUnary cosP x
     /// Elementwise e^x.
-    static member Exp(x: Tensor) = Prim.floatUnary Primitives.expP x
+    static member Exp(x: Tensor) = Prim.floatUnary expP x
     /// Elementwise natural logarithm.
-    static member Log(x: Tensor) = Prim.floatUnary Primitives.logP x
+    static member Log(x: Tensor) = Prim.floatUnary logP x
     /// Elementwise square root (its derivative at 0 is infinite).
-    static member Sqrt(x: Tensor) = Prim.floatUnary Primitives.sqrtP x
+    static member Sqrt(x: Tensor) = Prim.floatUnary sqrtP x
     /// Elementwise hyperbolic tangent.
-    static member Tanh(x: Tensor) = Prim.floatUnary Primitives.tanhP x
+    static member Tanh(x: Tensor) = Prim.floatUnary tanhP x
 
     /// Elementwise tangent.
-    static member Tan(x: Tensor) = Prim.floatUnary Primitives.tanP x
+    static member Tan(x: Tensor) = Prim.floatUnary tanP x
     /// Elementwise arcsine (|x| ≤ 1).
-    static member Asin(x: Tensor) = Prim.floatUnary Primitives.asinP x
+    static member Asin(x: Tensor) = Prim.floatUnary asinP x
     /// Elementwise arccosine (|x| ≤ 1).
-    static member Acos(x: Tensor) = Prim.floatUnary Primitives.acosP x
+    static member Acos(x: Tensor) = Prim.floatUnary acosP x
     /// Elementwise arctangent.
-    static member Atan(x: Tensor) = Prim.floatUnary Primitives.atanP x
+    static member Atan(x: Tensor) = Prim.floatUnary atanP x
     /// Elementwise hyperbolic sine.
-    static member Sinh(x: Tensor) = Prim.floatUnary Primitives.sinhP x
+    static member Sinh(x: Tensor) = Prim.floatUnary sinhP x
     /// Elementwise hyperbolic cosine.
-    static member Cosh(x: Tensor) = Prim.floatUnary Primitives.coshP x
+    static member Cosh(x: Tensor) = Prim.floatUnary coshP x
 
     /// Elementwise absolute value (its derivative at 0 is 0).
     static member Abs(x: Tensor) =
-        Interpreter.Bind1(
-            Primitives.absP,
-            [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |],
-            Params.Empty
-        )
+        Interpreter.Bind1(absP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
 
     /// atan2(y, x) elementwise: the angle of the point (x, y), with broadcasting.
-    static member Atan2(y: Tensor, x: Tensor) = Prim.floatBinary Primitives.atan2P y x
+    static member Atan2(y: Tensor, x: Tensor) = Prim.floatBinary atan2P y x
 
     // ---- C# instance members ---------------------------------------------------------------
 
@@ -948,26 +938,22 @@ type Tensor with
 
     /// Elementwise sign: -1, 0 or 1.
     member x.Sign() =
-        Interpreter.Bind1(
-            Primitives.signP,
-            [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |],
-            Params.Empty
-        )
+        Interpreter.Bind1(signP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
 
     /// Elementwise log(1 + x), accurate near 0.
-    member x.Log1p() = Prim.floatUnary Primitives.log1pP x
+    member x.Log1p() = Prim.floatUnary log1pP x
     /// Elementwise e^x − 1, accurate near 0.
-    member x.Expm1() = Prim.floatUnary Primitives.expm1P x
+    member x.Expm1() = Prim.floatUnary expm1P x
     /// Elementwise logistic sigmoid 1 / (1 + e^−x).
-    member x.Sigmoid() = Prim.floatUnary Primitives.logisticP x
+    member x.Sigmoid() = Prim.floatUnary logisticP x
     /// Elementwise error function.
-    member x.Erf() = Prim.floatUnary Primitives.erfP x
+    member x.Erf() = Prim.floatUnary erfP x
     /// atan2(this, x): the angle of the point (x, this).
     member y.Atan2(x: Tensor) = Tensor.Atan2(y, x)
     /// The elementwise larger of two tensors (broadcasting; the derivative splits at ties).
-    member x.Maximum(y: Tensor) = Prim.arithmetic Primitives.maxP x y
+    member x.Maximum(y: Tensor) = Prim.arithmetic maxP x y
     /// The elementwise smaller of two tensors (broadcasting; the derivative splits at ties).
-    member x.Minimum(y: Tensor) = Prim.arithmetic Primitives.minP x y
+    member x.Minimum(y: Tensor) = Prim.arithmetic minP x y
 
     /// Limits every element to [lo, hi] (the derivative is 0 outside and at the bounds).
     member x.Clip(lo: float, hi: float) =
@@ -985,43 +971,41 @@ type Tensor with
 
     /// The largest element (a scalar).
     member x.Max() =
-        Prim.reduce Primitives.reduceMaxP (Array.init x.Rank id) x
+        Prim.reduce reduceMaxP (Array.init x.Rank id) x
 
     /// The largest element along one axis.
     member x.Max(axis: int) =
-        Prim.reduce Primitives.reduceMaxP [| Shape.normalizeAxis "Max" x.Rank axis |] x
+        Prim.reduce reduceMaxP [| Shape.normalizeAxis "Max" x.Rank axis |] x
 
     /// The smallest element (a scalar).
     member x.Min() =
-        Prim.reduce Primitives.reduceMinP (Array.init x.Rank id) x
+        Prim.reduce reduceMinP (Array.init x.Rank id) x
 
     /// The smallest element along one axis.
     member x.Min(axis: int) =
-        Prim.reduce Primitives.reduceMinP [| Shape.normalizeAxis "Min" x.Rank axis |] x
+        Prim.reduce reduceMinP [| Shape.normalizeAxis "Min" x.Rank axis |] x
 
     /// The product of all elements (a scalar).
     member x.Prod() =
-        Prim.reduce Primitives.reduceProdP (Array.init x.Rank id) x
+        Prim.reduce reduceProdP (Array.init x.Rank id) x
 
     /// The product along one axis.
     member x.Prod(axis: int) =
-        Prim.reduce Primitives.reduceProdP [| Shape.normalizeAxis "Prod" x.Rank axis |] x
+        Prim.reduce reduceProdP [| Shape.normalizeAxis "Prod" x.Rank axis |] x
 
     /// The flat index of the first largest element (int64 scalar).
     member x.ArgMax() =
-        Prim.argExtreme Primitives.argmaxP 0 (Prim.reshape [| x.Size |] x)
+        Prim.argExtreme argmaxP 0 (Prim.reshape [| x.Size |] x)
 
     /// The index of the first largest element along an axis (int64).
-    member x.ArgMax(axis: int) =
-        Prim.argExtreme Primitives.argmaxP axis x
+    member x.ArgMax(axis: int) = Prim.argExtreme argmaxP axis x
 
     /// The flat index of the first smallest element (int64 scalar).
     member x.ArgMin() =
-        Prim.argExtreme Primitives.argminP 0 (Prim.reshape [| x.Size |] x)
+        Prim.argExtreme argminP 0 (Prim.reshape [| x.Size |] x)
 
     /// The index of the first smallest element along an axis (int64).
-    member x.ArgMin(axis: int) =
-        Prim.argExtreme Primitives.argminP axis x
+    member x.ArgMin(axis: int) = Prim.argExtreme argminP axis x
 
     /// The cumulative sum along an axis.
     member x.CumSum(axis: int) = Prim.cumsum axis false x

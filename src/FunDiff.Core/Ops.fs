@@ -7,6 +7,8 @@ open FunDiff.Backend
 /// to any order.
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Tensor =
+    open FunDiff.Primitives
+
 
     let private fail (fmt: Printf.StringFormat<'a, 'b>) =
         Printf.ksprintf (fun message -> raise (ShapeException message)) fmt
@@ -247,17 +249,17 @@ module Tensor =
     // ---- comparisons and selection -----------------------------------------------------------
 
     /// x < y elementwise, a bool tensor.
-    let lt (x: Tensor) (y: Tensor) = Prim.compare Primitives.ltP x y
+    let lt (x: Tensor) (y: Tensor) = Prim.compare ltP x y
     /// x <= y elementwise.
-    let le (x: Tensor) (y: Tensor) = Prim.compare Primitives.leP x y
+    let le (x: Tensor) (y: Tensor) = Prim.compare leP x y
     /// x > y elementwise.
-    let gt (x: Tensor) (y: Tensor) = Prim.compare Primitives.gtP x y
+    let gt (x: Tensor) (y: Tensor) = Prim.compare gtP x y
     /// x >= y elementwise.
-    let ge (x: Tensor) (y: Tensor) = Prim.compare Primitives.geP x y
+    let ge (x: Tensor) (y: Tensor) = Prim.compare geP x y
     /// x = y elementwise.
-    let eq (x: Tensor) (y: Tensor) = Prim.compare Primitives.eqP x y
+    let eq (x: Tensor) (y: Tensor) = Prim.compare eqP x y
     /// x <> y elementwise.
-    let ne (x: Tensor) (y: Tensor) = Prim.compare Primitives.neP x y
+    let ne (x: Tensor) (y: Tensor) = Prim.compare neP x y
 
     /// `where cond a b`: `a` where `cond` is true, else `b` (broadcasting all three). Gradients
     /// flow only to the branch taken.
@@ -299,45 +301,45 @@ module Tensor =
 
     /// The largest element (raises ShapeException for an empty tensor).
     let max (x: Tensor) =
-        Composite.Reductions.extreme "max" Primitives.reduceMaxP (Composite.Reductions.allAxes x) x
+        Composite.Reductions.extreme "max" reduceMaxP (Composite.Reductions.allAxes x) x
 
     /// The largest elements over axes; at ties the derivative is shared equally. Raises
     /// ShapeException for an empty axis.
     let maxAxes (axes: int list) (x: Tensor) =
-        Composite.Reductions.extreme "maxAxes" Primitives.reduceMaxP (Array.ofList axes) x
+        Composite.Reductions.extreme "maxAxes" reduceMaxP (Array.ofList axes) x
 
     /// The largest elements over axes, keeping them as size-1 axes.
     let maxKeepDims (axes: int list) (x: Tensor) =
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "maxKeepDims" Primitives.reduceMaxP axes x)
+        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "maxKeepDims" reduceMaxP axes x)
 
     /// The smallest element (raises ShapeException for an empty tensor).
     let min (x: Tensor) =
-        Composite.Reductions.extreme "min" Primitives.reduceMinP (Composite.Reductions.allAxes x) x
+        Composite.Reductions.extreme "min" reduceMinP (Composite.Reductions.allAxes x) x
 
     /// The smallest elements over axes; at ties the derivative is shared equally. Raises
     /// ShapeException for an empty axis.
     let minAxes (axes: int list) (x: Tensor) =
-        Composite.Reductions.extreme "minAxes" Primitives.reduceMinP (Array.ofList axes) x
+        Composite.Reductions.extreme "minAxes" reduceMinP (Array.ofList axes) x
 
     /// The smallest elements over axes, keeping them as size-1 axes.
     let minKeepDims (axes: int list) (x: Tensor) =
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "minKeepDims" Primitives.reduceMinP axes x)
+        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "minKeepDims" reduceMinP axes x)
 
     /// The product of all elements (its gradient is exact where elements are 0; 1 for an empty
     /// tensor).
     let prod (x: Tensor) =
-        Prim.reduce Primitives.reduceProdP (Composite.Reductions.allAxes x) x
+        Prim.reduce reduceProdP (Composite.Reductions.allAxes x) x
 
     /// The product over axes.
     let prodAxes (axes: int list) (x: Tensor) =
-        Prim.reduce Primitives.reduceProdP (Shape.normalizeAxes "prodAxes" x.Rank (Array.ofList axes)) x
+        Prim.reduce reduceProdP (Shape.normalizeAxes "prodAxes" x.Rank (Array.ofList axes)) x
 
     /// The product over axes, keeping them as size-1 axes.
     let prodKeepDims (axes: int list) (x: Tensor) =
         let axes = Shape.normalizeAxes "prodKeepDims" x.Rank (Array.ofList axes)
-        Composite.Reductions.keepDims axes x (Prim.reduce Primitives.reduceProdP axes x)
+        Composite.Reductions.keepDims axes x (Prim.reduce reduceProdP axes x)
 
     /// The population variance of all elements (NumPy's default, ddof = 0; NaN when empty).
     let var (x: Tensor) =
@@ -400,19 +402,19 @@ module Tensor =
     /// The flat index of the first largest element (int64 scalar), as NumPy's argmax. Raises
     /// ShapeException for an empty tensor.
     let argmax (x: Tensor) =
-        Composite.Reductions.argFlat "argmax" Primitives.argmaxP x
+        Composite.Reductions.argFlat "argmax" argmaxP x
 
     /// The index of the first largest element along an axis (int64).
     let argmaxAxis (axis: int) (x: Tensor) =
-        Composite.Reductions.argAxis "argmaxAxis" Primitives.argmaxP axis x
+        Composite.Reductions.argAxis "argmaxAxis" argmaxP axis x
 
     /// The flat index of the first smallest element (int64 scalar), as NumPy's argmin.
     let argmin (x: Tensor) =
-        Composite.Reductions.argFlat "argmin" Primitives.argminP x
+        Composite.Reductions.argFlat "argmin" argminP x
 
     /// The index of the first smallest element along an axis (int64).
     let argminAxis (axis: int) (x: Tensor) =
-        Composite.Reductions.argAxis "argminAxis" Primitives.argminP axis x
+        Composite.Reductions.argAxis "argminAxis" argminP axis x
 
     /// The cumulative sum of the flattened tensor (NumPy's cumsum without an axis).
     let cumsum (x: Tensor) = Composite.Reductions.cumsumFlat x

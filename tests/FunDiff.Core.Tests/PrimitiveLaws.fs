@@ -9,6 +9,7 @@ open System
 open FsCheck.FSharp
 open Xunit
 open FunDiff
+open FunDiff.Primitives
 open FunDiff.Rules
 open FunDiff.Tests.Domains
 open FunDiff.Tests.Harness
@@ -453,7 +454,7 @@ let ``the laws catch wrong rules`` () =
     // a zero-derivative claim is checked too: sin's derivative is not zero
     assertCaught
         jvpLaw
-        (Primitives.sinP)
+        (sinP)
         { realDomain with
             ZeroDerivative = true
         }

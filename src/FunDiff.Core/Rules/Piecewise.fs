@@ -1,6 +1,7 @@
-/// Rules of the piecewise primitives, where the maths has kinks; the conventions (documented in
-/// the README) are JAX's: abs′(0) = 0, max/min split the tangent equally at ties, clamp passes
-/// the tangent only strictly inside its bounds, sign has derivative 0.
+/// Rules of the piecewise primitives, where the maths has kinks. The conventions (the README's
+/// table compares them with JAX's): abs′(0) = 0 (JAX: 1), max/min split the tangent equally at
+/// ties (as JAX), clamp passes the tangent only strictly inside its bounds (JAX: ½ at a bound),
+/// sign has derivative 0 (as JAX). Each is piecewise linear, so every second derivative is 0.
 module FunDiff.Rules.Piecewise
 
 open FunDiff

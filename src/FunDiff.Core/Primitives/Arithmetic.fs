@@ -1,0 +1,51 @@
+namespace FunDiff.Primitives
+
+open FunDiff
+open FunDiff.Backend
+open FunDiff.ShapeRules
+open FunDiff.Primitives.Kit
+
+/// The arithmetic primitives: neg, add, sub, mul, div, pow, pow_const, atan2.
+/// Declared per family, as their rules are (`Rules/Arithmetic.fs`); opening `FunDiff.Primitives`
+/// opens every family.
+[<AutoOpen>]
+module Arithmetic =
+
+    /// The `neg` primitive.
+    let negP = builtin "neg" (unaryImpl Elementwise.neg) (numericUnary "neg")
+
+    /// x ** y for a constant exponent `y` (a param, so no log x is ever formed).
+    /// An int64 operand stays int64 for a whole exponent y ≥ 0 (NumPy); otherwise float64 only.
+    let powConstP =
+        builtin "pow_const" (fun xs p -> [| Elementwise.powConst (p.Float "y") xs.[0] |]) (fun avals p ->
+            let y = p.Float "y"
+
+            if avals.Length = 1 && avals.[0].DType = Int64 && y >= 0.0 && floor y = y then
+                [| avals.[0] |]
+            else
+                floatUnary "pow_const" avals p)
+
+    /// The `add` primitive.
+    let addP = builtin "add" (binaryImpl Elementwise.add) (binary "add" None)
+
+    /// The `sub` primitive.
+    let subP = builtin "sub" (binaryImpl Elementwise.sub) (binary "sub" None)
+
+    /// The `mul` primitive.
+    let mulP = builtin "mul" (binaryImpl Elementwise.mul) (binary "mul" None)
+
+    /// The `div` primitive.
+    let divP = builtin "div" (binaryImpl Elementwise.div) (binary "div" None)
+
+    /// x ** y with a tensor exponent: float64, or int64 on both sides (NumPy's integer power).
+    let powP =
+        builtin "pow" (binaryImpl Elementwise.pow) (fun avals p ->
+            let out = binary "pow" None avals p
+
+            if out.[0].DType = Bool then
+                fail "pow: expects float64 or int64 operands, got %O and %O." avals.[0] avals.[1]
+
+            out)
+
+    /// atan2(y, x), operands in that order.
+    let atan2P = builtin "atan2" (binaryImpl Elementwise.atan2) (floatBinary "atan2")

@@ -1,0 +1,21 @@
+namespace FunDiff.Primitives
+
+open FunDiff
+open FunDiff.Backend
+open FunDiff.ShapeRules
+
+/// How the built-in primitives are declared: a name, a kernel and a shape rule (their JVP
+/// and transpose rules live in the rules table, `Rules/`). The primitives themselves are
+/// declared per family in the files after this one.
+module internal Kit =
+
+    let builtin name impl shapeRule = Primitive(name, impl, shapeRule, null)
+
+    let unaryImpl (kernel: NDArray -> NDArray) =
+        fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] |]
+
+    let binaryImpl (kernel: NDArray -> NDArray -> NDArray) =
+        fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] xs.[1] |]
+
+    let floatUnaryP name kernel =
+        builtin name (unaryImpl kernel) (floatUnary name)
