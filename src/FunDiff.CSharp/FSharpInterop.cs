@@ -1,3 +1,4 @@
+// Room: conversions between C# delegates and F# function values.
 using System;
 using Microsoft.FSharp.Core;
 

@@ -1,3 +1,4 @@
+// Room: the C# optimizers (Sgd, Momentum, Adam) of Fn.
 using System;
 
 namespace FunDiff;

@@ -1,3 +1,4 @@
+// Room: the generic tree overloads of the C# transforms (Grad<T>, ...).
 using System;
 using static FunDiff.FSharpInterop;
 

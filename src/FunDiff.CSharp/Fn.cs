@@ -1,3 +1,4 @@
+// Room: the C# transforms (Grad, Jvp, Vjp, Jacobian, Hessian, ...) over Func<Tensor, Tensor>.
 using System;
 using System.Runtime.CompilerServices;
 using static FunDiff.FSharpInterop;

@@ -1,3 +1,4 @@
+// Room: the C# transforms in fluent form on Func<Tensor, Tensor> (f.Grad()).
 using System;
 
 namespace FunDiff;

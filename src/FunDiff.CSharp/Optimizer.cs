@@ -1,3 +1,4 @@
+// Room: the stateful C# optimizer object over trees.
 using System;
 using System.Globalization;
 

@@ -1,3 +1,4 @@
+// Room: C# utilities on trees (flatten, map, zip of tensor leaves).
 using System;
 using Microsoft.FSharp.Collections;
 using static FunDiff.FSharpInterop;

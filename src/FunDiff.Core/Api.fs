@@ -1,3 +1,4 @@
+// Room: the transforms users call: jvp, linearize, vjp, grad, jacfwd, jacrev, hessian, hvp, makeIR.
 namespace FunDiff
 
 open FunDiff.Transforms

@@ -1,3 +1,4 @@
+// Room: the engine: Tensor, tracers, traces and the interpreter stack that dispatches every bind; Prim, the one place ops bind primitives; the Tensor members and slicing.
 namespace FunDiff
 
 open System

@@ -1,3 +1,4 @@
+// Room: user-defined primitives (Primitive.define) carrying their own rules.
 namespace FunDiff
 
 open FunDiff.Backend

@@ -1,3 +1,4 @@
+// Room: the library's exception types, one per kind of misuse, each message naming the operation, the shapes and the fix.
 namespace FunDiff
 
 open System

@@ -1,3 +1,4 @@
+// Room: C#-friendly extension methods on Tensor (PascalCase forms of the op library).
 namespace FunDiff
 
 open System.Runtime.CompilerServices

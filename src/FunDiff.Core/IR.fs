@@ -1,3 +1,4 @@
+// Room: the immutable program (jaxpr-like IR): variables, equations, printing, Mermaid, evaluation.
 namespace FunDiff
 
 open System.Text

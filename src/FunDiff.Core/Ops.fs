@@ -1,3 +1,4 @@
+// Room: the camelCase op library (`Tensor.sin`, `Tensor.sumAxes`, ...), the F# user's surface.
 namespace FunDiff
 
 open FunDiff.Backend

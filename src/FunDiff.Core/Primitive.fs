@@ -1,3 +1,4 @@
+// Room: what a primitive is (name, kernel, shape rule) and its params; the built-ins are declared per family in Primitives/.
 namespace FunDiff
 
 open System.Threading

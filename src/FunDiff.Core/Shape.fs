@@ -1,3 +1,4 @@
+// Room: dtypes, avals (shape + dtype) and the shape arithmetic every layer shares: broadcasting, axes, strides, permutations.
 namespace FunDiff
 
 /// The element type of a tensor. `Float64` is the number type that transforms differentiate;

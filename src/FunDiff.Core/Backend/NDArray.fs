@@ -1,3 +1,4 @@
+// Room: the concrete array every kernel reads and writes (an aval over a float[] buffer, possibly pooled).
 namespace FunDiff.Backend
 
 open System

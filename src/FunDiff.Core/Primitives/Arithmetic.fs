@@ -1,3 +1,4 @@
+// Room: the arithmetic primitives (rules in Rules/Arithmetic.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

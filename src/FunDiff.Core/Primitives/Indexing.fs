@@ -1,3 +1,4 @@
+// Room: gather and scatter_add (rules in Rules/Indexing.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

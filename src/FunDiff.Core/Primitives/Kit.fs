@@ -1,3 +1,4 @@
+// Room: the one-line declaration helpers of the built-in primitives.
 namespace FunDiff.Primitives
 
 open FunDiff

@@ -1,3 +1,4 @@
+// Room: dot_general (rules in Rules/Linalg.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

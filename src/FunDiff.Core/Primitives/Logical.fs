@@ -1,3 +1,4 @@
+// Room: comparisons, select_n and stop_gradient (rules in Rules/Logical.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

@@ -1,3 +1,4 @@
+// Room: the primitives with kinks: abs, sign, max, min, clamp (rules in Rules/Piecewise.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

@@ -1,3 +1,4 @@
+// Room: the reductions beyond sum, arg-reductions and cumulative sums (rules in Rules/Reduction.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

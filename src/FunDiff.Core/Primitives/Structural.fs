@@ -1,3 +1,4 @@
+// Room: the structural primitives: the linear plumbing of shapes (rules in Rules/Structural.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

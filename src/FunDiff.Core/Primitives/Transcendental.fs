@@ -1,3 +1,4 @@
+// Room: the transcendental elementwise primitives (rules in Rules/Transcendental.fs).
 namespace FunDiff.Primitives
 
 open FunDiff

@@ -1,3 +1,4 @@
+// Room: the rule types (JVP, transpose) and the helpers that write a rule in one line.
 namespace FunDiff
 
 /// A JVP rule: given the primal inputs, their tangents (`ValueNone` is a symbolic zero), the

@@ -91,25 +91,17 @@ let internal jvpMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Tensor[]
             )
 
     let trace = JvpTrace(Interpreter.Current, transform)
-    let saved = Interpreter.Enter trace
 
-    try
-        try
-            let inputs =
-                Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
+    TraceScope.run trace transform (fun () ->
+        let inputs =
+            Array.map2 (fun x v -> JvpTracer(trace, x, Prim.convert Float64 v) :> Tensor) xs vs
 
-            f inputs
-            |> Array.map (fun y ->
-                match y with
-                | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
-                | y -> y, ValueNone)
-            |> Array.unzip
-        with :? ShapeException as e ->
-            e.LeftTransform transform
-            reraise ()
-    finally
-        Interpreter.Restore saved
-        trace.Kill()
+        f inputs
+        |> Array.map (fun y ->
+            match y with
+            | :? JvpTracer as t when Object.ReferenceEquals(t.Trace, trace) -> t.Primal, ValueSome t.Tangent
+            | y -> y, ValueNone)
+        |> Array.unzip)
 
 /// `jvpMany` for one input and one output.
 let internal jvpWith (transform: string) (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) =

@@ -13,15 +13,10 @@ let internal linearizeMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Te
     xs |> Array.iter (Jvp.checkDifferentiable transform)
     let staging = StagingTrace(Interpreter.Current, transform)
     let tangentsIn = xs |> Array.map (fun x -> staging.NewInput x.Aval)
-    let saved = Interpreter.Enter staging
 
-    try
+    TraceScope.run staging transform (fun () ->
         let ys, tangentsOut =
-            try
-                Jvp.jvpMany transform f xs (tangentsIn |> Array.map (fun t -> t :> Tensor))
-            with :? ShapeException as e ->
-                e.LeftTransform transform
-                reraise ()
+            Jvp.jvpMany transform f xs (tangentsIn |> Array.map (fun t -> t :> Tensor))
 
         let tangentsOut =
             Array.map2
@@ -32,10 +27,7 @@ let internal linearizeMany (transform: string) (f: Tensor[] -> Tensor[]) (xs: Te
                 ys
                 tangentsOut
 
-        ys, staging.Finish(tangentsIn |> Array.map (fun t -> t.Var), tangentsOut)
-    finally
-        Interpreter.Restore saved
-        staging.Kill()
+        ys, staging.Finish(tangentsIn |> Array.map (fun t -> t.Var), tangentsOut))
 
 /// `linearizeMany` for one input and one output.
 let internal linearizeProgram (transform: string) (f: Tensor -> Tensor) (x: Tensor) : Tensor * Program =

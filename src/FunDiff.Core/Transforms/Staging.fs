@@ -146,17 +146,4 @@ let internal stage (transform: string) (f: Tensor -> Tensor) (aval: Aval) : Prog
     let trace = StagingTrace(Interpreter.Current, transform)
     trace.StagesEverything <- true
     let input = trace.NewInput aval
-    let saved = Interpreter.Enter trace
-
-    try
-        let y =
-            try
-                f input
-            with :? ShapeException as e ->
-                e.LeftTransform transform
-                reraise ()
-
-        trace.Finish([| input.Var |], [| y |])
-    finally
-        Interpreter.Restore saved
-        trace.Kill()
+    TraceScope.run trace transform (fun () -> trace.Finish([| input.Var |], [| f input |]))

@@ -1,3 +1,4 @@
+// Room: optimizers over trees (SGD, momentum, Adam) as pure state-passing functions.
 namespace FunDiff
 
 /// The state of plain gradient descent (only a step count).

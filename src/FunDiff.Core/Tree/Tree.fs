@@ -1,3 +1,4 @@
+// Room: the transforms over trees (Tree.grad, Tree.vjp, ...) and tree utilities.
 namespace FunDiff
 
 open System

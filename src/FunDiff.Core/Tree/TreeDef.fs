@@ -1,3 +1,4 @@
+// Room: tree structure: flattening records, tuples, lists, arrays and maps of tensors into leaves and back.
 namespace FunDiff
 
 open System
