@@ -21,7 +21,8 @@ namespace FunDiff;
 /// </code>
 /// </example>
 /// <remarks>
-/// Every transform raises <see cref="ArgumentNullException"/> for a null function and lets the
+/// Every transform raises <see cref="ArgumentNullException"/> for a null function or tensor
+/// (naming the parameter), as do the functions it returns (<c>Grad(f)(null)</c>), and lets the
 /// library's exceptions (all deriving from <see cref="FunDiffException"/>) through unchanged.
 /// The fluent forms (<c>f.Grad()</c>, <c>f.Hessian()</c>, ...) are in <see cref="FuncExtensions"/>.
 /// <para>
@@ -48,8 +49,8 @@ public static partial class Fn
     [OverloadResolutionPriority(1)]
     public static Func<Tensor, Tensor> Grad(Func<Tensor, Tensor> f)
     {
-        var function = ToFSharp(f);
-        return x => Diff.grad(function, x);
+        var function = Diff.grad(ToFSharp(f));
+        return function.Invoke;
     }
 
     /// <summary>
@@ -62,10 +63,10 @@ public static partial class Fn
     [OverloadResolutionPriority(1)]
     public static Func<Tensor, (Tensor Value, Tensor Gradient)> ValueAndGrad(Func<Tensor, Tensor> f)
     {
-        var function = ToFSharp(f);
+        var function = Diff.valueAndGrad(ToFSharp(f));
         return x =>
         {
-            var (value, gradient) = Diff.valueAndGrad(function, x);
+            var (value, gradient) = function.Invoke(x);
             return (value, gradient);
         };
     }
@@ -125,8 +126,8 @@ public static partial class Fn
     /// <returns>The function <c>x =&gt; ∂f/∂x</c>.</returns>
     public static Func<Tensor, Tensor> Jacfwd(Func<Tensor, Tensor> f)
     {
-        var function = ToFSharp(f);
-        return x => Diff.jacfwd(function, x);
+        var function = Diff.jacfwd(ToFSharp(f));
+        return function.Invoke;
     }
 
     /// <summary>
@@ -137,8 +138,8 @@ public static partial class Fn
     /// <returns>The function <c>x =&gt; ∂f/∂x</c>.</returns>
     public static Func<Tensor, Tensor> Jacrev(Func<Tensor, Tensor> f)
     {
-        var function = ToFSharp(f);
-        return x => Diff.jacrev(function, x);
+        var function = Diff.jacrev(ToFSharp(f));
+        return function.Invoke;
     }
 
     /// <summary>
@@ -149,8 +150,8 @@ public static partial class Fn
     /// <returns>The function <c>x =&gt; ∂f/∂x</c>.</returns>
     public static Func<Tensor, Tensor> Jacobian(Func<Tensor, Tensor> f)
     {
-        var function = ToFSharp(f);
-        return x => Diff.jacobian(function, x);
+        var function = Diff.jacobian(ToFSharp(f));
+        return function.Invoke;
     }
 
     /// <summary>
@@ -254,6 +255,6 @@ public static partial class Fn
     public static double[] Gradient(Func<Tensor, Tensor> f, params double[] x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return Diff.grad(ToFSharp(f), Tensor.OfArray(x)).ToArray();
+        return Diff.grad(ToFSharp(f)).Invoke(Tensor.OfArray(x)).ToArray();
     }
 }

@@ -12,6 +12,9 @@ module Diff =
     /// Forward mode: `jvp f x v` is `(f x, J v)`, the output and its derivative along `v`
     /// (same shape as `x`). Raises ShapeException if `v`'s shape differs from `x`'s.
     let jvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor * Tensor =
+        Guard.notNull "jvp" "f" f
+        Guard.notNull "jvp" "x" x
+        Guard.notNull "jvp" "v" v
         let y, t = Jvp.jvpWith "jvp" f x v
 
         match t with
@@ -21,10 +24,14 @@ module Diff =
     /// `linearize f x` is `(f x, fun v -> J v)`: the primal is computed once and the tangent map
     /// is a staged linear program, cheap to apply many times.
     let linearize (f: Tensor -> Tensor) (x: Tensor) : Tensor * (Tensor -> Tensor) =
+        Guard.notNull "linearize" "f" f
+        Guard.notNull "linearize" "x" x
         let y, linear = Linearize.linearizeProgram "linearize" f x
 
         y,
         fun v ->
+            Guard.notNull "linearize" "v" v
+
             if not (v.Aval.Shape = x.Aval.Shape) then
                 raise (
                     ShapeException(
@@ -40,45 +47,82 @@ module Diff =
     /// Reverse mode: `vjp f x` is `(f x, pullback)` with `pullback u = Jᵀ u` (`u` of the
     /// output's shape, the result of `x`'s shape).
     let vjp (f: Tensor -> Tensor) (x: Tensor) : Tensor * (Tensor -> Tensor) =
+        Guard.notNull "vjp" "f" f
+        Guard.notNull "vjp" "x" x
         let y, linear = Linearize.linearizeProgram "vjp" f x
 
         y,
         fun u ->
+            Guard.notNull "vjp" "u" u
             Linearize.checkCotangent "vjp" y u
             (Transpose.backwardPass linear [| Prim.convert Float64 u |]).[0]
 
     /// The gradient of a scalar function, of `x`'s shape. Raises NonScalarOutputException if
     /// `f` returns a non-scalar. Example: `grad (fun x -> Tensor.sum (x * x)) x` is `2x`.
     let grad (f: Tensor -> Tensor) : Tensor -> Tensor =
-        fun x -> snd (Linearize.valueAndGrad "grad" f x)
+        Guard.notNull "grad" "f" f
+
+        fun x ->
+            Guard.notNull "grad" "x" x
+            snd (Linearize.valueAndGrad "grad" f x)
 
     /// `(f x, grad f x)` in one pass.
     let valueAndGrad (f: Tensor -> Tensor) : Tensor -> Tensor * Tensor =
-        fun x -> Linearize.valueAndGrad "valueAndGrad" f x
+        Guard.notNull "valueAndGrad" "f" f
+
+        fun x ->
+            Guard.notNull "valueAndGrad" "x" x
+            Linearize.valueAndGrad "valueAndGrad" f x
 
     /// The Jacobian by forward mode, of shape `out.shape ++ in.shape`.
-    let jacfwd (f: Tensor -> Tensor) : Tensor -> Tensor = fun x -> Jacobian.jacfwd f x
+    let jacfwd (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "jacfwd" "f" f
+
+        fun x ->
+            Guard.notNull "jacfwd" "x" x
+            Jacobian.jacfwd f x
 
     /// The Jacobian by reverse mode, of shape `out.shape ++ in.shape`.
-    let jacrev (f: Tensor -> Tensor) : Tensor -> Tensor = fun x -> Jacobian.jacrev f x
+    let jacrev (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "jacrev" "f" f
+
+        fun x ->
+            Guard.notNull "jacrev" "x" x
+            Jacobian.jacrev f x
 
     /// The Jacobian by the cheaper mode (forward when the input is smaller than the output).
-    let jacobian (f: Tensor -> Tensor) : Tensor -> Tensor = fun x -> Jacobian.jacobian f x
+    let jacobian (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "jacobian" "f" f
+
+        fun x ->
+            Guard.notNull "jacobian" "x" x
+            Jacobian.jacobian f x
 
     /// The Hessian `jacfwd (jacrev f)`, of shape `out.shape ++ in.shape ++ in.shape`.
-    let hessian (f: Tensor -> Tensor) : Tensor -> Tensor = jacfwd (jacrev f)
+    let hessian (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "hessian" "f" f
+        jacfwd (jacrev f)
 
     /// The Hessian-vector product `H v` by forward-over-reverse (`jvp (grad f) x v`), without
     /// forming the Hessian.
-    let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor = snd (jvp (grad f) x v)
+    let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor =
+        Guard.notNull "hvp" "f" f
+        Guard.notNull "hvp" "x" x
+        Guard.notNull "hvp" "v" v
+        snd (jvp (grad f) x v)
 
     /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
     /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the
     /// equations around it. Scoped to this call (AsyncLocal), not a global flag.
     /// Example: `Diff.withDebugNans (fun () -> grad f x)`.
-    let withDebugNans (f: unit -> 'a) : 'a = Interpreter.WithDebugNans f
+    let withDebugNans (f: unit -> 'a) : 'a =
+        Guard.notNull "withDebugNans" "f" f
+        Interpreter.WithDebugNans f
 
     /// The program `f` computes on an input of `x`'s aval, with known values folded and dead
     /// equations removed. Print it (`%O`) or draw it (`.ToMermaid()`). Reading a number from
     /// the input inside `f` raises ConcretizationException.
-    let makeIR (f: Tensor -> Tensor) (x: Tensor) : Program = Staging.stage "makeIR" f x.Aval
+    let makeIR (f: Tensor -> Tensor) (x: Tensor) : Program =
+        Guard.notNull "makeIR" "f" f
+        Guard.notNull "makeIR" "x" x
+        Staging.stage "makeIR" f x.Aval

@@ -57,7 +57,9 @@ type Tensor internal (aval: Aval) =
         a.Data.[0]
 
     /// `float x` / C# `(double)x`: the value of a one-element tensor.
-    static member op_Explicit(x: Tensor) : float = x.ToScalar()
+    static member op_Explicit(x: Tensor) : float =
+        Guard.notNull "explicit conversion to float" "x" x
+        x.ToScalar()
 
     /// C#: a double converts to a scalar tensor implicitly (so `Grad(f)(3.0)` works).
     static member op_Implicit(v: float) : Tensor =
@@ -79,6 +81,25 @@ and [<AbstractClass>] Tracer internal (trace: Trace, aval: Aval) =
 
     /// The concrete value, if this trace knows one (JVP: the primal).
     abstract ToConcrete: op: string -> NDArray
+
+    /// What ToString shows of a live tracer: `Traced<f64[3]> in grad`, and a JVP tracer its
+    /// primal. Never called once the trace has ended.
+    abstract Describe: unit -> string
+
+    default _.Describe() =
+        sprintf "Traced<%O> in %s" aval trace.Transform
+
+    /// `Traced<f64[3]> in grad` while the transform runs; an escaped tracer (its transform has
+    /// returned) shows no value, since reading one raises EscapedTracerException.
+    override t.ToString() =
+        if trace.Alive then
+            t.Describe()
+        else
+            sprintf
+                "Traced<%O> in %s (escaped: %s has returned, so this tracer has no value; return it from the function instead of storing it)"
+                aval
+                trace.Transform
+                trace.Transform
 
     /// Raises the escaped-tracer error if this tracer's trace has ended.
     member internal t.CheckAlive(op: string) =
@@ -343,6 +364,8 @@ module internal Prim =
     let scalar (v: float) = ofArray (NDArray.scalar v)
 
     let convert (dtype: DType) (x: Tensor) =
+        Guard.notNull "convert" "x" x
+
         if x.DType = dtype then
             x
         else
@@ -350,7 +373,9 @@ module internal Prim =
 
     let asFloat (x: Tensor) = convert Float64 x
 
-    let floatUnary prim (x: Tensor) = bind1 prim [| asFloat x |] Params.Empty
+    let floatUnary (prim: Primitive) (x: Tensor) =
+        Guard.notNull prim.Name "x" x
+        bind1 prim [| asFloat x |] Params.Empty
 
     let broadcastInDim (shape: int[]) (dims: int[]) (x: Tensor) =
         bind1 broadcastInDimP [| x |] (Params [| "shape", Ints shape; "broadcast_dimensions", Ints dims |])
@@ -389,6 +414,9 @@ module internal Prim =
 
     /// An arithmetic primitive: bools promote to int64; `div` always gives float64.
     let arithmetic (prim: Primitive) (x: Tensor) (y: Tensor) =
+        Guard.notNull prim.Name "x" x
+        Guard.notNull prim.Name "y" y
+
         let dtype =
             if Object.ReferenceEquals(prim, divP) then
                 Float64
@@ -402,10 +430,13 @@ module internal Prim =
 
     /// A comparison primitive; the result is a bool tensor.
     let compare (prim: Primitive) (x: Tensor) (y: Tensor) =
+        Guard.notNull prim.Name "x" x
+        Guard.notNull prim.Name "y" y
         let x, y = prepare prim.Name (Shape.promote x.DType y.DType) x y
         bind1 prim [| x; y |] Params.Empty
 
     let neg (x: Tensor) =
+        Guard.notNull "neg" "x" x
         bind1 negP [| (if x.DType = Bool then convert DType.Int64 x else x) |] Params.Empty
 
     /// Whether `x ** c` of an integer tensor stays an integer (NumPy: a whole, non-negative
@@ -416,6 +447,8 @@ module internal Prim =
     /// x ** c; c = 1 is x itself and c = 0 is ones (IEEE: 0^0 = nan^0 = 1), neither staged.
     /// An int64 (or bool) `x` with a whole exponent c ≥ 0 stays int64, as in NumPy.
     let powConst (c: float) (x: Tensor) =
+        Guard.notNull "pow" "x" x
+
         let x =
             if keepsInteger c x then
                 convert DType.Int64 x
@@ -428,6 +461,7 @@ module internal Prim =
 
     /// Sums over the given axes (any order, negative allowed).
     let sumAxes (axes: int[]) (x: Tensor) =
+        Guard.notNull "sum" "x" x
         let axes = Shape.normalizeAxes "sum" x.Rank axes
 
         if axes.Length = 0 then
@@ -439,6 +473,8 @@ module internal Prim =
     let sum (x: Tensor) = sumAxes (Array.init x.Rank id) x
 
     let reshape (shape: int[]) (x: Tensor) =
+        Guard.notNull "reshape" "shape" shape
+        Guard.notNull "reshape" "x" x
         // one -1 infers its size, as in NumPy
         let shape =
             match shape |> Array.filter (fun d -> d = -1) |> Array.length with
@@ -462,6 +498,8 @@ module internal Prim =
             bind1 reshapeP [| x |] (Params [| "new_sizes", Ints shape |])
 
     let transpose (perm: int[]) (x: Tensor) =
+        Guard.notNull "transpose" "perm" perm
+        Guard.notNull "transpose" "x" x
         let perm = perm |> Array.map (Shape.normalizeAxis "transpose" x.Rank)
         Shape.checkPermutation "transpose" x.Rank perm
 
@@ -478,6 +516,7 @@ module internal Prim =
 
     /// Slices `[start, stop)` on one axis, NumPy-style clamped bounds with negatives from the end.
     let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) =
+        Guard.notNull "slice" "x" x
         let axis = Shape.normalizeAxis "slice" x.Rank axis
         let n = x.Aval.Shape.[axis]
 
@@ -499,6 +538,8 @@ module internal Prim =
             bind1 padP [| x |] (Params [| "low", Ints low; "high", Ints high |])
 
     let concatenate (axis: int) (xs: Tensor[]) =
+        Guard.notNullElements "concatenate" "xs" xs
+
         if xs.Length = 0 then
             raise (ShapeException "concatenate: needs at least one tensor.")
 
@@ -512,12 +553,15 @@ module internal Prim =
 
     /// Inserts a new axis of size 1 at `axis`.
     let expandDims (axis: int) (x: Tensor) =
+        Guard.notNull "expandDims" "x" x
         let axis = Shape.normalizeAxis "expandDims" (x.Rank + 1) axis
         let shape = Array.insertAt axis 1 x.Aval.Shape
         reshape shape x
 
     /// Stacks tensors of one shape along a new axis.
     let stack (axis: int) (xs: Tensor[]) =
+        Guard.notNullElements "stack" "xs" xs
+
         if xs.Length = 0 then
             raise (ShapeException "stack: needs at least one tensor.")
 
@@ -539,6 +583,9 @@ module internal Prim =
 
     /// select_n with JAX's order: where `which` is false `onFalse`, else `onTrue`; broadcasts.
     let where (cond: Tensor) (onTrue: Tensor) (onFalse: Tensor) =
+        Guard.notNull "where" "cond" cond
+        Guard.notNull "where" "onTrue" onTrue
+        Guard.notNull "where" "onFalse" onFalse
         let dtype = Shape.promote onTrue.DType onFalse.DType
         let onTrue, onFalse = convert dtype onTrue, convert dtype onFalse
 
@@ -561,16 +608,22 @@ module internal Prim =
             Params.Empty
 
     let stopGradient (x: Tensor) =
+        Guard.notNull "stopGradient" "x" x
         bind1 stopGradientP [| x |] Params.Empty
 
     /// A float primitive of two operands: both converted to float64 and broadcast.
     let floatBinary (prim: Primitive) (x: Tensor) (y: Tensor) =
+        Guard.notNull prim.Name "x" x
+        Guard.notNull prim.Name "y" y
         let x, y = prepare prim.Name Float64 x y
         bind1 prim [| x; y |] Params.Empty
 
     /// x ** y: integers (int64 or bool) on both sides stay int64, as in NumPy (a negative
     /// exponent then raises); otherwise float64.
     let pow (x: Tensor) (y: Tensor) =
+        Guard.notNull "pow" "x" x
+        Guard.notNull "pow" "y" y
+
         let dtype =
             if x.DType <> Float64 && y.DType <> Float64 then
                 DType.Int64
@@ -583,6 +636,7 @@ module internal Prim =
 
     /// clamp(lo, x, hi) with scalar or broadcastable bounds.
     let clamp (lo: Tensor) (x: Tensor) (hi: Tensor) =
+        Guard.notNull "clip" "x" x
         let dtype = Shape.promote (Shape.promote lo.DType x.DType) hi.DType
         let dtype = if dtype = Bool then DType.Int64 else dtype
         let lo, x, hi = convert dtype lo, convert dtype x, convert dtype hi
@@ -597,6 +651,7 @@ module internal Prim =
 
     /// A reduction primitive over axes (any order, negative allowed); no axes is the identity.
     let reduce (prim: Primitive) (axes: int[]) (x: Tensor) =
+        Guard.notNull prim.Name "x" x
         let axes = Shape.normalizeAxes prim.Name x.Rank axes
 
         if axes.Length = 0 then
@@ -606,36 +661,77 @@ module internal Prim =
 
     /// argmax / argmin along one axis (int64).
     let argExtreme (prim: Primitive) (axis: int) (x: Tensor) =
+        Guard.notNull prim.Name "x" x
         let axis = Shape.normalizeAxis prim.Name x.Rank axis
         bind1 prim [| x |] (Params [| "axis", Int axis |])
 
     /// Inclusive cumulative sum along an axis (from the end when `reverse`).
     let cumsum (axis: int) (reverse: bool) (x: Tensor) =
+        Guard.notNull "cumsum" "x" x
         let axis = Shape.normalizeAxis "cumsum" x.Rank axis
         let x = if x.DType = Bool then convert DType.Int64 x else x
         bind1 cumsumP [| x |] (Params [| "axis", Int axis; "reverse", Int(if reverse then 1 else 0) |])
 
-    /// Gathers along `axis` with int64 indices (NumPy's take).
+    /// Gathers along `axis` with indices that are already checked (int64, or float64 holding
+    /// whole numbers): the rules and the composites use it. User-facing takes go through `take`.
     let gather (axis: int) (x: Tensor) (indices: Tensor) =
-        let axis = Shape.normalizeAxis "take" x.Rank axis
+        bind1 gatherP [| x; convert DType.Int64 indices |] (Params [| "axis", Int axis |])
+
+    /// The values of a tensor if they are known now: a concrete tensor's, or the primal's of a
+    /// jvp/grad tracer; not those of a tracer that makeIR or linearize stages.
+    let knownValues (op: string) (x: Tensor) : NDArray voption =
+        match x with
+        | :? ConcreteTensor as c -> ValueSome c.Array
+        | _ ->
+            try
+                ValueSome(x.Concrete op)
+            with :? ConcretizationException ->
+                ValueNone
+
+    /// Checks an index tensor before any work: int64, or float64 holding whole numbers (never
+    /// bool); when its values are known (concrete, or the primal of a jvp/grad tracer), each in
+    /// range for `where` (an axis of `n` elements). Unknown values (under makeIR) are checked by
+    /// the gather kernel when the program runs. Returns whether the values were known.
+    let checkIndices (op: string) (where: string) (n: int) (indices: Tensor) : bool =
+        Guard.notNull op "indices" indices
 
         if indices.DType = Bool then
             raise (
                 ShapeException(
                     sprintf
-                        "take: the indices are a bool tensor (shape %s); indices must be int64, or float64 holding whole numbers. For a mask, use Tensor.where."
+                        "%s: the indices are a bool tensor (shape %s); indices must be int64, or float64 holding whole numbers. For a mask, use Tensor.where."
+                        op
                         (Shape.show indices.Aval.Shape)
                 )
             )
 
-        // float indices are truncated by the conversion below: check first that they are whole
-        match indices with
-        | :? ConcreteTensor as c when c.DType = Float64 ->
-            let n = x.Aval.Shape.[axis]
-            Reductions.checkIndexValues "take" (sprintf "axis %d of size %d" axis n) n c.Array
-        | _ -> ()
+        match knownValues op indices with
+        | ValueSome values ->
+            Reductions.checkIndexValues op where n values
+            GC.KeepAlive values // its raw buffer was read (BufferPool)
+            true
+        | ValueNone -> false
 
-        bind1 gatherP [| x; convert DType.Int64 indices |] (Params [| "axis", Int axis |])
+    /// A checked take along a normalized axis, `where` describing it for errors. Float64
+    /// indices whose values are not known now (under makeIR) are gathered as they are: the
+    /// kernel checks that they are whole when the program runs, where a conversion to int64
+    /// would truncate 1.5 to 1 silently.
+    let takeAlong (op: string) (where: string) (axis: int) (x: Tensor) (indices: Tensor) =
+        let known = checkIndices op where x.Aval.Shape.[axis] indices
+
+        if indices.DType = Float64 && not known then
+            bind1 gatherP [| x; indices |] (Params [| "axis", Int axis |])
+        else
+            gather axis x indices
+
+    /// NumPy's take along an axis, checked: the one path of every user-facing take (the
+    /// module's `take` and `takeAxis`, C#'s `x.Take(indices, axis)`), so they accept and reject
+    /// the same indices, concrete or traced.
+    let take (op: string) (axis: int) (x: Tensor) (indices: Tensor) =
+        Guard.notNull op "x" x
+        Guard.notNull op "indices" indices
+        let axis = Shape.normalizeAxis op x.Rank axis
+        takeAlong op (sprintf "axis %d of size %d" axis x.Aval.Shape.[axis]) axis x indices
 
     /// Adds slices of `updates` into an axis of size `size` at `indices` (gather's transpose).
     let scatterAdd (axis: int) (size: int) (updates: Tensor) (indices: Tensor) =
@@ -680,6 +776,8 @@ module internal Prim =
 
     /// Selects index `i` of axis 0 (one rank lower); negative counts from the end.
     let index (i: int) (x: Tensor) =
+        Guard.notNull "index" "x" x
+
         if x.Rank = 0 then
             raise (
                 ShapeException(
@@ -703,6 +801,8 @@ module internal Prim =
 
     /// The F# slice `a..b` on one axis: both ends inclusive, as F# ranges are.
     let fsharpSlice (axis: int) (start: int option) (finish: int option) (x: Tensor) =
+        Guard.notNull "slice" "x" x
+
         if axis >= x.Rank then
             raise (
                 ShapeException(
@@ -741,6 +841,7 @@ type Tensor with
 
     /// A 1-d float64 tensor holding a copy of the values.
     static member OfArray(values: float[]) : Tensor =
+        Guard.notNull "OfArray" "values" values
         Prim.ofArray (NDArray.ofData [| values.Length |] Float64 (Array.copy values))
 
     /// C#: a 1-d tensor of the given values, `Tensor.Of(1.0, 2.0, 3.0)`.
@@ -748,23 +849,25 @@ type Tensor with
 
     /// A 2-d tensor holding a copy of a rectangular array.
     static member FromArray(values: float[,]) : Tensor =
+        Guard.notNull "FromArray" "values" values
         let r, c = Array2D.length1 values, Array2D.length2 values
         Prim.ofArray (NDArray.ofData [| r; c |] Float64 (Array.init (r * c) (fun i -> values.[i / c, i % c])))
 
     /// A tensor of the given shape with every element equal to `value`.
     static member Full(shape: int[], value: float) : Tensor =
-        if shape |> Array.exists (fun d -> d < 0) then
-            raise (ShapeException(sprintf "full: shape %s has a negative dimension." (Shape.show shape)))
-
+        Guard.notNull "full" "shape" shape
+        Shape.checkDimensions "full" shape
         Prim.ofArray (NDArray.full (Aval(Array.copy shape, Float64)) value)
 
     /// Zeros of the given shape.
     static member Zeros([<ParamArray>] shape: int[]) : Tensor =
+        Guard.notNull "Zeros" "shape" shape
         Shape.checkDimensions "Zeros" shape
         Tensor.Full(shape, 0.0)
 
     /// Ones of the given shape.
     static member Ones([<ParamArray>] shape: int[]) : Tensor =
+        Guard.notNull "Ones" "shape" shape
         Shape.checkDimensions "Ones" shape
         Tensor.Full(shape, 1.0)
 
@@ -773,6 +876,9 @@ type Tensor with
         if n < 0 then
             raise (ShapeException(sprintf "arange: n = %d must be non-negative." n))
 
+        // the size check every constructor shares (zeros, full, eye, ...): too many elements is
+        // a ShapeException naming the constructor, not an OutOfMemoryException
+        Shape.checkDimensions "arange" [| n |]
         Tensor.OfArray(Array.init n float)
 
     /// `n` evenly spaced values from `start` to `stop`, both included (NumPy's linspace).
@@ -780,6 +886,7 @@ type Tensor with
         if n < 0 then
             raise (ShapeException(sprintf "linspace: n = %d must be non-negative." n))
 
+        Shape.checkDimensions "linspace" [| n |]
         let step = if n > 1 then (stop - start) / float (n - 1) else 0.0
         Tensor.OfArray(Array.init n (fun i -> if i = n - 1 && n > 1 then stop else start + step * float i))
 
@@ -787,6 +894,8 @@ type Tensor with
     static member Eye(n: int) : Tensor =
         if n < 0 then
             raise (ShapeException(sprintf "eye: n = %d must be non-negative." n))
+
+        Shape.checkDimensions "eye" [| n; n |]
 
         Prim.ofArray (
             NDArray.ofData [| n; n |] Float64 (Array.init (n * n) (fun i -> if i / n = i % n then 1.0 else 0.0))
@@ -798,7 +907,9 @@ type Tensor with
 
     /// C#: stacks tensors of one shape along a new axis at `axis` (-(rank+1)..rank).
     static member StackAxis(axis: int, [<ParamArray>] tensors: Tensor[]) : Tensor =
-        if isNull tensors || tensors.Length = 0 then
+        Guard.notNullElements "Stack" "tensors" tensors
+
+        if tensors.Length = 0 then
             raise (ShapeException "Stack: no tensors; Stack needs at least one (the result's shape comes from them).")
 
         Prim.stack axis tensors
@@ -806,7 +917,9 @@ type Tensor with
     /// C#: joins tensors along an existing axis, `Tensor.Concat(0, a, b)`; dtypes promote
     /// (F#: `Tensor.concat`). Differentiable.
     static member Concat(axis: int, [<ParamArray>] tensors: Tensor[]) : Tensor =
-        if isNull tensors || tensors.Length = 0 then
+        Guard.notNullElements "Concat" "tensors" tensors
+
+        if tensors.Length = 0 then
             raise (ShapeException "Concat: no tensors; Concat needs at least one.")
 
         if tensors.[0].Rank = 0 then
@@ -897,10 +1010,15 @@ type Tensor with
 
     /// Elementwise absolute value (its derivative at 0 is 0).
     static member Abs(x: Tensor) =
+        Guard.notNull "abs" "x" x
+
         Interpreter.Bind1(absP, [| (if x.DType = Bool then Prim.convert DType.Int64 x else x) |], Params.Empty)
 
     /// atan2(y, x) elementwise: the angle of the point (x, y), with broadcasting.
-    static member Atan2(y: Tensor, x: Tensor) = Prim.floatBinary atan2P y x
+    static member Atan2(y: Tensor, x: Tensor) =
+        Guard.notNull "atan2" "y" y
+        Guard.notNull "atan2" "x" x
+        Prim.floatBinary atan2P y x
 
     // ---- C# instance members ---------------------------------------------------------------
 
@@ -1011,7 +1129,7 @@ type Tensor with
     /// The cumulative sum along an axis.
     member x.CumSum(axis: int) = Prim.cumsum axis false x
     /// The elements at int64 `indices` along an axis (NumPy's take).
-    member x.Take(indices: Tensor, axis: int) = Prim.gather axis x indices
+    member x.Take(indices: Tensor, axis: int) = Prim.take "Take" axis x indices
     /// The sum of all elements (a scalar).
     member x.Sum() = Prim.sum x
     /// The sum over one axis (negative counts from the end).

@@ -25,6 +25,11 @@ module Primitive =
         (jvp: Tensor[] -> Tensor[] -> Tensor -> Tensor)
         (transpose: (Tensor -> LinearArg[] -> Tensor voption[]) option)
         : Primitive =
+        Guard.notNull "Primitive.define" "name" name
+        Guard.notNull "Primitive.define" "impl" impl
+        Guard.notNull "Primitive.define" "shapeRule" shapeRule
+        Guard.notNull "Primitive.define" "jvp" jvp
+
         let rules =
             {
                 Jvp =
@@ -64,4 +69,6 @@ module Primitive =
 
     /// Applies a primitive to operands: `Primitive.apply softClip [ x ]`.
     let apply (prim: Primitive) (operands: Tensor list) : Tensor =
+        Guard.notNull "Primitive.apply" "prim" prim
+        Guard.notNullElements "Primitive.apply" "operands" operands
         Interpreter.Bind1(prim, Array.ofList operands, Params.Empty)

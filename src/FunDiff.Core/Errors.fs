@@ -65,3 +65,43 @@ type TransformException(message: string) =
 /// the primitive that produced it, instead of a silently rounded or NaN-holding integer.
 type Int64RangeException(message: string) =
     inherit FunDiffException(message)
+
+/// The argument checks every public entry point shares, so that a bad argument is reported
+/// the same way everywhere, before any work.
+module internal Guard =
+
+    /// Raises ArgumentNullException for the parameter `name` of `op`.
+    let nullArgument (op: string) (name: string) : 'a =
+        raise (
+            ArgumentNullException(
+                name,
+                sprintf
+                    "%s: %s is null. FunDiff has no null tensor or function: pass a value (Tensor.zeros or Tensor.scalar 0.0 for a zero)."
+                    op
+                    name
+            )
+        )
+
+    /// Raises ArgumentNullException naming `name` (a parameter of `op`) if `value` is null.
+    let inline notNull (op: string) (name: string) (value: 'a) =
+        if obj.ReferenceEquals(value, null) then
+            nullArgument op name
+
+    /// Raises ArgumentNullException naming `name` if the collection or one of its elements is
+    /// null (the message gives the element's index).
+    let notNullElements (op: string) (name: string) (values: seq<'a>) =
+        if obj.ReferenceEquals(values, null) then
+            nullArgument op name
+
+        let mutable i = 0
+
+        for v in values do
+            if obj.ReferenceEquals(v, null) then
+                raise (
+                    ArgumentNullException(
+                        name,
+                        sprintf "%s: element %d of %s is null; every element must be a tensor." op i name
+                    )
+                )
+
+            i <- i + 1

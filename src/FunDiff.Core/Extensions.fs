@@ -10,190 +10,296 @@ type TensorExtensions =
 
     /// log(1 + e^x), stable at ±1000.
     [<Extension>]
-    static member Softplus(x: Tensor) = Tensor.softplus x
+    static member Softplus(x: Tensor) =
+        Guard.notNull "Softplus" "x" x
+        Tensor.softplus x
 
     /// max(x, 0); its derivative at 0 is 0.
     [<Extension>]
-    static member Relu(x: Tensor) = Tensor.relu x
+    static member Relu(x: Tensor) =
+        Guard.notNull "Relu" "x" x
+        Tensor.relu x
 
     /// Softmax along the last axis.
     [<Extension>]
-    static member Softmax(x: Tensor) = Tensor.softmax x
+    static member Softmax(x: Tensor) =
+        Guard.notNull "Softmax" "x" x
+        Tensor.softmax x
 
     /// Softmax along an axis.
     [<Extension>]
-    static member Softmax(x: Tensor, axis: int) = Tensor.softmaxAxis axis x
+    static member Softmax(x: Tensor, axis: int) =
+        Guard.notNull "Softmax" "x" x
+        Tensor.softmaxAxis axis x
 
     /// log softmax along the last axis.
     [<Extension>]
-    static member LogSoftmax(x: Tensor) = Tensor.logSoftmax x
+    static member LogSoftmax(x: Tensor) =
+        Guard.notNull "LogSoftmax" "x" x
+        Tensor.logSoftmax x
 
     /// log softmax along an axis.
     [<Extension>]
-    static member LogSoftmax(x: Tensor, axis: int) = Tensor.logSoftmaxAxis axis x
+    static member LogSoftmax(x: Tensor, axis: int) =
+        Guard.notNull "LogSoftmax" "x" x
+        Tensor.logSoftmaxAxis axis x
 
     /// log Σ exp x over all elements.
     [<Extension>]
-    static member LogSumExp(x: Tensor) = Tensor.logSumExp x
+    static member LogSumExp(x: Tensor) =
+        Guard.notNull "LogSumExp" "x" x
+        Tensor.logSumExp x
 
     /// log Σ exp x over one axis.
     [<Extension>]
-    static member LogSumExp(x: Tensor, axis: int) = Tensor.logSumExpAxes [ axis ] x
+    static member LogSumExp(x: Tensor, axis: int) =
+        Guard.notNull "LogSumExp" "x" x
+        Tensor.logSumExpAxes [ axis ] x
 
     /// The 2-norm of all elements (gradient 0 at 0).
     [<Extension>]
-    static member Norm(x: Tensor) = Tensor.norm x
+    static member Norm(x: Tensor) =
+        Guard.notNull "Norm" "x" x
+        Tensor.norm x
 
     /// The mean over one axis.
     [<Extension>]
-    static member Mean(x: Tensor, axis: int) = Tensor.meanAxes [ axis ] x
+    static member Mean(x: Tensor, axis: int) =
+        Guard.notNull "Mean" "x" x
+        Tensor.meanAxes [ axis ] x
 
     /// The population variance of all elements.
     [<Extension>]
-    static member Var(x: Tensor) = Tensor.var x
+    static member Var(x: Tensor) =
+        Guard.notNull "Var" "x" x
+        Tensor.var x
 
     /// The population variance over one axis.
     [<Extension>]
-    static member Var(x: Tensor, axis: int) = Tensor.varAxes [ axis ] x
+    static member Var(x: Tensor, axis: int) =
+        Guard.notNull "Var" "x" x
+        Tensor.varAxes [ axis ] x
 
     /// The population standard deviation of all elements.
     [<Extension>]
-    static member Std(x: Tensor) = Tensor.std x
+    static member Std(x: Tensor) =
+        Guard.notNull "Std" "x" x
+        Tensor.std x
 
     /// The population standard deviation over one axis.
     [<Extension>]
-    static member Std(x: Tensor, axis: int) = Tensor.stdAxes [ axis ] x
+    static member Std(x: Tensor, axis: int) =
+        Guard.notNull "Std" "x" x
+        Tensor.stdAxes [ axis ] x
 
     /// NumPy's matmul (a matrix times a vector is a vector; batch axes broadcast).
     [<Extension>]
-    static member MatMul(x: Tensor, y: Tensor) = Tensor.matmul x y
+    static member MatMul(x: Tensor, y: Tensor) =
+        Guard.notNull "MatMul" "x" x
+        Guard.notNull "MatMul" "y" y
+        Tensor.matmul x y
 
     /// NumPy's dot (1-d · 1-d is a scalar).
     [<Extension>]
-    static member Dot(x: Tensor, y: Tensor) = Tensor.dot x y
+    static member Dot(x: Tensor, y: Tensor) =
+        Guard.notNull "Dot" "x" x
+        Guard.notNull "Dot" "y" y
+        Tensor.dot x y
 
     /// The outer product of the flattened operands.
     [<Extension>]
-    static member Outer(x: Tensor, y: Tensor) = Tensor.outer x y
+    static member Outer(x: Tensor, y: Tensor) =
+        Guard.notNull "Outer" "x" x
+        Guard.notNull "Outer" "y" y
+        Tensor.outer x y
 
     /// A vector becomes a diagonal matrix; a matrix gives its diagonal.
     [<Extension>]
-    static member Diag(x: Tensor) = Tensor.diag x
+    static member Diag(x: Tensor) =
+        Guard.notNull "Diag" "x" x
+        Tensor.diag x
 
     /// The sum of a matrix's diagonal.
     [<Extension>]
-    static member Trace(x: Tensor) = Tensor.trace x
+    static member Trace(x: Tensor) =
+        Guard.notNull "Trace" "x" x
+        Tensor.trace x
 
     /// Removes every axis of size 1.
     [<Extension>]
-    static member Squeeze(x: Tensor) = Tensor.squeeze x
+    static member Squeeze(x: Tensor) =
+        Guard.notNull "Squeeze" "x" x
+        Tensor.squeeze x
 
     /// Splits into equal sections along an axis.
     [<Extension>]
     static member Split(x: Tensor, sections: int, axis: int) =
+        Guard.notNull "Split" "x" x
+
         Tensor.splitAxis sections axis x |> Array.ofList
 
     /// One-hot rows of n classes for integer labels.
     [<Extension>]
-    static member OneHot(labels: Tensor, n: int) = Tensor.oneHot n labels
+    static member OneHot(labels: Tensor, n: int) =
+        Guard.notNull "OneHot" "labels" labels
+        Tensor.oneHot n labels
 
     /// The elements of the flattened tensor at int64 indices.
     [<Extension>]
-    static member Take(x: Tensor, indices: Tensor) = Tensor.take indices x
+    static member Take(x: Tensor, indices: Tensor) =
+        Guard.notNull "Take" "x" x
+        Guard.notNull "Take" "indices" indices
+        Tensor.take indices x
 
     /// The cumulative sum of the flattened tensor.
     [<Extension>]
-    static member CumSum(x: Tensor) = Tensor.cumsum x
+    static member CumSum(x: Tensor) =
+        Guard.notNull "CumSum" "x" x
+        Tensor.cumsum x
 
     /// `where(cond, a, b)` with this as the condition.
     [<Extension>]
-    static member Where(cond: Tensor, onTrue: Tensor, onFalse: Tensor) = Tensor.where cond onTrue onFalse
+    static member Where(cond: Tensor, onTrue: Tensor, onFalse: Tensor) =
+        Guard.notNull "Where" "cond" cond
+        Guard.notNull "Where" "onTrue" onTrue
+        Guard.notNull "Where" "onFalse" onFalse
+        Tensor.where cond onTrue onFalse
 
     // ---- comparisons (bool tensors; operands broadcast and promote as in arithmetic) ----------
 
     /// x < y elementwise, a bool tensor.
     [<Extension>]
-    static member Lt(x: Tensor, y: Tensor) = Tensor.lt x y
+    static member Lt(x: Tensor, y: Tensor) =
+        Guard.notNull "Lt" "x" x
+        Guard.notNull "Lt" "y" y
+        Tensor.lt x y
 
     /// x < y elementwise, a bool tensor.
     [<Extension>]
-    static member Lt(x: Tensor, y: float) = Tensor.lt x (Tensor.scalar y)
+    static member Lt(x: Tensor, y: float) =
+        Guard.notNull "Lt" "x" x
+        Tensor.lt x (Tensor.scalar y)
 
     /// x <= y elementwise, a bool tensor.
     [<Extension>]
-    static member Le(x: Tensor, y: Tensor) = Tensor.le x y
+    static member Le(x: Tensor, y: Tensor) =
+        Guard.notNull "Le" "x" x
+        Guard.notNull "Le" "y" y
+        Tensor.le x y
 
     /// x <= y elementwise, a bool tensor.
     [<Extension>]
-    static member Le(x: Tensor, y: float) = Tensor.le x (Tensor.scalar y)
+    static member Le(x: Tensor, y: float) =
+        Guard.notNull "Le" "x" x
+        Tensor.le x (Tensor.scalar y)
 
     /// x > y elementwise, a bool tensor.
     [<Extension>]
-    static member Gt(x: Tensor, y: Tensor) = Tensor.gt x y
+    static member Gt(x: Tensor, y: Tensor) =
+        Guard.notNull "Gt" "x" x
+        Guard.notNull "Gt" "y" y
+        Tensor.gt x y
 
     /// x > y elementwise, a bool tensor.
     [<Extension>]
-    static member Gt(x: Tensor, y: float) = Tensor.gt x (Tensor.scalar y)
+    static member Gt(x: Tensor, y: float) =
+        Guard.notNull "Gt" "x" x
+        Tensor.gt x (Tensor.scalar y)
 
     /// x >= y elementwise, a bool tensor.
     [<Extension>]
-    static member Ge(x: Tensor, y: Tensor) = Tensor.ge x y
+    static member Ge(x: Tensor, y: Tensor) =
+        Guard.notNull "Ge" "x" x
+        Guard.notNull "Ge" "y" y
+        Tensor.ge x y
 
     /// x >= y elementwise, a bool tensor.
     [<Extension>]
-    static member Ge(x: Tensor, y: float) = Tensor.ge x (Tensor.scalar y)
+    static member Ge(x: Tensor, y: float) =
+        Guard.notNull "Ge" "x" x
+        Tensor.ge x (Tensor.scalar y)
 
     /// x = y elementwise, a bool tensor.
     [<Extension>]
-    static member Eq(x: Tensor, y: Tensor) = Tensor.eq x y
+    static member Eq(x: Tensor, y: Tensor) =
+        Guard.notNull "Eq" "x" x
+        Guard.notNull "Eq" "y" y
+        Tensor.eq x y
 
     /// x = y elementwise, a bool tensor.
     [<Extension>]
-    static member Eq(x: Tensor, y: float) = Tensor.eq x (Tensor.scalar y)
+    static member Eq(x: Tensor, y: float) =
+        Guard.notNull "Eq" "x" x
+        Tensor.eq x (Tensor.scalar y)
 
     /// x ≠ y elementwise, a bool tensor.
     [<Extension>]
-    static member Ne(x: Tensor, y: Tensor) = Tensor.ne x y
+    static member Ne(x: Tensor, y: Tensor) =
+        Guard.notNull "Ne" "x" x
+        Guard.notNull "Ne" "y" y
+        Tensor.ne x y
 
     /// x ≠ y elementwise, a bool tensor.
     [<Extension>]
-    static member Ne(x: Tensor, y: float) = Tensor.ne x (Tensor.scalar y)
+    static member Ne(x: Tensor, y: float) =
+        Guard.notNull "Ne" "x" x
+        Tensor.ne x (Tensor.scalar y)
 
     // ---- differentiation, dtypes and shapes ---------------------------------------------------
 
     /// The identity, with a zero derivative: what flows through it is a constant to every transform.
     [<Extension>]
-    static member StopGradient(x: Tensor) = Tensor.stopGradient x
+    static member StopGradient(x: Tensor) =
+        Guard.notNull "StopGradient" "x" x
+        Tensor.stopGradient x
 
     /// Converts to another dtype (to Int64 truncates toward zero, to Bool tests ≠ 0).
     [<Extension>]
-    static member Convert(x: Tensor, dtype: DType) = Tensor.convert dtype x
+    static member Convert(x: Tensor, dtype: DType) =
+        Guard.notNull "Convert" "x" x
+        Tensor.convert dtype x
 
     /// All values in one axis (row-major).
     [<Extension>]
-    static member Flatten(x: Tensor) = Tensor.flatten x
+    static member Flatten(x: Tensor) =
+        Guard.notNull "Flatten" "x" x
+        Tensor.flatten x
 
     /// Inserts an axis of size 1 at `axis` (-(rank+1)..rank).
     [<Extension>]
-    static member ExpandDims(x: Tensor, axis: int) = Tensor.expandDims axis x
+    static member ExpandDims(x: Tensor, axis: int) =
+        Guard.notNull "ExpandDims" "x" x
+        Tensor.expandDims axis x
 
     /// Broadcasts to a shape, NumPy-style (trailing axes aligned): `x.BroadcastTo(3, 2)`.
     [<Extension>]
-    static member BroadcastTo(x: Tensor, [<System.ParamArray>] shape: int[]) = Tensor.broadcastTo shape x
+    static member BroadcastTo(x: Tensor, [<System.ParamArray>] shape: int[]) =
+        Guard.notNull "BroadcastTo" "x" x
+        Guard.notNull "BroadcastTo" "shape" shape
+        Tensor.broadcastTo shape x
 
     /// Removes one axis of size 1.
     [<Extension>]
-    static member Squeeze(x: Tensor, axis: int) = Tensor.squeezeAxis axis x
+    static member Squeeze(x: Tensor, axis: int) =
+        Guard.notNull "Squeeze" "x" x
+        Tensor.squeezeAxis axis x
 
     /// Permutes the axes: output axis i is input axis `axes[i]` (`x.T` reverses them all).
     [<Extension>]
-    static member Transpose(x: Tensor, [<System.ParamArray>] axes: int[]) = Tensor.transposeAxes axes x
+    static member Transpose(x: Tensor, [<System.ParamArray>] axes: int[]) =
+        Guard.notNull "Transpose" "x" x
+        Guard.notNull "Transpose" "axes" axes
+        Tensor.transposeAxes axes x
 
     /// Elements `start` (included) to `stop` (excluded) of one axis, NumPy-style: negative
     /// bounds count from the end, bounds past the ends are clamped.
     [<Extension>]
-    static member SliceAxis(x: Tensor, axis: int, start: int, stop: int) = Tensor.sliceAxis axis start stop x
+    static member SliceAxis(x: Tensor, axis: int, start: int, stop: int) =
+        Guard.notNull "SliceAxis" "x" x
+        Tensor.sliceAxis axis start stop x
 
     /// The values of a rank-2 tensor as a 2-d array.
     [<Extension>]
-    static member ToArray2D(x: Tensor) = Tensor.toArray2D x
+    static member ToArray2D(x: Tensor) =
+        Guard.notNull "ToArray2D" "x" x
+        Tensor.toArray2D x

@@ -216,6 +216,9 @@ module Program =
     /// Evaluates a program on its inputs under the current trace: inside a transform, the
     /// evaluation is itself transformed. Raises a ShapeException if an input's aval differs.
     let eval (p: Program) (args: Tensor[]) : Tensor[] =
+        Guard.notNull "Program.eval" "p" p
+        Guard.notNullElements "Program.eval" "args" args
+
         if args.Length <> p.InVars.Length then
             raise (ShapeException(sprintf "Program.eval: %d arguments for %d inputs." args.Length p.InVars.Length))
 

@@ -18,25 +18,40 @@ module Tensor =
 
     /// A float64 scalar: `Tensor.scalar 2.5`.
     let scalar (value: float) = Tensor.Scalar value
+
     /// A 1-d tensor of a copy of the values.
-    let ofArray (values: float[]) = Tensor.OfArray values
+    let ofArray (values: float[]) =
+        Guard.notNull "ofArray" "values" values
+        Tensor.OfArray values
+
     /// A 2-d tensor of a copy of the values.
-    let ofArray2D (values: float[,]) = Tensor.FromArray values
+    let ofArray2D (values: float[,]) =
+        Guard.notNull "ofArray2D" "values" values
+        Tensor.FromArray values
+
     /// A 1-d tensor of the values of a sequence.
-    let ofSeq (values: seq<float>) = Tensor.OfArray(Array.ofSeq values)
+    let ofSeq (values: seq<float>) =
+        Guard.notNull "ofSeq" "values" values
+        Tensor.OfArray(Array.ofSeq values)
 
     /// Zeros of a shape (raises ShapeException for a negative dimension).
     let zeros (shape: int[]) =
+        Guard.notNull "zeros" "shape" shape
+
         Shape.checkDimensions "zeros" shape
         Tensor.Zeros shape
 
     /// Ones of a shape (raises ShapeException for a negative dimension).
     let ones (shape: int[]) =
+        Guard.notNull "ones" "shape" shape
+
         Shape.checkDimensions "ones" shape
         Tensor.Ones shape
 
     /// A tensor of a shape filled with a value (raises ShapeException for a negative dimension).
     let full (shape: int[]) (value: float) =
+        Guard.notNull "full" "shape" shape
+
         Shape.checkDimensions "full" shape
         Tensor.Full(shape, value)
 
@@ -87,12 +102,16 @@ module Tensor =
     /// `[2] ++ a.shape`. Differentiable; raises ShapeException for an empty list or if the
     /// shapes differ.
     let stack (xs: Tensor list) =
+        Guard.notNullElements "stack" "xs" xs
+
         let xs = Array.ofList xs
         checkStack "stack" 0 xs
         Prim.stack 0 xs
 
     /// Stacks along a new axis at `axis` (-(rank+1)..rank, the rank of the tensors stacked).
     let stackAxis (axis: int) (xs: Tensor list) =
+        Guard.notNullElements "stackAxis" "xs" xs
+
         let xs = Array.ofList xs
         checkStack "stackAxis" axis xs
         Prim.stack axis xs
@@ -100,6 +119,8 @@ module Tensor =
     /// Joins tensors along an existing axis; dtypes promote. Raises ShapeException for an
     /// empty list, a scalar, different ranks or shapes that differ on another axis.
     let concat (axis: int) (xs: Tensor list) =
+        Guard.notNullElements "concat" "xs" xs
+
         let xs = Array.ofList xs
 
         if xs.Length = 0 then
@@ -140,14 +161,24 @@ module Tensor =
     // ---- reading ----------------------------------------------------------------------------
 
     /// The dimensions (a fresh array).
-    let shape (x: Tensor) = x.Shape
+    let shape (x: Tensor) =
+        Guard.notNull "shape" "x" x
+        x.Shape
+
     /// The dtype.
-    let dtype (x: Tensor) = x.DType
+    let dtype (x: Tensor) =
+        Guard.notNull "dtype" "x" x
+        x.DType
+
     /// The values, flat and row-major (the primal's under jvp/grad).
-    let toArray (x: Tensor) = x.ToArray()
+    let toArray (x: Tensor) =
+        Guard.notNull "toArray" "x" x
+        x.ToArray()
 
     /// The values of a rank-2 tensor as a 2-d array.
     let toArray2D (x: Tensor) =
+        Guard.notNull "toArray2D" "x" x
+
         if x.Rank <> 2 then
             fail
                 "toArray2D: needs a rank-2 tensor, got shape %s (rank %d). Reshape it first, e.g. Tensor.reshape [| rows; -1 |], or read it flat with Tensor.toArray."
@@ -160,85 +191,185 @@ module Tensor =
 
     /// The value of a one-element tensor (the primal's under jvp/grad; a ConcretizationException
     /// under makeIR).
-    let toScalar (x: Tensor) = x.ToScalar()
+    let toScalar (x: Tensor) =
+        Guard.notNull "toScalar" "x" x
+        x.ToScalar()
 
     // ---- elementwise ------------------------------------------------------------------------
 
     /// Elementwise sine.
-    let sin (x: Tensor) = Tensor.Sin x
+    let sin (x: Tensor) =
+        Guard.notNull "sin" "x" x
+        Tensor.Sin x
+
     /// Elementwise cosine.
-    let cos (x: Tensor) = Tensor.Cos x
+    let cos (x: Tensor) =
+        Guard.notNull "cos" "x" x
+        Tensor.Cos x
+
     /// Elementwise e^x.
-    let exp (x: Tensor) = Tensor.Exp x
+    let exp (x: Tensor) =
+        Guard.notNull "exp" "x" x
+        Tensor.Exp x
+
     /// Elementwise natural log.
-    let log (x: Tensor) = Tensor.Log x
+    let log (x: Tensor) =
+        Guard.notNull "log" "x" x
+        Tensor.Log x
+
     /// Elementwise square root.
-    let sqrt (x: Tensor) = Tensor.Sqrt x
+    let sqrt (x: Tensor) =
+        Guard.notNull "sqrt" "x" x
+        Tensor.Sqrt x
+
     /// Elementwise tanh.
-    let tanh (x: Tensor) = Tensor.Tanh x
+    let tanh (x: Tensor) =
+        Guard.notNull "tanh" "x" x
+        Tensor.Tanh x
+
     /// Elementwise negation.
-    let neg (x: Tensor) = -x
+    let neg (x: Tensor) =
+        Guard.notNull "neg" "x" x
+        -x
+
     /// Elementwise x².
-    let square (x: Tensor) = Prim.powConst 2.0 x
+    let square (x: Tensor) =
+        Guard.notNull "square" "x" x
+        Prim.powConst 2.0 x
+
     /// `x ** c` for a constant exponent.
-    let powConst (c: float) (x: Tensor) = Prim.powConst c x
+    let powConst (c: float) (x: Tensor) =
+        Guard.notNull "powConst" "x" x
+        Prim.powConst c x
+
     /// `x ** y` with tensors on both sides, broadcasting (F# cannot write `2.0 ** x`: use
     /// `pow (scalar 2.0) x`). d/dy xʸ at x = 0 is 0 for y > 0 (not NaN); d/dx xʸ at x = y = 0 is 0.
-    let pow (x: Tensor) (y: Tensor) = Tensor.Pow(x, y)
+    let pow (x: Tensor) (y: Tensor) =
+        Guard.notNull "pow" "x" x
+        Guard.notNull "pow" "y" y
+        Tensor.Pow(x, y)
+
     /// Elementwise sum with broadcasting.
-    let add (x: Tensor) (y: Tensor) = x + y
+    let add (x: Tensor) (y: Tensor) =
+        Guard.notNull "add" "x" x
+        Guard.notNull "add" "y" y
+        x + y
+
     /// Elementwise difference with broadcasting.
-    let sub (x: Tensor) (y: Tensor) = x - y
+    let sub (x: Tensor) (y: Tensor) =
+        Guard.notNull "sub" "x" x
+        Guard.notNull "sub" "y" y
+        x - y
+
     /// Elementwise product with broadcasting.
-    let mul (x: Tensor) (y: Tensor) = x * y
+    let mul (x: Tensor) (y: Tensor) =
+        Guard.notNull "mul" "x" x
+        Guard.notNull "mul" "y" y
+        x * y
+
     /// Elementwise division with broadcasting.
-    let div (x: Tensor) (y: Tensor) = x / y
+    let div (x: Tensor) (y: Tensor) =
+        Guard.notNull "div" "x" x
+        Guard.notNull "div" "y" y
+        x / y
 
     /// Elementwise tangent.
-    let tan (x: Tensor) = Tensor.Tan x
+    let tan (x: Tensor) =
+        Guard.notNull "tan" "x" x
+        Tensor.Tan x
+
     /// Elementwise arcsine (|x| ≤ 1).
-    let asin (x: Tensor) = Tensor.Asin x
+    let asin (x: Tensor) =
+        Guard.notNull "asin" "x" x
+        Tensor.Asin x
+
     /// Elementwise arccosine (|x| ≤ 1).
-    let acos (x: Tensor) = Tensor.Acos x
+    let acos (x: Tensor) =
+        Guard.notNull "acos" "x" x
+        Tensor.Acos x
+
     /// Elementwise arctangent.
-    let atan (x: Tensor) = Tensor.Atan x
+    let atan (x: Tensor) =
+        Guard.notNull "atan" "x" x
+        Tensor.Atan x
+
     /// Elementwise hyperbolic sine.
-    let sinh (x: Tensor) = Tensor.Sinh x
+    let sinh (x: Tensor) =
+        Guard.notNull "sinh" "x" x
+        Tensor.Sinh x
+
     /// Elementwise hyperbolic cosine.
-    let cosh (x: Tensor) = Tensor.Cosh x
+    let cosh (x: Tensor) =
+        Guard.notNull "cosh" "x" x
+        Tensor.Cosh x
+
     /// Elementwise log(1 + x), accurate near 0.
-    let log1p (x: Tensor) = x.Log1p()
+    let log1p (x: Tensor) =
+        Guard.notNull "log1p" "x" x
+        x.Log1p()
+
     /// Elementwise e^x − 1, accurate near 0.
-    let expm1 (x: Tensor) = x.Expm1()
+    let expm1 (x: Tensor) =
+        Guard.notNull "expm1" "x" x
+        x.Expm1()
+
     /// Elementwise error function.
-    let erf (x: Tensor) = x.Erf()
+    let erf (x: Tensor) =
+        Guard.notNull "erf" "x" x
+        x.Erf()
+
     /// Elementwise |x|; its derivative at 0 is 0.
-    let abs (x: Tensor) = Tensor.Abs x
+    let abs (x: Tensor) =
+        Guard.notNull "abs" "x" x
+        Tensor.Abs x
+
     /// Elementwise sign (-1, 0, 1); its derivative is 0.
-    let sign (x: Tensor) = x.Sign()
+    let sign (x: Tensor) =
+        Guard.notNull "sign" "x" x
+        x.Sign()
+
     /// The logistic sigmoid 1 / (1 + e^−x), stable at ±1000.
-    let sigmoid (x: Tensor) = x.Sigmoid()
+    let sigmoid (x: Tensor) =
+        Guard.notNull "sigmoid" "x" x
+        x.Sigmoid()
+
     /// log(1 + e^x), stable at ±1000; its derivative is sigmoid x.
-    let softplus (x: Tensor) = Composite.Nn.softplus x
+    let softplus (x: Tensor) =
+        Guard.notNull "softplus" "x" x
+        Composite.Nn.softplus x
+
     /// max(x, 0); its derivative at 0 is 0.
-    let relu (x: Tensor) = Composite.Nn.relu x
+    let relu (x: Tensor) =
+        Guard.notNull "relu" "x" x
+        Composite.Nn.relu x
 
     /// The elementwise larger of x and y (broadcasting); at ties each gets half the derivative.
     let maximum (x: Tensor) (y: Tensor) =
+        Guard.notNull "maximum" "x" x
+        Guard.notNull "maximum" "y" y
+
         Shape.broadcast "maximum" x.Aval.Shape y.Aval.Shape |> ignore
         x.Maximum y
 
     /// The elementwise smaller of x and y (broadcasting); at ties each gets half the derivative.
     let minimum (x: Tensor) (y: Tensor) =
+        Guard.notNull "minimum" "x" x
+        Guard.notNull "minimum" "y" y
+
         Shape.broadcast "minimum" x.Aval.Shape y.Aval.Shape |> ignore
         x.Minimum y
 
     /// `atan2 y x`: the angle of the point (x, y), elementwise with broadcasting.
-    let atan2 (y: Tensor) (x: Tensor) = Tensor.Atan2(y, x)
+    let atan2 (y: Tensor) (x: Tensor) =
+        Guard.notNull "atan2" "y" y
+        Guard.notNull "atan2" "x" x
+        Tensor.Atan2(y, x)
 
     /// `clip lo hi x`: every element limited to [lo, hi]; the derivative is 0 outside and at
     /// the bounds. Raises ShapeException if a bound is NaN or lo > hi (swapped bounds).
     let clip (lo: float) (hi: float) (x: Tensor) =
+        Guard.notNull "clip" "x" x
+
         if System.Double.IsNaN lo || System.Double.IsNaN hi then
             fail "clip: the bounds lo = %g and hi = %g must be numbers, not NaN (use infinity for no bound)." lo hi
 
@@ -250,199 +381,343 @@ module Tensor =
     // ---- comparisons and selection -----------------------------------------------------------
 
     /// x < y elementwise, a bool tensor.
-    let lt (x: Tensor) (y: Tensor) = Prim.compare ltP x y
+    let lt (x: Tensor) (y: Tensor) =
+        Guard.notNull "lt" "x" x
+        Guard.notNull "lt" "y" y
+        Prim.compare ltP x y
+
     /// x <= y elementwise.
-    let le (x: Tensor) (y: Tensor) = Prim.compare leP x y
+    let le (x: Tensor) (y: Tensor) =
+        Guard.notNull "le" "x" x
+        Guard.notNull "le" "y" y
+        Prim.compare leP x y
+
     /// x > y elementwise.
-    let gt (x: Tensor) (y: Tensor) = Prim.compare gtP x y
+    let gt (x: Tensor) (y: Tensor) =
+        Guard.notNull "gt" "x" x
+        Guard.notNull "gt" "y" y
+        Prim.compare gtP x y
+
     /// x >= y elementwise.
-    let ge (x: Tensor) (y: Tensor) = Prim.compare geP x y
+    let ge (x: Tensor) (y: Tensor) =
+        Guard.notNull "ge" "x" x
+        Guard.notNull "ge" "y" y
+        Prim.compare geP x y
+
     /// x = y elementwise.
-    let eq (x: Tensor) (y: Tensor) = Prim.compare eqP x y
+    let eq (x: Tensor) (y: Tensor) =
+        Guard.notNull "eq" "x" x
+        Guard.notNull "eq" "y" y
+        Prim.compare eqP x y
+
     /// x <> y elementwise.
-    let ne (x: Tensor) (y: Tensor) = Prim.compare neP x y
+    let ne (x: Tensor) (y: Tensor) =
+        Guard.notNull "ne" "x" x
+        Guard.notNull "ne" "y" y
+        Prim.compare neP x y
 
     /// `where cond a b`: `a` where `cond` is true, else `b` (broadcasting all three). Gradients
     /// flow only to the branch taken.
-    let where (cond: Tensor) (onTrue: Tensor) (onFalse: Tensor) = Prim.where cond onTrue onFalse
+    let where (cond: Tensor) (onTrue: Tensor) (onFalse: Tensor) =
+        Guard.notNull "where" "cond" cond
+        Guard.notNull "where" "onTrue" onTrue
+        Guard.notNull "where" "onFalse" onFalse
+        Prim.where cond onTrue onFalse
 
     /// The identity, with a zero derivative.
-    let stopGradient (x: Tensor) = Prim.stopGradient x
+    let stopGradient (x: Tensor) =
+        Guard.notNull "stopGradient" "x" x
+        Prim.stopGradient x
+
     /// Converts to another dtype (to Int64 truncates toward zero, to Bool tests <> 0).
-    let convert (dtype: DType) (x: Tensor) = Prim.convert dtype x
+    let convert (dtype: DType) (x: Tensor) =
+        Guard.notNull "convert" "x" x
+        Prim.convert dtype x
 
     // ---- reductions ---------------------------------------------------------------------------
 
     /// The sum of all elements, a scalar.
-    let sum (x: Tensor) = Prim.sum x
+    let sum (x: Tensor) =
+        Guard.notNull "sum" "x" x
+        Prim.sum x
     // Every form of a reduction checks its axes (in range, none repeated) under its own name;
     // a bad axis raises ShapeException.
 
     /// Sums over the given axes (negative counts from the end); they disappear.
     let sumAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "sumAxes" "axes" axes
+        Guard.notNull "sumAxes" "x" x
+
         Prim.sumAxes (Shape.normalizeAxes "sumAxes" x.Rank (Array.ofList axes)) x
 
     /// Sums over axes, keeping them as size-1 axes.
     let sumKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "sumKeepDims" "axes" axes
+        Guard.notNull "sumKeepDims" "x" x
+
         let axes = Shape.normalizeAxes "sumKeepDims" x.Rank (Array.ofList axes)
         Composite.Reductions.keepDims axes x (Prim.sumAxes axes x)
 
     /// The mean of all elements (NaN for an empty tensor, as NumPy).
     let mean (x: Tensor) =
+        Guard.notNull "mean" "x" x
+
         Composite.Reductions.mean "mean" (Composite.Reductions.allAxes x) x
 
     /// The mean over axes.
     let meanAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "meanAxes" "axes" axes
+        Guard.notNull "meanAxes" "x" x
+
         Composite.Reductions.mean "meanAxes" (Array.ofList axes) x
 
     /// The mean over axes, keeping them as size-1 axes.
     let meanKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "meanKeepDims" "axes" axes
+        Guard.notNull "meanKeepDims" "x" x
+
         let axes = Array.ofList axes
         Composite.Reductions.keepDims axes x (Composite.Reductions.mean "meanKeepDims" axes x)
 
     /// The largest element (raises ShapeException for an empty tensor).
     let max (x: Tensor) =
+        Guard.notNull "max" "x" x
+
         Composite.Reductions.extreme "max" reduceMaxP (Composite.Reductions.allAxes x) x
 
     /// The largest elements over axes; at ties the derivative is shared equally. Raises
     /// ShapeException for an empty axis.
     let maxAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "maxAxes" "axes" axes
+        Guard.notNull "maxAxes" "x" x
+
         Composite.Reductions.extreme "maxAxes" reduceMaxP (Array.ofList axes) x
 
     /// The largest elements over axes, keeping them as size-1 axes.
     let maxKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "maxKeepDims" "axes" axes
+        Guard.notNull "maxKeepDims" "x" x
+
         let axes = Array.ofList axes
         Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "maxKeepDims" reduceMaxP axes x)
 
     /// The smallest element (raises ShapeException for an empty tensor).
     let min (x: Tensor) =
+        Guard.notNull "min" "x" x
+
         Composite.Reductions.extreme "min" reduceMinP (Composite.Reductions.allAxes x) x
 
     /// The smallest elements over axes; at ties the derivative is shared equally. Raises
     /// ShapeException for an empty axis.
     let minAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "minAxes" "axes" axes
+        Guard.notNull "minAxes" "x" x
+
         Composite.Reductions.extreme "minAxes" reduceMinP (Array.ofList axes) x
 
     /// The smallest elements over axes, keeping them as size-1 axes.
     let minKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "minKeepDims" "axes" axes
+        Guard.notNull "minKeepDims" "x" x
+
         let axes = Array.ofList axes
         Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "minKeepDims" reduceMinP axes x)
 
     /// The product of all elements (its gradient is exact where elements are 0; 1 for an empty
     /// tensor).
     let prod (x: Tensor) =
+        Guard.notNull "prod" "x" x
+
         Prim.reduce reduceProdP (Composite.Reductions.allAxes x) x
 
     /// The product over axes.
     let prodAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "prodAxes" "axes" axes
+        Guard.notNull "prodAxes" "x" x
+
         Prim.reduce reduceProdP (Shape.normalizeAxes "prodAxes" x.Rank (Array.ofList axes)) x
 
     /// The product over axes, keeping them as size-1 axes.
     let prodKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "prodKeepDims" "axes" axes
+        Guard.notNull "prodKeepDims" "x" x
+
         let axes = Shape.normalizeAxes "prodKeepDims" x.Rank (Array.ofList axes)
         Composite.Reductions.keepDims axes x (Prim.reduce reduceProdP axes x)
 
     /// The population variance of all elements (NumPy's default, ddof = 0; NaN when empty).
     let var (x: Tensor) =
+        Guard.notNull "var" "x" x
+
         Composite.Reductions.var "var" (Composite.Reductions.allAxes x) x
 
     /// The population variance over axes.
     let varAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "varAxes" "axes" axes
+        Guard.notNull "varAxes" "x" x
+
         Composite.Reductions.var "varAxes" (Array.ofList axes) x
 
     /// The population variance over axes, keeping them as size-1 axes.
     let varKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "varKeepDims" "axes" axes
+        Guard.notNull "varKeepDims" "x" x
+
         let axes = Array.ofList axes
         Composite.Reductions.keepDims axes x (Composite.Reductions.var "varKeepDims" axes x)
 
     /// The population standard deviation of all elements.
     let std (x: Tensor) =
+        Guard.notNull "std" "x" x
+
         Composite.Reductions.std "std" (Composite.Reductions.allAxes x) x
 
     /// The population standard deviation over axes.
     let stdAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "stdAxes" "axes" axes
+        Guard.notNull "stdAxes" "x" x
+
         Composite.Reductions.std "stdAxes" (Array.ofList axes) x
 
     /// The population standard deviation over axes, keeping them as size-1 axes.
     let stdKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "stdKeepDims" "axes" axes
+        Guard.notNull "stdKeepDims" "x" x
+
         let axes = Array.ofList axes
         Composite.Reductions.keepDims axes x (Composite.Reductions.std "stdKeepDims" axes x)
 
     /// log Σ exp x over all elements, a scalar, stable at ±1000 (raises ShapeException for an
     /// empty tensor, as JAX).
     let logSumExp (x: Tensor) =
+        Guard.notNull "logSumExp" "x" x
+
         Composite.Reductions.logSumExp "logSumExp" (Composite.Reductions.allAxes x) x
 
     /// log Σ exp x over axes, stable at ±1000.
     let logSumExpAxes (axes: int list) (x: Tensor) =
+        Guard.notNull "logSumExpAxes" "axes" axes
+        Guard.notNull "logSumExpAxes" "x" x
+
         Composite.Reductions.logSumExp "logSumExpAxes" (Array.ofList axes) x
 
     /// log Σ exp x over axes, keeping them as size-1 axes.
     let logSumExpKeepDims (axes: int list) (x: Tensor) =
+        Guard.notNull "logSumExpKeepDims" "axes" axes
+        Guard.notNull "logSumExpKeepDims" "x" x
+
         Composite.Reductions.logSumExpKeepDims "logSumExpKeepDims" (Array.ofList axes) x
 
     /// Softmax along the last axis (JAX's default), stable at ±1000. Raises ShapeException for
     /// a scalar or an empty axis.
-    let softmax (x: Tensor) = Composite.Nn.softmax "softmax" -1 x
+    let softmax (x: Tensor) =
+        Guard.notNull "softmax" "x" x
+        Composite.Nn.softmax "softmax" -1 x
 
     /// Softmax along an axis.
     let softmaxAxis (axis: int) (x: Tensor) =
+        Guard.notNull "softmaxAxis" "x" x
+
         Composite.Nn.softmax "softmaxAxis" axis x
 
     /// log softmax along the last axis, stable at ±1000.
     let logSoftmax (x: Tensor) =
+        Guard.notNull "logSoftmax" "x" x
+
         Composite.Nn.logSoftmax "logSoftmax" -1 x
 
     /// log softmax along an axis.
     let logSoftmaxAxis (axis: int) (x: Tensor) =
+        Guard.notNull "logSoftmaxAxis" "x" x
+
         Composite.Nn.logSoftmax "logSoftmaxAxis" axis x
 
     /// The 2-norm of all elements (Frobenius for a matrix). Its gradient at 0 is 0, not NaN.
-    let norm (x: Tensor) = Composite.Nn.norm x
+    let norm (x: Tensor) =
+        Guard.notNull "norm" "x" x
+        Composite.Nn.norm x
 
     /// The flat index of the first largest element (int64 scalar), as NumPy's argmax. Raises
     /// ShapeException for an empty tensor.
     let argmax (x: Tensor) =
+        Guard.notNull "argmax" "x" x
+
         Composite.Reductions.argFlat "argmax" argmaxP x
 
     /// The index of the first largest element along an axis (int64).
     let argmaxAxis (axis: int) (x: Tensor) =
+        Guard.notNull "argmaxAxis" "x" x
+
         Composite.Reductions.argAxis "argmaxAxis" argmaxP axis x
 
     /// The flat index of the first smallest element (int64 scalar), as NumPy's argmin.
     let argmin (x: Tensor) =
+        Guard.notNull "argmin" "x" x
+
         Composite.Reductions.argFlat "argmin" argminP x
 
     /// The index of the first smallest element along an axis (int64).
     let argminAxis (axis: int) (x: Tensor) =
+        Guard.notNull "argminAxis" "x" x
+
         Composite.Reductions.argAxis "argminAxis" argminP axis x
 
     /// The cumulative sum of the flattened tensor (NumPy's cumsum without an axis).
-    let cumsum (x: Tensor) = Composite.Reductions.cumsumFlat x
+    let cumsum (x: Tensor) =
+        Guard.notNull "cumsum" "x" x
+        Composite.Reductions.cumsumFlat x
 
     /// The cumulative sum along an axis.
     let cumsumAxis (axis: int) (x: Tensor) =
+        Guard.notNull "cumsumAxis" "x" x
+
         Prim.cumsum (Shape.normalizeAxis "cumsumAxis" x.Rank axis) false x
 
     // ---- linear algebra ---------------------------------------------------------------------
 
     /// NumPy's dot: 1-d · 1-d is a scalar; 2-d · 2-d the matrix product; N-d · M-d the sum
     /// product over x's last axis and y's second-to-last.
-    let dot (x: Tensor) (y: Tensor) = Composite.LinearAlgebra.dot x y
+    let dot (x: Tensor) (y: Tensor) =
+        Guard.notNull "dot" "x" x
+        Guard.notNull "dot" "y" y
+        Composite.LinearAlgebra.dot x y
+
     /// NumPy's matmul: a 2-d · 1-d product is 1-d; leading batch axes broadcast.
-    let matmul (x: Tensor) (y: Tensor) = Composite.LinearAlgebra.matmul x y
+    let matmul (x: Tensor) (y: Tensor) =
+        Guard.notNull "matmul" "x" x
+        Guard.notNull "matmul" "y" y
+        Composite.LinearAlgebra.matmul x y
+
     /// The outer product of the flattened operands.
-    let outer (x: Tensor) (y: Tensor) = Composite.LinearAlgebra.outer x y
+    let outer (x: Tensor) (y: Tensor) =
+        Guard.notNull "outer" "x" x
+        Guard.notNull "outer" "y" y
+        // a result too large is reported under this op's name, before the composite's steps
+        Shape.checkDimensions "outer" [| x.Size; y.Size |]
+        Composite.LinearAlgebra.outer x y
+
     /// A vector becomes a diagonal matrix; a matrix gives its diagonal.
-    let diag (x: Tensor) = Composite.LinearAlgebra.diag x
+    let diag (x: Tensor) =
+        Guard.notNull "diag" "x" x
+
+        if x.Rank = 1 then
+            Shape.checkDimensions "diag" [| x.Size; x.Size |]
+
+        Composite.LinearAlgebra.diag x
+
     /// The sum of a matrix's diagonal.
-    let trace (x: Tensor) = Composite.LinearAlgebra.trace x
+    let trace (x: Tensor) =
+        Guard.notNull "trace" "x" x
+        Composite.LinearAlgebra.trace x
 
     // ---- shapes -------------------------------------------------------------------------------
 
     /// The same values in a new shape (one dimension may be -1, inferred). Raises
     /// ShapeException if the sizes do not multiply to the element count.
     let reshape (shape: int[]) (x: Tensor) =
+        Guard.notNull "reshape" "shape" shape
+        Guard.notNull "reshape" "x" x
+
         for k in 0 .. shape.Length - 1 do
             if shape.[k] < -1 then
                 fail
@@ -454,26 +729,38 @@ module Tensor =
         Prim.reshape shape x
 
     /// All values in one axis.
-    let flatten (x: Tensor) = Prim.reshape [| x.Size |] x
+    let flatten (x: Tensor) =
+        Guard.notNull "flatten" "x" x
+        Prim.reshape [| x.Size |] x
 
     /// Permutes axes: output axis i is input axis `perm[i]` (a permutation of 0..rank-1;
     /// negative axes count from the end).
     let transposeAxes (perm: int[]) (x: Tensor) =
+        Guard.notNull "transposeAxes" "perm" perm
+        Guard.notNull "transposeAxes" "x" x
+
         let normalized = perm |> Array.map (Shape.normalizeAxis "transposeAxes" x.Rank)
         Shape.checkPermutation "transposeAxes" x.Rank normalized
         Prim.transpose normalized x
 
     /// Reverses the axes (matrix transpose for rank 2).
-    let transpose (x: Tensor) = x.T
+    let transpose (x: Tensor) =
+        Guard.notNull "transpose" "x" x
+        x.T
 
     /// Broadcasts to a shape, NumPy-style (trailing axes aligned). Raises ShapeException if
     /// `x`'s shape does not broadcast to it.
     let broadcastTo (shape: int[]) (x: Tensor) =
+        Guard.notNull "broadcastTo" "shape" shape
+        Guard.notNull "broadcastTo" "x" x
+
         Shape.checkDimensions "broadcastTo" shape
         Prim.broadcastTo shape x
 
     /// Inserts an axis of size 1 at `axis` (-(rank+1)..rank).
     let expandDims (axis: int) (x: Tensor) =
+        Guard.notNull "expandDims" "x" x
+
         let rank = x.Rank + 1
 
         if axis < -rank || axis >= rank then
@@ -491,15 +778,21 @@ module Tensor =
     /// negative bounds count from the end, out-of-range bounds clamp). Raises ShapeException
     /// for a scalar.
     let slice (start: int) (stop: int) (x: Tensor) =
+        Guard.notNull "slice" "x" x
+
         Prim.sliceAxis (Shape.normalizeAxis "slice" x.Rank 0) start stop x
 
     /// `sliceAxis axis start stop x`: the same on any axis.
     let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) =
+        Guard.notNull "sliceAxis" "x" x
+
         Prim.sliceAxis (Shape.normalizeAxis "sliceAxis" x.Rank axis) start stop x
 
     /// Index `i` of axis 0, one rank lower (same as `x.[i]`); raises ShapeException for an
     /// index out of range or a scalar.
     let index (i: int) (x: Tensor) =
+        Guard.notNull "index" "x" x
+
         if x.Rank = 0 then
             fail
                 "index: a scalar has no axis 0 to index (index %d). Use the scalar itself, or Tensor.toScalar for its value."
@@ -508,37 +801,55 @@ module Tensor =
         x.[i]
 
     /// Removes every axis of size 1.
-    let squeeze (x: Tensor) = Composite.Shaping.squeeze x
+    let squeeze (x: Tensor) =
+        Guard.notNull "squeeze" "x" x
+        Composite.Shaping.squeeze x
 
     /// Removes one axis of size 1 (raises ShapeException if its size is not 1).
     let squeezeAxis (axis: int) (x: Tensor) =
+        Guard.notNull "squeezeAxis" "x" x
+
         Composite.Shaping.squeezeAxis "squeezeAxis" axis x
 
     /// Splits into `sections` equal parts along axis 0 (raises ShapeException unless
     /// `sections` divides its size).
     let split (sections: int) (x: Tensor) =
+        Guard.notNull "split" "x" x
+
         Composite.Shaping.split "split" sections 0 x
 
     /// Splits into `sections` equal parts along an axis.
     let splitAxis (sections: int) (axis: int) (x: Tensor) =
+        Guard.notNull "splitAxis" "x" x
+
         Composite.Shaping.split "splitAxis" sections axis x
 
     /// `take indices x`: the elements of the flattened `x` at `indices` (NumPy's take); the
     /// result has the indices' shape. Indices are int64, or float64 holding whole numbers;
     /// negative ones count from the end. An index out of range, not whole, NaN, or a bool index
     /// tensor raises ShapeException.
-    let take (indices: Tensor) (x: Tensor) = Composite.Shaping.take "take" indices x
+    let take (indices: Tensor) (x: Tensor) =
+        Guard.notNull "take" "indices" indices
+        Guard.notNull "take" "x" x
+        Composite.Shaping.take "take" indices x
 
     /// `takeAxis axis indices x`: slices of `x` along `axis` at `indices` (gather), checked as
     /// in `take`.
     let takeAxis (axis: int) (indices: Tensor) (x: Tensor) =
+        Guard.notNull "takeAxis" "indices" indices
+        Guard.notNull "takeAxis" "x" x
+
         Composite.Shaping.takeAxis "takeAxis" axis indices x
 
     /// One-hot rows: labels of shape s give float64 of shape s ++ [n]. Labels are whole numbers
     /// in 0..n-1 (int64 or float64); another label raises ShapeException (checked when the
     /// labels' values are known, i.e. not under makeIR).
     let oneHot (n: int) (labels: Tensor) =
+        Guard.notNull "oneHot" "labels" labels
+
         if n > 0 then
+            // the result's size under oneHot's name (the composite's comparison would name eq)
+            Shape.checkDimensions "oneHot" (Array.append labels.Aval.Shape [| n |])
             Composite.Shaping.checkLabels "oneHot" n labels
 
         Composite.Nn.oneHot n labels

@@ -245,8 +245,12 @@ module Shape =
                 )
             )
 
-    /// Checks that no dimension of a shape is negative.
+    /// The check of a shape every constructor shares (zeros, ones, full, eye, arange,
+    /// linspace, broadcastTo): not null, no dimension negative, and no more elements than a
+    /// tensor can hold (a ShapeException naming `op`, not an overflow or OutOfMemoryException).
     let checkDimensions (op: string) (shape: int[]) =
+        Guard.notNull op "shape" shape
+
         for k in 0 .. shape.Length - 1 do
             if shape.[k] < 0 then
                 raise (

@@ -98,4 +98,24 @@ public class ErrorTests
         Func<Tensor, Tensor>? nothing = null;
         Assert.Throws<ArgumentNullException>(() => nothing!.Hessian());
     }
+
+    [Fact]
+    public void Take_under_Grad_with_a_traced_float_index_raises_as_TakeAxis_does()
+    {
+        var x = Tensor.Of(10.0, 20.0, 30.0);
+        // the index is computed from x: under Grad it is a tracer whose primal is 1.5
+        var e = Assert.Throws<ShapeException>(() => Grad(t => t.Take(t[0] * 0.0 + 1.5, 0).Sum())(x));
+        Assert.Contains("Take: index 1.5 is not a whole number", e.Message);
+        // a whole float index still works, and agrees with the concrete take
+        Assert.Equal([1.0, 0.0, 0.0], Grad(t => t.Take(t[0] * 0.0 + 0.0, 0).Sum())(x).ToArray());
+    }
+
+    [Fact]
+    public void Constructors_of_too_many_elements_raise_ShapeException_not_OutOfMemoryException()
+    {
+        Assert.StartsWith("arange: shape [", Assert.Throws<ShapeException>(() => Tensor.Arange(int.MaxValue)).Message);
+        Assert.StartsWith("linspace: shape [", Assert.Throws<ShapeException>(() => Tensor.Linspace(0, 1, int.MaxValue)).Message);
+        Assert.StartsWith("eye: shape [", Assert.Throws<ShapeException>(() => Tensor.Eye(70000)).Message);
+        Assert.StartsWith("Zeros: shape [", Assert.Throws<ShapeException>(() => Tensor.Zeros(int.MaxValue)).Message);
+    }
 }

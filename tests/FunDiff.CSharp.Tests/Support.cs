@@ -46,10 +46,10 @@ internal static class Support
     {
         private static FSharpFunc<Tensor, Tensor> Of(Func<Tensor, Tensor> f) => FuncConvert.FromFunc(f);
 
-        public static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) => Diff.grad(Of(f), x);
+        public static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) => Diff.grad(Of(f)).Invoke(x);
 
         public static Tuple<Tensor, Tensor> ValueAndGrad(Func<Tensor, Tensor> f, Tensor x) =>
-            Diff.valueAndGrad(Of(f), x);
+            Diff.valueAndGrad(Of(f)).Invoke(x);
 
         public static Tuple<Tensor, Tensor> Jvp(Func<Tensor, Tensor> f, Tensor x, Tensor v) =>
             Diff.jvp(Of(f), x, v);
@@ -59,11 +59,11 @@ internal static class Support
         public static Tensor Linearize(Func<Tensor, Tensor> f, Tensor x, Tensor v) =>
             Diff.linearize(Of(f), x).Item2.Invoke(v);
 
-        public static Tensor Jacfwd(Func<Tensor, Tensor> f, Tensor x) => Diff.jacfwd(Of(f), x);
+        public static Tensor Jacfwd(Func<Tensor, Tensor> f, Tensor x) => Diff.jacfwd(Of(f)).Invoke(x);
 
-        public static Tensor Jacrev(Func<Tensor, Tensor> f, Tensor x) => Diff.jacrev(Of(f), x);
+        public static Tensor Jacrev(Func<Tensor, Tensor> f, Tensor x) => Diff.jacrev(Of(f)).Invoke(x);
 
-        public static Tensor Jacobian(Func<Tensor, Tensor> f, Tensor x) => Diff.jacobian(Of(f), x);
+        public static Tensor Jacobian(Func<Tensor, Tensor> f, Tensor x) => Diff.jacobian(Of(f)).Invoke(x);
 
         public static Tensor Hessian(Func<Tensor, Tensor> f, Tensor x) => Diff.hessian(Of(f)).Invoke(x);
 

@@ -715,3 +715,422 @@ let ``a shape with a zero dimension is empty however large the others are`` () =
 [<Fact>]
 let ``the C# ArgMax of an empty tensor names argmax and the shape`` () =
     fails [ "argmax: axis 0 of shape [0] is empty" ] (fun () -> (empty ()).ArgMax())
+
+// ---- null arguments: a sweep of the public API -------------------------------------------------------
+
+/// Values for the parameters that are not being tested (they are never read: the null check of
+/// the tested parameter must come first).
+type NullSweepDummies =
+    /// The function `fun _ -> value`, for any function parameter.
+    static member Constant<'a, 'b>(value: 'b) : 'a -> 'b = fun _ -> value
+
+/// A type of no tree meaning, for instantiating `Tree.register` without registering anything
+/// that matters.
+type NullSweepNode = { Child: Tensor }
+
+module private NullSweep =
+    open System.Reflection
+    open Microsoft.FSharp.Reflection
+
+    let private vector () = Tensor.ofArray [| 1.0; 2.0 |]
+
+    /// A non-null value of a parameter type.
+    let rec dummy (t: Type) : obj =
+        if t = typeof<Tensor> then
+            box (vector ())
+        elif t = typeof<Tensor[]> then
+            box [| vector () |]
+        elif t = typeof<Tensor list> then
+            box [ vector () ]
+        elif t = typeof<int[]> then
+            box [| 2 |]
+        elif t = typeof<int list> then
+            box [ 0 ]
+        elif t = typeof<float[]> then
+            box [| 1.0; 2.0 |]
+        elif t = typeof<float[,]> then
+            box (array2D [ [ 1.0 ] ])
+        elif t = typeof<seq<float>> then
+            box (Seq.ofList [ 1.0 ])
+        elif t = typeof<string> then
+            box "name"
+        elif t = typeof<Program> then
+            box (makeIR sin (vector ()))
+        elif t = typeof<TreeDef> then
+            box (snd (Tree.flatten (vector ())))
+        elif t = typeof<DType> then
+            box Float64
+        elif t = typeof<Primitive> then
+            box (Primitive.define "null_sweep" (fun xs -> xs.[0]) (fun a -> a.[0]) (fun _ ts _ -> ts.[0]) None)
+        elif t = typeof<unit> then
+            null
+        elif t = typeof<obj> then
+            box (vector ())
+        elif t = typeof<Aval> then
+            box (vector ()).Aval
+        elif t.IsArray && t.GetArrayRank() = 1 then
+            let a = Array.CreateInstance(t.GetElementType(), 1)
+            a.SetValue(dummy (t.GetElementType()), 0)
+            box a
+        elif t.IsGenericType && t.GetGenericTypeDefinition() = typedefof<list<_>> then
+            let empty = t.GetProperty("Empty").GetValue(null)
+            t.GetMethod("Cons").Invoke(null, [| dummy (t.GetGenericArguments().[0]); empty |])
+        elif t.IsGenericType && t.GetGenericTypeDefinition() = typedefof<option<_>> then
+            null // None
+        elif t.IsValueType then
+            Activator.CreateInstance t
+        elif FSharpType.IsFunction t then
+            let domain, range = FSharpType.GetFunctionElements t
+
+            typeof<NullSweepDummies>
+                .GetMethod("Constant")
+                .MakeGenericMethod(domain, range)
+                .Invoke(null, [| dummy range |])
+        elif FSharpType.IsTuple t then
+            FSharpValue.MakeTuple(FSharpType.GetTupleElements t |> Array.map dummy, t)
+        elif FSharpType.IsRecord t then
+            FSharpValue.MakeRecord(t, FSharpType.GetRecordFields t |> Array.map (fun p -> dummy p.PropertyType))
+        else
+            failwithf "the null sweep has no dummy value for %s: add one" t.FullName
+
+    /// The parameter types a null of which must raise ArgumentNullException: tensors, their
+    /// collections, shapes and value arrays, functions, programs, optimizer states. Trees
+    /// (generic parameters) are not here: a null in a tree is a None or an empty value of its
+    /// declared type, and a null Tensor leaf raises TransformException naming its path.
+    let swept (definition: ParameterInfo) (actual: Type) =
+        not definition.ParameterType.IsGenericParameter
+        && not actual.IsValueType
+        && actual <> typeof<string>
+        && actual <> typeof<unit>
+        && actual <> typeof<DType>
+        && not (actual.IsGenericType && actual.GetGenericTypeDefinition() = typedefof<option<_>>)
+
+    /// The user-facing types whose public methods take tensors or functions.
+    let types =
+        let core = typeof<Tensor>.Assembly
+
+        [
+            typeof<Tensor>
+            typeof<TensorExtensions>
+            core.GetType("FunDiff.TensorModule", true)
+            core.GetType("FunDiff.TensorSlicing", true)
+            core.GetType("FunDiff.Diff", true)
+            core.GetType("FunDiff.TreeModule", true)
+            core.GetType("FunDiff.Optim", true)
+            core.GetType("FunDiff.ProgramModule", true)
+            core.GetType("FunDiff.PrimitiveModule", true)
+        ]
+
+    let methods () =
+        [
+            for t in types do
+                for m in
+                    t.GetMethods(
+                        BindingFlags.Public
+                        ||| BindingFlags.Static
+                        ||| BindingFlags.Instance
+                        ||| BindingFlags.DeclaredOnly
+                    ) do
+                    if not m.IsSpecialName || m.Name.StartsWith "op_" then
+                        let m =
+                            if m.IsGenericMethodDefinition then
+                                let arg =
+                                    if m.Name = "register" then
+                                        typeof<NullSweepNode>
+                                    else
+                                        typeof<Tensor>
+
+                                m.MakeGenericMethod(Array.create (m.GetGenericArguments().Length) arg)
+                            else
+                                m
+
+                        yield m
+        ]
+
+    let private invoke (m: MethodInfo) (receiver: obj) (args: obj[]) =
+        m.Invoke(receiver, BindingFlags.DoNotWrapExceptions, null, args, null)
+
+    /// Calls `act` and describes what is wrong unless it raised ArgumentNullException whose
+    /// ParamName is `name`.
+    let private expectNull (what: string) (name: string) (act: unit -> obj) =
+        try
+            act () |> ignore
+            Some(sprintf "%s: returned normally" what)
+        with
+        | :? ArgumentNullException as e when e.ParamName = name -> None
+        | :? ArgumentNullException as e -> Some(sprintf "%s: ParamName %s, expected %s" what e.ParamName name)
+        | e -> Some(sprintf "%s: %s (%s)" what (e.GetType().Name) (e.Message.Split('\n').[0]))
+
+    /// The FSharpFunc<Tensor, _> base of a closure's type, if it is one.
+    let rec private tensorFunctionType (t: Type) =
+        if isNull t then
+            None
+        elif t.IsGenericType && t.GetGenericTypeDefinition() = typedefof<FSharpFunc<_, _>> then
+            if t.GetGenericArguments().[0] = typeof<Tensor> then
+                Some t
+            else
+                None
+        else
+            tensorFunctionType t.BaseType
+
+    /// The functions a transform returned (a gradient, a pullback, a linear map), alone or in a
+    /// tuple, with their FSharpFunc<Tensor, _> types.
+    let private returnedFunctions (result: obj) =
+        let asFunction (o: obj) =
+            if isNull o then
+                None
+            else
+                tensorFunctionType (o.GetType()) |> Option.map (fun t -> o, t)
+
+        if isNull result then
+            []
+        elif FSharpType.IsTuple(result.GetType()) then
+            FSharpValue.GetTupleFields result |> Array.choose asFunction |> List.ofArray
+        else
+            Option.toList (asFunction result)
+
+    /// Every failure: one line per (method, parameter) whose null is not reported properly.
+    let failures () =
+        [
+            for m in methods () do
+                let parameters = m.GetParameters()
+
+                let definition =
+                    if m.IsGenericMethod then
+                        m.GetGenericMethodDefinition()
+                    else
+                        m
+
+                let receiver () =
+                    if m.IsStatic then null else box (vector ())
+
+                let name =
+                    sprintf
+                        "%s.%s(%s)"
+                        m.DeclaringType.Name
+                        m.Name
+                        (parameters |> Array.map (fun p -> p.Name) |> String.concat ", ")
+
+                let args () =
+                    parameters |> Array.map (fun p -> dummy p.ParameterType)
+
+                for i in 0 .. parameters.Length - 1 do
+                    let p = parameters.[i]
+
+                    if swept (definition.GetParameters().[i]) p.ParameterType then
+                        let a = args ()
+                        a.[i] <- null
+
+                        match
+                            expectNull (sprintf "%s with %s = null" name p.Name) p.Name (fun () ->
+                                invoke m (receiver ()) a)
+                        with
+                        | Some failure -> yield failure
+                        | None -> ()
+
+                // the functions a transform returns check their argument too (a tree's
+                // transforms return functions of trees, whose nulls are TreeDef's business;
+                // ravel's unravel takes a tensor)
+                if m.DeclaringType.Name = "Diff" || m.Name = "ravel" then
+                    let expected =
+                        match m.Name with
+                        | "linearize"
+                        | "ravel" -> "v"
+                        | "vjp" -> "u"
+                        | _ -> "x"
+
+                    let result =
+                        try
+                            invoke m (receiver ()) (args ())
+                        with _ ->
+                            null
+
+                    for f, t in returnedFunctions result do
+                        let invokeMethod = t.GetMethod("Invoke", [| typeof<Tensor> |])
+
+                        match
+                            expectNull (sprintf "the function %s returns, given null" name) expected (fun () ->
+                                invokeMethod.Invoke(f, BindingFlags.DoNotWrapExceptions, null, [| null |], null))
+                        with
+                        | Some failure -> yield failure
+                        | None -> ()
+        ]
+
+[<Fact>]
+let ``every public function of the F# API raises ArgumentNullException naming a null parameter`` () =
+    // the sweep covers the surface: if it found nothing to test, it would pass vacuously
+    let methods = NullSweep.methods ()
+    Assert.True(List.length methods > 250, sprintf "only %d methods swept" (List.length methods))
+
+    for required in [ "grad"; "op_Addition"; "stack"; "takeAxis"; "eval"; "map2"; "withDebugNans" ] do
+        Assert.Contains(methods, fun m -> m.Name = required)
+
+    let failures = NullSweep.failures ()
+    Assert.True(List.isEmpty failures, sprintf "%d failures:\n%s" failures.Length (String.concat "\n" failures))
+
+[<Fact>]
+let ``the issue's null cases raise ArgumentNullException naming the parameter`` () =
+    let paramName (f: unit -> 'a) =
+        (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
+
+    Assert.Equal("x", paramName (fun () -> grad Tensor.sum (Unchecked.defaultof<Tensor>)))
+    Assert.Equal("f", paramName (fun () -> grad (Unchecked.defaultof<Tensor -> Tensor>)))
+    Assert.Equal("y", paramName (fun () -> v3 () + Unchecked.defaultof<Tensor>))
+    Assert.Equal("xs", paramName (fun () -> Tensor.stack [ scalar (); Unchecked.defaultof<Tensor> ]))
+
+    let e =
+        Assert.Throws<ArgumentNullException>(fun () ->
+            Tensor.stack [ scalar (); Unchecked.defaultof<Tensor> ] |> ignore)
+
+    Assert.Contains("element 1 of xs", e.Message)
+
+// ---- sizes too large for a tensor: every constructor shares one check ----------------------------
+
+/// Each constructor (F# and C#) and each composite whose result's size comes from its
+/// arguments, with a size past the largest tensor: a ShapeException naming it, raised before any
+/// allocation (an OutOfMemoryException or an inner op's name, `eq`, is the bug).
+let private oversized: (string * (unit -> Tensor)) list =
+    let big = Int32.MaxValue
+
+    [
+        "zeros", (fun () -> Tensor.zeros [| big |])
+        "ones", (fun () -> Tensor.ones [| big |])
+        "full", (fun () -> Tensor.full [| big |] 1.0)
+        "arange", (fun () -> Tensor.arange big)
+        "linspace", (fun () -> Tensor.linspace 0.0 1.0 big)
+        "eye", (fun () -> Tensor.eye 70000)
+        "Zeros", (fun () -> Tensor.Zeros big)
+        "Ones", (fun () -> Tensor.Ones(big, 2))
+        "full", (fun () -> Tensor.Full([| big; 2 |], 1.0))
+        "arange", (fun () -> Tensor.Arange big)
+        "linspace", (fun () -> Tensor.Linspace(0.0, 1.0, big))
+        "eye", (fun () -> Tensor.Eye 70000)
+        "broadcastTo", (fun () -> Tensor.broadcastTo [| 65536; 65536 |] (scalar ()))
+        "oneHot", (fun () -> Tensor.oneHot big (int64Of [| 0.0; 1.0 |]))
+        "oneHot", (fun () -> Tensor.oneHot 100000 (Tensor.zeros [| 100000 |]))
+        "oneHot", (fun () -> (Tensor.zeros [| 100000 |]).OneHot(100000))
+        "outer", (fun () -> Tensor.outer (Tensor.zeros [| 65536 |]) (Tensor.zeros [| 65536 |]))
+        "diag", (fun () -> Tensor.diag (Tensor.zeros [| 70000 |]))
+    ]
+
+[<Fact>]
+let ``every constructor and size-making composite rejects a size too large as a ShapeException naming it`` () =
+    for name, make in oversized do
+        let e =
+            try
+                make () |> ignore
+                failwithf "%s: returned a tensor" name
+            with
+            | :? ShapeException as e -> e
+            | e -> failwithf "%s: raised %s instead of a ShapeException: %s" name (e.GetType().Name) e.Message
+
+        Assert.StartsWith(name + ": shape [", e.Message)
+        Assert.Contains("elements, the most a tensor can hold", e.Message)
+
+[<Fact>]
+let ``the issue's arange and linspace of Int32.MaxValue raise the ShapeException zeros gives`` () =
+    let expected (op: string) =
+        sprintf
+            "%s: shape [%d] has more than %d elements, the most a tensor can hold (the size overflows). Use smaller dimensions."
+            op
+            Int32.MaxValue
+            Array.MaxLength
+
+    Assert.Equal(expected "zeros", shapeError [] (fun () -> Tensor.zeros [| Int32.MaxValue |]))
+    Assert.Equal(expected "arange", shapeError [] (fun () -> Tensor.arange Int32.MaxValue))
+    Assert.Equal(expected "linspace", shapeError [] (fun () -> Tensor.linspace 0.0 1.0 Int32.MaxValue))
+
+// ---- take: the C# member and the module agree, concrete or traced --------------------------------
+
+/// The outcome of a take at one index value: the values, or the ShapeException's message with
+/// the op's name taken out (the member says `Take`, the module `takeAxis`).
+let private takeOutcome (op: string) (take: Tensor -> Tensor -> Tensor) (mode: string) (index: float) =
+    let x = Tensor.ofArray [| 10.0; 20.0; 30.0 |]
+    let indices = Tensor.ofArray [| index |]
+
+    try
+        let result =
+            match mode with
+            | "concrete" -> take x indices
+            // the index is computed from x, so under grad it is a tracer with a known primal
+            | "grad" -> grad (fun x -> Tensor.sum (take x (x.[0] * 0.0 + indices))) x
+            | "jvp" -> fst (jvp (fun i -> take x i) indices (Tensor.ofArray [| 1.0 |]))
+            | "makeIR" -> (Program.eval (makeIR (fun i -> take x i) indices) [| indices |]).[0]
+            | _ -> failwith mode
+
+        Ok(Tensor.toArray result)
+    with :? ShapeException as e ->
+        Error(e.Message.Replace(op + ":", "OP:").Replace("take:", "OP:"))
+
+[<Fact>]
+let ``x.Take(indices, axis) and takeAxis accept and reject the same indices, concrete and traced`` () =
+    let member' (x: Tensor) (i: Tensor) = x.Take(i, 0)
+    let moduleTake (x: Tensor) (i: Tensor) = Tensor.takeAxis 0 i x
+    let mutable rejected = 0
+
+    for mode in [ "concrete"; "grad"; "jvp"; "makeIR" ] do
+        for index in [ 0.0; 2.0; -1.0; -3.0; 1.5; -0.5; 3.0; -4.0; nan; infinity; 1e20 ] do
+            let a = takeOutcome "Take" member' mode index
+            let b = takeOutcome "takeAxis" moduleTake mode index
+            Assert.True((a = b), sprintf "%s, index %g: x.Take gives %A but takeAxis gives %A" mode index a b)
+
+            match a with
+            | Error _ -> rejected <- rejected + 1
+            | Ok _ -> ()
+
+    // the indices that are not whole or out of range were rejected in every mode
+    Assert.Equal(4 * 7, rejected)
+
+[<Fact>]
+let ``the issue's x.Take under grad with a traced float index of 1.5 raises`` () =
+    let x = Tensor.ofArray [| 10.0; 20.0; 30.0 |]
+
+    fails [ "Take: index 1.5 is not a whole number"; "inside grad" ] (fun () ->
+        grad (fun x -> Tensor.sum (x.Take(x.[0] * 0.0 + 1.5, 0))) x)
+
+// ---- an escaped tracer prints no value -------------------------------------------------------------
+
+[<Fact>]
+let ``an escaped tracer prints without a number, whichever transform it escaped`` () =
+    let x = Tensor.scalar 1.5
+    let mutable leaked = Unchecked.defaultof<Tensor>
+
+    let keep (y: Tensor) =
+        leaked <- y * y // 2.25
+        y
+
+    let transforms: (string * (unit -> unit)) list =
+        [
+            "grad", (fun () -> grad keep x |> ignore)
+            "jvp", (fun () -> jvp keep x x |> ignore)
+            "vjp", (fun () -> vjp keep x |> ignore)
+            "linearize", (fun () -> linearize keep x |> ignore)
+            "jacfwd", (fun () -> jacfwd keep x |> ignore)
+            "hessian", (fun () -> hessian keep x |> ignore)
+            "makeIR", (fun () -> makeIR keep x |> ignore)
+            "Tree.grad", (fun () -> Tree.grad keep x |> ignore)
+        ]
+
+    for name, run in transforms do
+        leaked <- Unchecked.defaultof<Tensor>
+        run ()
+        Assert.True(Object.ReferenceEquals(leaked, null) |> not, name)
+
+        for shown in [ string leaked; sprintf "%O" leaked; sprintf "%A" leaked ] do
+            Assert.True(not (shown.Contains "2.25") && not (shown.Contains "1.5"), sprintf "%s: %s" name shown)
+            Assert.Contains("escaped", shown)
+            Assert.Contains("Traced<f64[]>", shown)
+
+[<Fact>]
+let ``a live tracer inside jvp still shows its primal`` () =
+    let mutable shown = ""
+
+    jvp
+        (fun y ->
+            shown <- string (y * y)
+            y)
+        (Tensor.scalar 1.5)
+        (Tensor.scalar 1.0)
+    |> ignore
+
+    Assert.Contains("primal 2.25", shown)

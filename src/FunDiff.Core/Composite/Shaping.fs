@@ -1,4 +1,4 @@
-/// squeeze, split, take and the checks of index tensors (take's indices, oneHot's labels).
+/// squeeze, split, take (its index checks are Prim.checkIndices, shared with C#'s x.Take) and the check of oneHot's labels.
 module internal FunDiff.Composite.Shaping
 
 open System
@@ -59,59 +59,28 @@ let split (op: string) (sections: int) (axis: int) (x: Tensor) =
     let size = n / sections
     List.init sections (fun i -> Prim.sliceAxis axis (i * size) ((i + 1) * size) x)
 
-/// The values of a tensor if they are known now: a concrete tensor's, or the primal's of a
-/// jvp/grad tracer; not those of a tracer that makeIR or linearize stages.
-let private knownValues (op: string) (x: Tensor) : NDArray voption =
-    match x with
-    | :? ConcreteTensor as c -> ValueSome c.Array
-    | _ ->
-        try
-            ValueSome(x.Concrete op)
-        with :? ConcretizationException ->
-            ValueNone
-
-/// Checks an index tensor before any work: int64, or float64 holding whole numbers (never
-/// bool); when its values are known, each in range for `where` (an axis of `n` elements).
-/// Unknown values (under makeIR) are checked by the gather kernel when the program runs.
-let checkIndices (op: string) (where: string) (n: int) (indices: Tensor) =
-    if indices.DType = Bool then
-        raise (
-            ShapeException(
-                sprintf
-                    "%s: the indices are a bool tensor (shape %s); indices must be int64, or float64 holding whole numbers. For a mask, use Tensor.where."
-                    op
-                    (Shape.show indices.Aval.Shape)
-            )
-        )
-
-    match knownValues op indices with
-    | ValueSome values ->
-        Reductions.checkIndexValues op where n values
-        GC.KeepAlive values // its raw buffer was read (BufferPool)
-    | ValueNone -> ()
-
-/// The elements of the flattened tensor at int64 `indices` (NumPy's take without an axis).
+/// The elements of the flattened tensor at `indices` (NumPy's take without an axis).
 let take (op: string) (indices: Tensor) (x: Tensor) =
+    Guard.notNull op "indices" indices
+    Guard.notNull op "x" x
+
     let where =
         if x.Rank = 1 then
             sprintf "axis 0 of size %d" x.Size
         else
             sprintf "axis 0 of size %d of x flattened from shape %s" x.Size (Shape.show x.Aval.Shape)
 
-    checkIndices op where x.Size indices
-    Prim.gather 0 (Prim.reshape [| x.Size |] x) indices
+    Prim.takeAlong op where 0 (Prim.reshape [| x.Size |] x) indices
 
 /// Slices of `x` along `axis` at `indices` (gather).
 let takeAxis (op: string) (axis: int) (indices: Tensor) (x: Tensor) =
-    let axis = Shape.normalizeAxis op x.Rank axis
-    let n = x.Aval.Shape.[axis]
-    checkIndices op (sprintf "axis %d of size %d" axis n) n indices
-    Prim.gather axis x indices
+    Guard.notNull op "indices" indices
+    Prim.take op axis x indices
 
 /// Checks oneHot's labels when their values are known: whole numbers in 0..n-1 (a label out of
 /// range would give a row of zeros, silently).
 let checkLabels (op: string) (n: int) (labels: Tensor) =
-    match knownValues op labels with
+    match Prim.knownValues op labels with
     | ValueNone -> ()
     | ValueSome values ->
         for v in values.Data do

@@ -12,14 +12,16 @@ open FunDiff.Primitives.Kit
 [<AutoOpen>]
 module Indexing =
 
-    /// gather(operand, indices) along `axis`: NumPy's take with int64 indices.
+    /// gather(operand, indices) along `axis`: NumPy's take with int64 indices, or float64 ones
+    /// (staged by makeIR, their values unknown) that the kernel checks are whole.
     let gatherP =
         builtin "gather" (fun xs p -> [| Reductions.gather (p.Int "axis") xs.[0] xs.[1] |]) (fun avals p ->
             arity "gather" 2 avals
             let x, idx, axis = avals.[0], avals.[1], p.Int "axis"
 
-            if idx.DType <> Int64 then
-                fail "gather: indices must be int64, got %O (convert with Tensor.convert Int64)." idx
+            // float64 indices (unknown while staging) are checked to be whole by the kernel
+            if idx.DType = Bool then
+                fail "gather: indices must be int64 or float64, got %O (convert with Tensor.convert Int64)." idx
 
             if axis < 0 || axis >= x.Rank then
                 fail "gather: axis %d is out of range for rank %d." axis x.Rank

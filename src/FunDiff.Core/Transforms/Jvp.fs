@@ -17,7 +17,7 @@ type internal JvpTracer(trace: Trace, primal: Tensor, tangent: Tensor) =
     member _.Tangent = tangent
     override _.ToConcrete op = primal.Concrete op
 
-    override t.ToString() =
+    override t.Describe() =
         sprintf "Traced<%O> in %s (primal %O)" t.Aval trace.Transform primal
 
 type internal JvpTrace(parent: Trace, transform: string) =

@@ -33,9 +33,6 @@ type internal StagingTracer(trace: Trace, var: Var) =
             )
         )
 
-    override t.ToString() =
-        sprintf "Traced<%O> in %s" t.Aval trace.Transform
-
 type internal StagingTrace(parent: Trace, transform: string) =
     inherit Trace(parent, transform)
     let equations = ResizeArray<Equation>()

@@ -19,6 +19,7 @@ module Optim =
 
     /// params − lr · grads.
     let sgd (lr: float) (state: SgdState) (parameters: 'T) (grads: 'T) : SgdState * 'T =
+        Guard.notNull "Optim.sgd" "state" state
         { Step = state.Step + 1 }, Tree.map2 (fun p g -> p - lr * g) parameters grads
 
     /// The initial state of `momentum` (zero velocity).
@@ -30,6 +31,7 @@ module Optim =
 
     /// v ← β·v + grads; params ← params − lr · v.
     let momentum (lr: float) (beta: float) (state: MomentumState<'T>) (parameters: 'T) (grads: 'T) =
+        Guard.notNull "Optim.momentum" "state" state
         let velocity = Tree.map2 (fun v g -> beta * v + g) state.Velocity grads
 
         {
@@ -56,6 +58,7 @@ module Optim =
         (parameters: 'T)
         (grads: 'T)
         =
+        Guard.notNull "Optim.adamWith" "state" state
         let step = state.Step + 1
         let m = Tree.map2 (fun m g -> beta1 * m + (1.0 - beta1) * g) state.M grads
         let v = Tree.map2 (fun v g -> beta2 * v + (1.0 - beta2) * g * g) state.V grads
@@ -66,4 +69,5 @@ module Optim =
 
     /// Adam with the usual β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
     let adam (lr: float) (state: AdamState<'T>) (parameters: 'T) (grads: 'T) =
+        Guard.notNull "Optim.adam" "state" state
         adamWith lr 0.9 0.999 1e-8 state parameters grads

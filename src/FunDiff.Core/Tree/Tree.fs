@@ -53,7 +53,10 @@ module Tree =
         List.ofArray leaves, def
 
     /// Rebuilds a value of the given structure from leaves (as many as `def.LeafCount`).
-    let unflatten (def: TreeDef) (leaves: Tensor list) : 'T = rebuildAs def (Array.ofList leaves)
+    let unflatten (def: TreeDef) (leaves: Tensor list) : 'T =
+        Guard.notNull "Tree.unflatten" "def" def
+        Guard.notNull "Tree.unflatten" "leaves" leaves
+        rebuildAs def (Array.ofList leaves)
 
     /// The leaves of a value.
     let leaves (x: 'T) : Tensor list = fst (flatten x)
@@ -62,6 +65,9 @@ module Tree =
     /// `rebuild template children` builds a value like `template` from new children. Use it for
     /// types the reflection-based flattening does not handle.
     let register<'T> (children: 'T -> obj list) (rebuild: 'T -> obj list -> 'T) =
+        Guard.notNull "Tree.register" "children" children
+        Guard.notNull "Tree.register" "rebuild" rebuild
+
         TreeRegistry.Registered.[typeof<'T>] <-
             {
                 Children =
@@ -88,11 +94,13 @@ module Tree =
 
     /// Applies `f` to every leaf.
     let map (f: Tensor -> Tensor) (x: 'T) : 'T =
+        Guard.notNull "Tree.map" "f" f
         let leaves, def = flattenAs "tree" x
         rebuildAs def (Array.map f leaves)
 
     /// Applies `f` to the leaves of two trees of one structure, pairwise.
     let map2 (f: Tensor -> Tensor -> Tensor) (x: 'T) (y: 'T) : 'T =
+        Guard.notNull "Tree.map2" "f" f
         let xs, dx = flattenAs "tree" x
         let ys, dy = flattenAs "tree" y
         checkSame "Tree.map2" dx dy
@@ -150,6 +158,8 @@ module Tree =
         let total = Array.sum sizes
 
         let unravel (v: Tensor) : 'T =
+            Guard.notNull "Tree.ravel" "v" v
+
             if v.Shape <> [| total |] then
                 raise (
                     ShapeException(
@@ -182,6 +192,7 @@ module Tree =
 
     /// (value, gradient) of a scalar function of a tree; the gradient has the tree's structure.
     let valueAndGrad (f: 'T -> Tensor) (x: 'T) : Tensor * 'T =
+        Guard.notNull "Tree.valueAndGrad" "f" f
         let xs, def = differentiable "Tree.grad" x
 
         let ys, program =
@@ -192,7 +203,9 @@ module Tree =
 
     /// The gradient of a scalar function of a tree, with the tree's structure:
     /// `Tree.grad loss params` is a `Params` of gradients.
-    let grad (f: 'T -> Tensor) (x: 'T) : 'T = snd (valueAndGrad f x)
+    let grad (f: 'T -> Tensor) (x: 'T) : 'T =
+        Guard.notNull "Tree.grad" "f" f
+        snd (valueAndGrad f x)
 
     /// The aux output of a transformed function holds tracers of the (now finished) transform
     /// wherever it depends on the input: replace each by its primal value. Parts that are not
@@ -211,6 +224,7 @@ module Tree =
     /// ((value, aux), gradient) for `f` returning a loss and auxiliary data that is not
     /// differentiated (JAX's has_aux); the aux holds values, not tracers.
     let valueAndGradAux (f: 'T -> Tensor * 'A) (x: 'T) : (Tensor * 'A) * 'T =
+        Guard.notNull "Tree.valueAndGradAux" "f" f
         let mutable aux = Unchecked.defaultof<'A>
 
         let loss, g =
@@ -225,6 +239,7 @@ module Tree =
 
     /// Forward mode over trees: `(f x, J v)` with `v` of `x`'s structure.
     let jvp (f: 'T -> 'U) (x: 'T) (v: 'T) : 'U * 'U =
+        Guard.notNull "Tree.jvp" "f" f
         let xs, def = differentiable "Tree.jvp" x
         let vs, dv = flattenAs "tangent" v
         checkSame "Tree.jvp" def dv
@@ -245,6 +260,7 @@ module Tree =
     /// Linearizes a function between trees: the input structure, the output structure, the
     /// primal output leaves and the linear program between the leaves' tangents.
     let private linearizeTree (transform: string) (f: 'T -> 'U) (x: 'T) =
+        Guard.notNull transform "f" f
         let xs, def = differentiable transform x
         let outDef = ref Unchecked.defaultof<TreeDef>
         let ys, program = Linearize.linearizeMany transform (onLeaves def f outDef) xs
@@ -272,18 +288,24 @@ module Tree =
             rebuildAs def (Transpose.backwardPass program (us |> Array.map (Prim.convert Float64)))
 
     /// The Hessian-vector product of a scalar function of a tree (forward-over-reverse).
-    let hvp (f: 'T -> Tensor) (x: 'T) (v: 'T) : 'T = snd (jvp (grad f) x v)
+    let hvp (f: 'T -> Tensor) (x: 'T) (v: 'T) : 'T =
+        Guard.notNull "Tree.hvp" "f" f
+        snd (jvp (grad f) x v)
 
     /// The gradients of a curried function of two trees with respect to both:
     /// `let ga, gb = Tree.grad2 f a b`. For one argument, close over the other:
     /// `Tree.grad (fun a -> f a b) a`.
-    let grad2 (f: 'A -> 'B -> Tensor) (a: 'A) (b: 'B) : 'A * 'B = grad (fun (a, b) -> f a b) (a, b)
+    let grad2 (f: 'A -> 'B -> Tensor) (a: 'A) (b: 'B) : 'A * 'B =
+        Guard.notNull "Tree.grad2" "f" f
+        grad (fun (a, b) -> f a b) (a, b)
 
     /// The gradients of a curried function of three trees with respect to all three; select a
     /// subset with a tuple and a closure: `Tree.grad (fun (a, c) -> f a b c) (a, c)`.
     let grad3 (f: 'A -> 'B -> 'C -> Tensor) (a: 'A) (b: 'B) (c: 'C) : 'A * 'B * 'C =
+        Guard.notNull "Tree.grad3" "f" f
         grad (fun (a, b, c) -> f a b c) (a, b, c)
 
     /// (value, gradients with respect to both arguments).
     let valueAndGrad2 (f: 'A -> 'B -> Tensor) (a: 'A) (b: 'B) : Tensor * ('A * 'B) =
+        Guard.notNull "Tree.valueAndGrad2" "f" f
         valueAndGrad (fun (a, b) -> f a b) (a, b)
