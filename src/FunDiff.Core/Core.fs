@@ -385,19 +385,7 @@ module internal Prim =
         if Shape.equal x.Aval.Shape shape then
             x
         else
-            let target = Shape.broadcast "broadcastTo" x.Aval.Shape shape
-
-            if target <> shape then
-                raise (
-                    ShapeException(
-                        sprintf
-                            "broadcastTo: shape %s cannot broadcast to %s; it would need shape %s."
-                            (Shape.show x.Aval.Shape)
-                            (Shape.show shape)
-                            (Shape.show target)
-                    )
-                )
-
+            Shape.checkBroadcastTo "broadcastTo" x.Aval.Shape shape
             let lead = shape.Length - x.Rank
             broadcastInDim shape (Array.init x.Rank (fun k -> lead + k)) x
 
@@ -421,9 +409,7 @@ module internal Prim =
             if Object.ReferenceEquals(prim, divP) then
                 Float64
             else
-                match Shape.promote x.DType y.DType with
-                | Bool -> DType.Int64
-                | d -> d
+                Shape.arithmeticDType x.DType y.DType
 
         let x, y = prepare prim.Name dtype x y
         bind1 prim [| x; y |] Params.Empty
@@ -475,22 +461,7 @@ module internal Prim =
     let reshape (shape: int[]) (x: Tensor) =
         Guard.notNull "reshape" "shape" shape
         Guard.notNull "reshape" "x" x
-        // one -1 infers its size, as in NumPy
-        let shape =
-            match shape |> Array.filter (fun d -> d = -1) |> Array.length with
-            | 0 -> shape
-            | 1 ->
-                let known = shape |> Array.filter (fun d -> d <> -1) |> Array.fold (*) 1
-
-                if known = 0 || x.Size % known <> 0 then
-                    raise (
-                        ShapeException(
-                            sprintf "reshape: cannot infer -1 in %s for %d elements." (Shape.show shape) x.Size
-                        )
-                    )
-
-                shape |> Array.map (fun d -> if d = -1 then x.Size / known else d)
-            | _ -> raise (ShapeException(sprintf "reshape: at most one -1 allowed in %s." (Shape.show shape)))
+        let shape = Shape.inferReshape "reshape" x.Size shape
 
         if Shape.equal shape x.Aval.Shape then
             x
@@ -518,13 +489,7 @@ module internal Prim =
     let sliceAxis (axis: int) (start: int) (stop: int) (x: Tensor) =
         Guard.notNull "slice" "x" x
         let axis = Shape.normalizeAxis "slice" x.Rank axis
-        let n = x.Aval.Shape.[axis]
-
-        let clamp i =
-            max 0 (min n (if i < 0 then i + n else i))
-
-        let s = clamp start
-        let e = max s (clamp stop)
+        let s, e = Shape.clampSlice x.Aval.Shape.[axis] start stop
         let starts = Array.zeroCreate x.Rank
         let limits = Array.copy x.Aval.Shape
         starts.[axis] <- s
@@ -565,20 +530,8 @@ module internal Prim =
         if xs.Length = 0 then
             raise (ShapeException "stack: needs at least one tensor.")
 
-        let shape = xs.[0].Aval.Shape
-
-        for x in xs do
-            if x.Aval.Shape <> shape then
-                raise (
-                    ShapeException(
-                        sprintf
-                            "stack: all tensors must have one shape; got %s and %s."
-                            (Shape.show shape)
-                            (Shape.show x.Aval.Shape)
-                    )
-                )
-
-        let axis = Shape.normalizeAxis "stack" (shape.Length + 1) axis
+        Shape.checkSameShapes "stack" (xs |> Seq.map (fun x -> x.Aval.Shape))
+        let axis = Shape.normalizeAxis "stack" (xs.[0].Rank + 1) axis
         concatenate axis (xs |> Array.map (expandDims axis))
 
     /// select_n with JAX's order: where `which` is false `onFalse`, else `onTrue`; broadcasts.
@@ -637,8 +590,7 @@ module internal Prim =
     /// clamp(lo, x, hi) with scalar or broadcastable bounds.
     let clamp (lo: Tensor) (x: Tensor) (hi: Tensor) =
         Guard.notNull "clip" "x" x
-        let dtype = Shape.promote (Shape.promote lo.DType x.DType) hi.DType
-        let dtype = if dtype = Bool then DType.Int64 else dtype
+        let dtype = Shape.arithmeticDType (Shape.promote lo.DType x.DType) hi.DType
         let lo, x, hi = convert dtype lo, convert dtype x, convert dtype hi
 
         let shape =
@@ -707,7 +659,7 @@ module internal Prim =
 
         match knownValues op indices with
         | ValueSome values ->
-            Reductions.checkIndexValues op where n values
+            AxisKernels.checkIndexValues op where n values
             GC.KeepAlive values // its raw buffer was read (BufferPool)
             true
         | ValueNone -> false
@@ -746,10 +698,7 @@ module internal Prim =
         (x: Tensor)
         (y: Tensor)
         =
-        let dtype =
-            match Shape.promote x.DType y.DType with
-            | Bool -> DType.Int64
-            | d -> d
+        let dtype = Shape.arithmeticDType x.DType y.DType
 
         bind1
             dotGeneralP

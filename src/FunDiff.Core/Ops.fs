@@ -456,20 +456,20 @@ module Tensor =
         Guard.notNull "sumKeepDims" "x" x
 
         let axes = Shape.normalizeAxes "sumKeepDims" x.Rank (Array.ofList axes)
-        Composite.Reductions.keepDims axes x (Prim.sumAxes axes x)
+        Composite.Statistics.keepDims axes x (Prim.sumAxes axes x)
 
     /// The mean of all elements (NaN for an empty tensor, as NumPy).
     let mean (x: Tensor) =
         Guard.notNull "mean" "x" x
 
-        Composite.Reductions.mean "mean" (Composite.Reductions.allAxes x) x
+        Composite.Statistics.mean "mean" (Composite.Statistics.allAxes x) x
 
     /// The mean over axes.
     let meanAxes (axes: int list) (x: Tensor) =
         Guard.notNull "meanAxes" "axes" axes
         Guard.notNull "meanAxes" "x" x
 
-        Composite.Reductions.mean "meanAxes" (Array.ofList axes) x
+        Composite.Statistics.mean "meanAxes" (Array.ofList axes) x
 
     /// The mean over axes, keeping them as size-1 axes.
     let meanKeepDims (axes: int list) (x: Tensor) =
@@ -477,13 +477,13 @@ module Tensor =
         Guard.notNull "meanKeepDims" "x" x
 
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.mean "meanKeepDims" axes x)
+        Composite.Statistics.keepDims axes x (Composite.Statistics.mean "meanKeepDims" axes x)
 
     /// The largest element (raises ShapeException for an empty tensor).
     let max (x: Tensor) =
         Guard.notNull "max" "x" x
 
-        Composite.Reductions.extreme "max" reduceMaxP (Composite.Reductions.allAxes x) x
+        Composite.Statistics.extreme "max" reduceMaxP (Composite.Statistics.allAxes x) x
 
     /// The largest elements over axes; at ties the derivative is shared equally. Raises
     /// ShapeException for an empty axis.
@@ -491,7 +491,7 @@ module Tensor =
         Guard.notNull "maxAxes" "axes" axes
         Guard.notNull "maxAxes" "x" x
 
-        Composite.Reductions.extreme "maxAxes" reduceMaxP (Array.ofList axes) x
+        Composite.Statistics.extreme "maxAxes" reduceMaxP (Array.ofList axes) x
 
     /// The largest elements over axes, keeping them as size-1 axes.
     let maxKeepDims (axes: int list) (x: Tensor) =
@@ -499,13 +499,13 @@ module Tensor =
         Guard.notNull "maxKeepDims" "x" x
 
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "maxKeepDims" reduceMaxP axes x)
+        Composite.Statistics.keepDims axes x (Composite.Statistics.extreme "maxKeepDims" reduceMaxP axes x)
 
     /// The smallest element (raises ShapeException for an empty tensor).
     let min (x: Tensor) =
         Guard.notNull "min" "x" x
 
-        Composite.Reductions.extreme "min" reduceMinP (Composite.Reductions.allAxes x) x
+        Composite.Statistics.extreme "min" reduceMinP (Composite.Statistics.allAxes x) x
 
     /// The smallest elements over axes; at ties the derivative is shared equally. Raises
     /// ShapeException for an empty axis.
@@ -513,7 +513,7 @@ module Tensor =
         Guard.notNull "minAxes" "axes" axes
         Guard.notNull "minAxes" "x" x
 
-        Composite.Reductions.extreme "minAxes" reduceMinP (Array.ofList axes) x
+        Composite.Statistics.extreme "minAxes" reduceMinP (Array.ofList axes) x
 
     /// The smallest elements over axes, keeping them as size-1 axes.
     let minKeepDims (axes: int list) (x: Tensor) =
@@ -521,14 +521,14 @@ module Tensor =
         Guard.notNull "minKeepDims" "x" x
 
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.extreme "minKeepDims" reduceMinP axes x)
+        Composite.Statistics.keepDims axes x (Composite.Statistics.extreme "minKeepDims" reduceMinP axes x)
 
     /// The product of all elements (its gradient is exact where elements are 0; 1 for an empty
     /// tensor).
     let prod (x: Tensor) =
         Guard.notNull "prod" "x" x
 
-        Prim.reduce reduceProdP (Composite.Reductions.allAxes x) x
+        Prim.reduce reduceProdP (Composite.Statistics.allAxes x) x
 
     /// The product over axes.
     let prodAxes (axes: int list) (x: Tensor) =
@@ -543,20 +543,20 @@ module Tensor =
         Guard.notNull "prodKeepDims" "x" x
 
         let axes = Shape.normalizeAxes "prodKeepDims" x.Rank (Array.ofList axes)
-        Composite.Reductions.keepDims axes x (Prim.reduce reduceProdP axes x)
+        Composite.Statistics.keepDims axes x (Prim.reduce reduceProdP axes x)
 
     /// The population variance of all elements (NumPy's default, ddof = 0; NaN when empty).
     let var (x: Tensor) =
         Guard.notNull "var" "x" x
 
-        Composite.Reductions.var "var" (Composite.Reductions.allAxes x) x
+        Composite.Statistics.var "var" (Composite.Statistics.allAxes x) x
 
     /// The population variance over axes.
     let varAxes (axes: int list) (x: Tensor) =
         Guard.notNull "varAxes" "axes" axes
         Guard.notNull "varAxes" "x" x
 
-        Composite.Reductions.var "varAxes" (Array.ofList axes) x
+        Composite.Statistics.var "varAxes" (Array.ofList axes) x
 
     /// The population variance over axes, keeping them as size-1 axes.
     let varKeepDims (axes: int list) (x: Tensor) =
@@ -564,20 +564,20 @@ module Tensor =
         Guard.notNull "varKeepDims" "x" x
 
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.var "varKeepDims" axes x)
+        Composite.Statistics.keepDims axes x (Composite.Statistics.var "varKeepDims" axes x)
 
     /// The population standard deviation of all elements.
     let std (x: Tensor) =
         Guard.notNull "std" "x" x
 
-        Composite.Reductions.std "std" (Composite.Reductions.allAxes x) x
+        Composite.Statistics.std "std" (Composite.Statistics.allAxes x) x
 
     /// The population standard deviation over axes.
     let stdAxes (axes: int list) (x: Tensor) =
         Guard.notNull "stdAxes" "axes" axes
         Guard.notNull "stdAxes" "x" x
 
-        Composite.Reductions.std "stdAxes" (Array.ofList axes) x
+        Composite.Statistics.std "stdAxes" (Array.ofList axes) x
 
     /// The population standard deviation over axes, keeping them as size-1 axes.
     let stdKeepDims (axes: int list) (x: Tensor) =
@@ -585,28 +585,28 @@ module Tensor =
         Guard.notNull "stdKeepDims" "x" x
 
         let axes = Array.ofList axes
-        Composite.Reductions.keepDims axes x (Composite.Reductions.std "stdKeepDims" axes x)
+        Composite.Statistics.keepDims axes x (Composite.Statistics.std "stdKeepDims" axes x)
 
     /// log Σ exp x over all elements, a scalar, stable at ±1000 (raises ShapeException for an
     /// empty tensor, as JAX).
     let logSumExp (x: Tensor) =
         Guard.notNull "logSumExp" "x" x
 
-        Composite.Reductions.logSumExp "logSumExp" (Composite.Reductions.allAxes x) x
+        Composite.Statistics.logSumExp "logSumExp" (Composite.Statistics.allAxes x) x
 
     /// log Σ exp x over axes, stable at ±1000.
     let logSumExpAxes (axes: int list) (x: Tensor) =
         Guard.notNull "logSumExpAxes" "axes" axes
         Guard.notNull "logSumExpAxes" "x" x
 
-        Composite.Reductions.logSumExp "logSumExpAxes" (Array.ofList axes) x
+        Composite.Statistics.logSumExp "logSumExpAxes" (Array.ofList axes) x
 
     /// log Σ exp x over axes, keeping them as size-1 axes.
     let logSumExpKeepDims (axes: int list) (x: Tensor) =
         Guard.notNull "logSumExpKeepDims" "axes" axes
         Guard.notNull "logSumExpKeepDims" "x" x
 
-        Composite.Reductions.logSumExpKeepDims "logSumExpKeepDims" (Array.ofList axes) x
+        Composite.Statistics.logSumExpKeepDims "logSumExpKeepDims" (Array.ofList axes) x
 
     /// Softmax along the last axis (JAX's default), stable at ±1000. Raises ShapeException for
     /// a scalar or an empty axis.
@@ -642,30 +642,30 @@ module Tensor =
     let argmax (x: Tensor) =
         Guard.notNull "argmax" "x" x
 
-        Composite.Reductions.argFlat "argmax" argmaxP x
+        Composite.Statistics.argFlat "argmax" argmaxP x
 
     /// The index of the first largest element along an axis (int64).
     let argmaxAxis (axis: int) (x: Tensor) =
         Guard.notNull "argmaxAxis" "x" x
 
-        Composite.Reductions.argAxis "argmaxAxis" argmaxP axis x
+        Composite.Statistics.argAxis "argmaxAxis" argmaxP axis x
 
     /// The flat index of the first smallest element (int64 scalar), as NumPy's argmin.
     let argmin (x: Tensor) =
         Guard.notNull "argmin" "x" x
 
-        Composite.Reductions.argFlat "argmin" argminP x
+        Composite.Statistics.argFlat "argmin" argminP x
 
     /// The index of the first smallest element along an axis (int64).
     let argminAxis (axis: int) (x: Tensor) =
         Guard.notNull "argminAxis" "x" x
 
-        Composite.Reductions.argAxis "argminAxis" argminP axis x
+        Composite.Statistics.argAxis "argminAxis" argminP axis x
 
     /// The cumulative sum of the flattened tensor (NumPy's cumsum without an axis).
     let cumsum (x: Tensor) =
         Guard.notNull "cumsum" "x" x
-        Composite.Reductions.cumsumFlat x
+        Composite.Statistics.cumsumFlat x
 
     /// The cumulative sum along an axis.
     let cumsumAxis (axis: int) (x: Tensor) =

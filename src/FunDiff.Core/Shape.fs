@@ -275,3 +275,65 @@ module Shape =
         | Int64, _
         | _, Int64 -> Int64
         | Bool, Bool -> Bool
+
+    // ---- the shape logic of the ops that bind primitives (Prim), with their errors ---------
+
+    /// Checks that `shape` broadcasts to exactly `target` (NumPy's broadcast_to), raising a
+    /// ShapeException that names the shape it would need otherwise.
+    let checkBroadcastTo (op: string) (shape: int[]) (target: int[]) =
+        let joint = broadcast op shape target
+
+        if joint <> target then
+            raise (
+                ShapeException(
+                    sprintf
+                        "%s: shape %s cannot broadcast to %s; it would need shape %s."
+                        op
+                        (show shape)
+                        (show target)
+                        (show joint)
+                )
+            )
+
+    /// A reshape's target with one -1 inferred from `size` elements, as in NumPy.
+    let inferReshape (op: string) (size: int) (shape: int[]) =
+        match shape |> Array.filter (fun d -> d = -1) |> Array.length with
+        | 0 -> shape
+        | 1 ->
+            let known = shape |> Array.filter (fun d -> d <> -1) |> Array.fold (*) 1
+
+            if known = 0 || size % known <> 0 then
+                raise (ShapeException(sprintf "%s: cannot infer -1 in %s for %d elements." op (show shape) size))
+
+            shape |> Array.map (fun d -> if d = -1 then size / known else d)
+        | _ -> raise (ShapeException(sprintf "%s: at most one -1 allowed in %s." op (show shape)))
+
+    /// Python's slice bounds on an axis of `n` elements: negative counts from the end, both
+    /// clamped to 0..n, an empty slice when stop ≤ start. Returns (start, stop).
+    let clampSlice (n: int) (start: int) (stop: int) =
+        let clamp i =
+            max 0 (min n (if i < 0 then i + n else i))
+
+        let s = clamp start
+        s, max s (clamp stop)
+
+    /// Checks that every shape of a stack is the first one.
+    let checkSameShapes (op: string) (shapes: int[] seq) =
+        let mutable first = null
+
+        for shape in shapes do
+            if isNull first then
+                first <- shape
+            elif not (equal shape first) then
+                raise (
+                    ShapeException(
+                        sprintf "%s: all tensors must have one shape; got %s and %s." op (show first) (show shape)
+                    )
+                )
+
+    /// The dtype an arithmetic op computes in: the promoted one, bools counting as int64
+    /// (NumPy's `True + True` is 2).
+    let arithmeticDType (a: DType) (b: DType) =
+        match promote a b with
+        | Bool -> Int64
+        | d -> d

@@ -31,25 +31,25 @@ let private needsAxis (op: string) (x: Tensor) =
 
 let softmax (op: string) (axis: int) (x: Tensor) =
     needsAxis op x
-    let axes = Reductions.nonEmptyAxes op [| axis |] x
+    let axes = Statistics.nonEmptyAxes op [| axis |] x
     let x = Prim.convert Float64 x
 
     let m =
-        Prim.stopGradient (Reductions.keepDims axes x (Prim.reduce reduceMaxP axes x))
+        Prim.stopGradient (Statistics.keepDims axes x (Prim.reduce reduceMaxP axes x))
 
     let e = Tensor.Exp(x - m)
-    e / Reductions.keepDims axes x (Prim.sumAxes axes e)
+    e / Statistics.keepDims axes x (Prim.sumAxes axes e)
 
 /// log softmax along an axis: x − logSumExp(x).
 let logSoftmax (op: string) (axis: int) (x: Tensor) =
     needsAxis op x
-    Prim.convert Float64 x - Reductions.logSumExpKeepDims op [| axis |] x
+    Prim.convert Float64 x - Statistics.logSumExpKeepDims op [| axis |] x
 
 /// The 2-norm of all elements. At 0 its gradient is 0 (a subgradient), not NaN; a NaN
 /// element gives NaN.
 let norm (x: Tensor) =
     let x = Prim.convert Float64 x
-    Reductions.sqrtZeroAtZero (Prim.sum (x * x))
+    Statistics.sqrtZeroAtZero (Prim.sum (x * x))
 
 /// One-hot encoding: a float64 tensor of shape labels.shape ++ [n].
 let oneHot (n: int) (labels: Tensor) =

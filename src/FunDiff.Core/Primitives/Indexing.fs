@@ -15,7 +15,7 @@ module Indexing =
     /// gather(operand, indices) along `axis`: NumPy's take with int64 indices, or float64 ones
     /// (staged by makeIR, their values unknown) that the kernel checks are whole.
     let gatherP =
-        builtin "gather" (fun xs p -> [| Reductions.gather (p.Int "axis") xs.[0] xs.[1] |]) (fun avals p ->
+        builtin "gather" (fun xs p -> [| AxisKernels.gather (p.Int "axis") xs.[0] xs.[1] |]) (fun avals p ->
             arity "gather" 2 avals
             let x, idx, axis = avals.[0], avals.[1], p.Int "axis"
 
@@ -34,7 +34,7 @@ module Indexing =
     let scatterAddP =
         builtin
             "scatter_add"
-            (fun xs p -> [| Reductions.scatterAdd (p.Int "axis") (p.Int "size") xs.[0] xs.[1] |])
+            (fun xs p -> [| AxisKernels.scatterAdd (p.Int "axis") (p.Int "size") xs.[0] xs.[1] |])
             (fun avals p ->
                 arity "scatter_add" 2 avals
                 let u, idx, axis = avals.[0], avals.[1], p.Int "axis"

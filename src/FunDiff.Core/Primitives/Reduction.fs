@@ -16,21 +16,21 @@ module Reduction =
     let reduceMaxP =
         builtin
             "reduce_max"
-            (fun xs p -> [| Reductions.reduceMax (p.Ints "axes") xs.[0] |])
+            (fun xs p -> [| AxisKernels.reduceMax (p.Ints "axes") xs.[0] |])
             (reduceExtremeAxes "reduce_max")
 
     /// The `reduce_min` primitive: the minimum over `axes` (NaN propagates).
     let reduceMinP =
         builtin
             "reduce_min"
-            (fun xs p -> [| Reductions.reduceMin (p.Ints "axes") xs.[0] |])
+            (fun xs p -> [| AxisKernels.reduceMin (p.Ints "axes") xs.[0] |])
             (reduceExtremeAxes "reduce_min")
 
     /// The `reduce_prod` primitive: the product over `axes`.
     let reduceProdP =
         builtin
             "reduce_prod"
-            (fun xs p -> [| Reductions.reduceProd (p.Ints "axes") xs.[0] |])
+            (fun xs p -> [| AxisKernels.reduceProd (p.Ints "axes") xs.[0] |])
             (reduceAxes "reduce_prod")
 
     let private argShape (name: string) (avals: Aval[]) (p: Params) =
@@ -52,17 +52,17 @@ module Reduction =
 
     /// The index of the first maximum along `axis` (int64).
     let argmaxP =
-        builtin "argmax" (fun xs p -> [| Reductions.argExtreme true (p.Int "axis") xs.[0] |]) (argShape "argmax")
+        builtin "argmax" (fun xs p -> [| AxisKernels.argExtreme true (p.Int "axis") xs.[0] |]) (argShape "argmax")
 
     /// The index of the first minimum along `axis` (int64).
     let argminP =
-        builtin "argmin" (fun xs p -> [| Reductions.argExtreme false (p.Int "axis") xs.[0] |]) (argShape "argmin")
+        builtin "argmin" (fun xs p -> [| AxisKernels.argExtreme false (p.Int "axis") xs.[0] |]) (argShape "argmin")
 
     /// Inclusive cumulative sum along `axis` (from the end when `reverse` = 1).
     let cumsumP =
         builtin
             "cumsum"
-            (fun xs p -> [| Reductions.cumsum (p.Int "axis") (p.Int "reverse" = 1) xs.[0] |])
+            (fun xs p -> [| AxisKernels.cumsum (p.Int "axis") (p.Int "reverse" = 1) xs.[0] |])
             (fun avals p ->
                 arity "cumsum" 1 avals
                 let x = avals.[0]

@@ -1,7 +1,7 @@
-/// Reductions built on the reduce primitives: keep-dims forms, mean/var/std, the stable
-/// log-sum-exp, flat arg-reductions and cumulative sums. Each takes the name of the op the
+/// Statistics and reductions built on the reduce primitives: keep-dims forms, mean/var/std,
+/// the stable log-sum-exp, flat arg-reductions and cumulative sums. Each takes the name of the op the
 /// user called (`op`), so that a bad axis is reported against it, not against a primitive.
-module internal FunDiff.Composite.Reductions
+module internal FunDiff.Composite.Statistics
 
 open FunDiff
 open FunDiff.Primitives

@@ -1,7 +1,7 @@
-/// Reductions, scans and indexing kernels: max/min/prod over axes, argmax/argmin, cumulative
+/// Kernels that work along axes: reductions (max/min/prod over axes), argmax/argmin, cumulative
 /// sums, gather along an axis and its transpose scatter-add. Each views its operand as rows:
 /// the reduced (or scanned) axes are moved last, so the inner loops run over contiguous rows.
-module internal FunDiff.Backend.Reductions
+module internal FunDiff.Backend.AxisKernels
 
 open System
 open FunDiff
