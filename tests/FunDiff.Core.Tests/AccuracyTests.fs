@@ -205,6 +205,7 @@ let ``every kernel meets the bound at every tensor size from 1 to 40 and 1000, a
 
 [<Fact>]
 let ``every kernel meets the bound at the first, a middle and the last position among equal neighbours`` () =
+    // (sizes up to 100, not 1000: one tensor per case and position would make 700 MB of garbage)
     assertNoMisses
         [
             for name, f, cases in groups () do
@@ -217,7 +218,7 @@ let ``every kernel meets the bound at the first, a middle and the last position 
                         Expected = nan
                     }
 
-                for size in [ 9; 37; 1000 ] do
+                for size in [ 9; 37; 100 ] do
                     for position in [ 0; 5; size - 1 ] do
                         for case in cases do
                             let window = Array.init size (fun j -> if j = position then case else filler)

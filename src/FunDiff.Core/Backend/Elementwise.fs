@@ -51,18 +51,18 @@ let exp = mapWith Math.Exp (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
 let log = mapWith Math.Log (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
 let sqrt = mapWith Math.Sqrt (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
 // TensorPrimitives.Tanh loses relative accuracy below |x| ≈ 0.55 (tanh 1e-10 = 1.00000008e-10,
-// tanh 1e-20 = -0): Math.Tanh there
-let tanh =
-    mapFixed Math.Tanh (UnaryKernel(fun x d -> TensorPrimitives.Tanh(x, d))) (fun v -> Math.Abs v < 0.625)
+// tanh 1e-20 = -0): a vectorized series form there
+let tanh = mapWith ScalarMath.tanh (UnaryKernel(fun x d -> SpanMath.tanh x d))
 
 let tan = mapWith Math.Tan (UnaryKernel(fun x d -> TensorPrimitives.Tan(x, d)))
 let asin = mapWith Math.Asin (UnaryKernel(fun x d -> TensorPrimitives.Asin(x, d)))
 let acos = mapWith Math.Acos (UnaryKernel(fun x d -> TensorPrimitives.Acos(x, d)))
 let atan = mapWith Math.Atan (UnaryKernel(fun x d -> TensorPrimitives.Atan(x, d)))
-// TensorPrimitives.Sinh is off by thousands of ulp near 0 (sinh 1e-17 = 0) and by up to 18
-// (496 near overflow) above |x| = 16; TensorPrimitives.Cosh by 3 ulp from |x| ≈ 1.9 and by
-// the same beyond 16. Math.Sinh everywhere, Math.Cosh from |x| = 1 on (and for NaN).
-let sinh = mapScalar Math.Sinh
+// TensorPrimitives.Sinh is off by thousands of ulp near 0 (sinh 1e-17 = 0), by 3 to 4 on
+// [1, 16), 18 above and 496 near overflow: a vectorized series below |x| = 1, Math.Sinh above.
+// TensorPrimitives.Cosh is off by 3 ulp from |x| ≈ 1.9 and as sinh beyond 16: Math.Cosh from
+// |x| = 1 on (and for NaN).
+let sinh = mapWith ScalarMath.sinh (UnaryKernel(fun x d -> SpanMath.sinh x d))
 
 let cosh =
     mapFixed Math.Cosh (UnaryKernel(fun x d -> TensorPrimitives.Cosh(x, d))) (fun v -> not (Math.Abs v < 1.0))

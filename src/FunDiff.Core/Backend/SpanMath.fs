@@ -18,15 +18,87 @@ let fixUp (inaccurate: float -> bool) (f: float -> float) (x: ReadOnlySpan<float
         if inaccurate v then
             out.[i] <- f v
 
-/// The series x + x² Σ x^k / (k + 2)! on a vector (the steps of ScalarMath.expm1SeriesTail).
-let private expm1Series (x: Vector<float>) =
+/// x² Σ x^k / (k + 2)! on a vector (the steps of ScalarMath.expm1SeriesTail).
+let private expm1SeriesTail (x: Vector<float>) =
     let c = ScalarMath.expm1Coefficients
     let mutable p = Vector<float>(c.[c.Length - 1])
 
     for k in c.Length - 2 .. -1 .. 0 do
         p <- p * x + Vector<float>(c.[k])
 
-    x + x * x * p
+    x * x * p
+
+/// The series x + x² Σ x^k / (k + 2)! on a vector (ScalarMath.expm1 below ln 2).
+let private expm1Series (x: Vector<float>) = x + expm1SeriesTail x
+
+/// x itself where it is ±0, r elsewhere (the series forms turn −0 into +0).
+let private keepZero (x: Vector<float>) (r: Vector<float>) =
+    Vector.ConditionalSelect(Vector.Equals(x, Vector<float>.Zero), x, r)
+
+/// Applies `small` to the vectors of x and stores it where |x| < bound, leaving `out` as it is
+/// elsewhere; the last x.Length mod Vector.Count elements by the scalar `f`.
+let private smallRange
+    (bound: float)
+    (small: Vector<float> -> Vector<float>)
+    (f: float -> float)
+    (x: ReadOnlySpan<float>)
+    (out: Span<float>)
+    =
+    let n = Vector<float>.Count
+    let b = Vector<float>(bound)
+    let mutable i = 0
+
+    while i + n <= x.Length do
+        let xv = Vector<float>(x.Slice(i, n))
+        let inside = Vector.LessThan(Vector.Abs xv, b)
+
+        if not (Vector.EqualsAll(inside, Vector<int64>.Zero)) then
+            let old = Vector<float>(out.Slice(i, n))
+            Vector.ConditionalSelect(inside, keepZero xv (small xv), old).CopyTo(out.Slice(i, n))
+
+        i <- i + n
+
+    for j in i .. x.Length - 1 do
+        out.[j] <- f x.[j]
+
+/// out = tanh x elementwise: TensorPrimitives.Tanh, then ScalarMath.tanhSmall's formula on
+/// vectors for |x| < ScalarMath.TanhSeriesBound.
+let tanh (x: ReadOnlySpan<float>) (out: Span<float>) =
+    TensorPrimitives.Tanh(x, out)
+    let two = Vector<float>(2.0)
+
+    smallRange
+        ScalarMath.TanhSeriesBound
+        (fun xv ->
+            let a = Vector.Abs xv
+            let tail = expm1SeriesTail (two * a)
+            let e = two * a + tail
+            let t = a + (tail - a * e) / (e + two)
+            Vector.ConditionalSelect(Vector.LessThan(xv, Vector<float>.Zero), -t, t))
+        ScalarMath.tanh
+        x
+        out
+
+/// out = sinh x elementwise: ScalarMath.sinhSmall's series on vectors for |x| < 1, Math.Sinh
+/// beyond (TensorPrimitives.Sinh misses the bound there too).
+let sinh (x: ReadOnlySpan<float>) (out: Span<float>) =
+    let c = ScalarMath.sinhCoefficients
+
+    smallRange
+        1.0
+        (fun xv ->
+            let x2 = xv * xv
+            let mutable p = Vector<float>(c.[c.Length - 1])
+
+            for k in c.Length - 2 .. -1 .. 0 do
+                p <- p * x2 + Vector<float>(c.[k])
+
+            xv + xv * (x2 * p))
+        ScalarMath.sinh
+        x
+        out
+
+    fixUp (fun v -> not (Math.Abs v < 1.0)) Math.Sinh x out
 
 /// out = e^x − 1 elementwise: ScalarMath.expm1's series on vectors below |x| = ln 2, exp from
 /// TensorPrimitives minus 1 beyond, and ScalarMath.expm1 itself for x in [ln 2, 40).
