@@ -1,9 +1,9 @@
 /// Accurate scalar versions of the functions whose .NET implementations lose precision:
 /// log1p and expm1 near 0 (Double.LogP1 and Double.ExpM1 compute log(1 + x) and exp(x) - 1 as
 /// written), series forms of tanh and sinh near 0 that vectorize (TensorPrimitives' lose
-/// relative accuracy there), and erf's sign of zero. Each stays within 2 ulp of the correctly rounded value
-/// (docs/RELIABILITY.md, "Accuracy of elementwise kernels"); the vectorized kernels in
-/// SpanMath reuse the same formulas, so both paths agree.
+/// relative accuracy there), and erf's sign of zero. Each stays within 2 ulp of the correctly
+/// rounded value (docs/RELIABILITY.md, "Accuracy of elementwise kernels"); the vectorized
+/// kernels in SpanMath reuse the same formulas, so both paths agree.
 module internal FunDiff.Backend.ScalarMath
 
 open System

@@ -1,7 +1,7 @@
 /// Vectorized kernels for the functions whose TensorPrimitives versions lose precision
-/// (log1p and expm1 near 0): a TensorPrimitives pass for exp or log, then a System.Numerics
-/// vector pass applying ScalarMath's correction, so the vector and scalar paths compute the
-/// same formulas. Also the fix-up pass that recomputes, with an accurate scalar function, the
+/// (log1p, expm1, tanh and sinh near 0): a TensorPrimitives pass where one helps, then a
+/// System.Numerics vector pass applying ScalarMath's formulas (corrections, series), so the
+/// vector and scalar paths compute the same steps. Also the fix-up pass that recomputes, with an accurate scalar function, the
 /// elements of a vectorized result whose inputs lie where that kernel is inaccurate.
 module internal FunDiff.Backend.SpanMath
 
