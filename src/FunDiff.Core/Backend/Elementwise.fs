@@ -24,6 +24,24 @@ let private mapWith (scalar: float -> float) (kernel: UnaryKernel) (x: NDArray) 
 
     NDArray(x.Aval, out)
 
+/// mapWith for a vectorized kernel that misses the accuracy bound (docs/RELIABILITY.md,
+/// "Accuracy of elementwise kernels") on some inputs: those elements are recomputed by `scalar`.
+let private mapFixed (scalar: float -> float) (kernel: UnaryKernel) (inaccurate: float -> bool) =
+    mapWith
+        scalar
+        (UnaryKernel(fun x d ->
+            kernel.Invoke(x, d)
+            SpanMath.fixUp inaccurate scalar x d))
+
+/// mapWith with the scalar function on every element, for functions without an accurate
+/// vectorized kernel.
+let private mapScalar (scalar: float -> float) =
+    mapWith
+        scalar
+        (UnaryKernel(fun x d ->
+            for i in 0 .. x.Length - 1 do
+                d.[i] <- scalar x.[i]))
+
 let neg =
     mapWith (fun v -> -v) (UnaryKernel(fun x d -> TensorPrimitives.Negate(x, d)))
 
@@ -32,24 +50,29 @@ let cos = mapWith Math.Cos (UnaryKernel(fun x d -> TensorPrimitives.Cos(x, d)))
 let exp = mapWith Math.Exp (UnaryKernel(fun x d -> TensorPrimitives.Exp(x, d)))
 let log = mapWith Math.Log (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
 let sqrt = mapWith Math.Sqrt (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
-let tanh = mapWith Math.Tanh (UnaryKernel(fun x d -> TensorPrimitives.Tanh(x, d)))
+// TensorPrimitives.Tanh loses relative accuracy below |x| ≈ 0.55 (tanh 1e-10 = 1.00000008e-10,
+// tanh 1e-20 = -0): a vectorized series form there
+let tanh = mapWith ScalarMath.tanh (UnaryKernel(fun x d -> SpanMath.tanh x d))
+
 let tan = mapWith Math.Tan (UnaryKernel(fun x d -> TensorPrimitives.Tan(x, d)))
 let asin = mapWith Math.Asin (UnaryKernel(fun x d -> TensorPrimitives.Asin(x, d)))
 let acos = mapWith Math.Acos (UnaryKernel(fun x d -> TensorPrimitives.Acos(x, d)))
 let atan = mapWith Math.Atan (UnaryKernel(fun x d -> TensorPrimitives.Atan(x, d)))
-let sinh = mapWith Math.Sinh (UnaryKernel(fun x d -> TensorPrimitives.Sinh(x, d)))
-let cosh = mapWith Math.Cosh (UnaryKernel(fun x d -> TensorPrimitives.Cosh(x, d)))
+// TensorPrimitives.Sinh is off by thousands of ulp near 0 (sinh 1e-17 = 0), by 3 to 4 on
+// [1, 16), 18 above and 496 near overflow: a vectorized series below |x| = 1, Math.Sinh above.
+// TensorPrimitives.Cosh is off by 3 ulp from |x| ≈ 1.9 and as sinh beyond 16: Math.Cosh from
+// |x| = 1 on (and for NaN).
+let sinh = mapWith ScalarMath.sinh (UnaryKernel(fun x d -> SpanMath.sinh x d))
+
+let cosh =
+    mapFixed Math.Cosh (UnaryKernel(fun x d -> TensorPrimitives.Cosh(x, d))) (fun v -> not (Math.Abs v < 1.0))
+
 let abs = mapWith Math.Abs (UnaryKernel(fun x d -> TensorPrimitives.Abs(x, d)))
 
-// log1p and expm1 keep full precision near 0 (log(1 + x) and exp(x) - 1 do not)
-let private log1pScalar (v: float) = Double.LogP1 v
-let private expm1Scalar (v: float) = Double.ExpM1 v
-
-let log1p =
-    mapWith log1pScalar (UnaryKernel(fun x d -> TensorPrimitives.LogP1(x, d)))
-
-let expm1 =
-    mapWith expm1Scalar (UnaryKernel(fun x d -> TensorPrimitives.ExpM1(x, d)))
+// Double.LogP1/ExpM1 and TensorPrimitives.LogP1/ExpM1 compute log(1 + x) and exp(x) − 1 as
+// written (log1p 1e-17 = 0); ScalarMath and SpanMath keep full precision near 0
+let log1p = mapWith ScalarMath.log1p (UnaryKernel(fun x d -> SpanMath.log1p x d))
+let expm1 = mapWith ScalarMath.expm1 (UnaryKernel(fun x d -> SpanMath.expm1 x d))
 
 /// sign: -1, 0 or 1 (NaN stays NaN).
 let private signScalar (v: float) =
@@ -57,12 +80,7 @@ let private signScalar (v: float) =
     elif v < 0.0 then -1.0
     else v
 
-let sign =
-    mapWith
-        signScalar
-        (UnaryKernel(fun x d ->
-            for i in 0 .. x.Length - 1 do
-                d.[i] <- signScalar x.[i]))
+let sign = mapScalar signScalar
 
 /// The logistic function 1 / (1 + e^-x), computed without overflow for either sign.
 let private logisticScalar (v: float) =
@@ -72,41 +90,25 @@ let private logisticScalar (v: float) =
         let e = Math.Exp v
         e / (1.0 + e)
 
-let logistic =
-    mapWith
-        logisticScalar
-        (UnaryKernel(fun x d ->
-            for i in 0 .. x.Length - 1 do
-                d.[i] <- logisticScalar x.[i]))
+let logistic = mapScalar logisticScalar
 
 /// log(1 + e^x) = max(x, 0) + log1p(e^−|x|): no overflow at +1000, and full relative precision
 /// at −1000 (e^x itself, through log1p). NaN stays NaN (NaN > 0 is false; log1p(e^NaN) is NaN).
 let private softplusScalar (v: float) =
     if v > 0.0 then
-        v + log1pScalar (Math.Exp -v)
+        v + ScalarMath.log1p (Math.Exp -v)
     else
-        log1pScalar (Math.Exp v)
+        ScalarMath.log1p (Math.Exp v)
 
-let softplus =
-    mapWith
-        softplusScalar
-        (UnaryKernel(fun x d ->
-            for i in 0 .. x.Length - 1 do
-                d.[i] <- softplusScalar x.[i]))
+let softplus = mapScalar softplusScalar
 
-let private erfScalar (v: float) = MathNet.Numerics.SpecialFunctions.Erf v
-
-let erf =
-    mapWith
-        erfScalar
-        (UnaryKernel(fun x d ->
-            for i in 0 .. x.Length - 1 do
-                d.[i] <- erfScalar x.[i]))
+let erf = mapScalar ScalarMath.erf
 
 /// The identity; arrays are immutable so the input is returned.
 let identity (x: NDArray) = x
 
-/// x ** c for a constant exponent. Integral exponents multiply exactly (so negative bases work).
+/// x ** c for a constant exponent: x·x (correctly rounded) for 2, x·x·x (within 1 ulp) for 3,
+/// Math.Pow otherwise (which takes negative bases to integral powers too).
 let powConst (c: float) (x: NDArray) =
     let out = NDArray.alloc x.Size
     let src = x.Data
