@@ -35,10 +35,8 @@ type Tensor internal (aval: Aval) =
 
     /// The values, flat and row-major (a fresh copy). Under jvp/grad the primal's values.
     member x.ToArray() : float[] =
-        let a = x.Concrete "ToArray"
-        let copy = Array.copy a.Data
-        GC.KeepAlive a // a pooled buffer stays ours until the copy is done
-        copy
+        // Read keeps a pooled buffer ours until the copy is done
+        (x.Concrete "ToArray").Read Array.copy
 
     /// The single value of a tensor with one element. Under jvp/grad the primal's value.
     member x.ToScalar() : float =

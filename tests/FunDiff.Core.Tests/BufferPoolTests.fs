@@ -158,3 +158,74 @@ let ``a rented buffer a caller keeps as a plain array is never taken back`` () =
         BufferPool.collectNow () |> ignore
 
     Assert.Equal<float[]>(snapshot, product)
+
+// ---- debug mode: the pool's invariant made checkable ----
+
+/// Lengths no other test rents, so no concurrent test takes these buffers from the idle lists.
+let private lonely = BufferPool.MinPooledLength * 2 + 17
+let private lonelier = BufferPool.MinPooledLength * 2 + 29
+
+/// The breach the invariant forbids: the raw array escapes and its NDArray dies at once.
+[<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
+let private orphanedData (length: int) (value: float) =
+    (NDArray.full (Aval([| length |], Float64)) value).Data
+
+let private withDebugChecks (body: unit -> unit) =
+    let before = BufferPool.DebugChecks
+    BufferPool.DebugChecks <- true
+
+    try
+        body ()
+    finally
+        BufferPool.DebugChecks <- before
+
+[<Fact>]
+let ``debug mode: a raw array read after its NDArray died is all NaN`` () =
+    withDebugChecks (fun () ->
+        let raw = orphanedData lonely 5.0
+        // any large rental collects and sweeps in debug mode: the dead array's buffer is
+        // taken back and poisoned, so the stale read below cannot return plausible numbers
+        NDArray.alloc n |> ignore
+        Assert.True(Array.forall Double.IsNaN raw, sprintf "element 0 is %g" raw.[0]))
+
+[<Fact>]
+let ``debug mode: a write to a returned buffer is caught at its next rental`` () =
+    withDebugChecks (fun () ->
+        let raw = orphanedData lonelier 5.0
+        NDArray.alloc n |> ignore
+        raw.[3] <- 1.0 // the breach: writing through a raw array whose NDArray died
+
+        let error =
+            Assert.Throws<InvalidOperationException>(fun () -> NDArray.alloc lonelier |> ignore)
+
+        Assert.Contains("element 3", error.Message))
+
+[<Fact>]
+let ``debug mode: Read keeps the array alive while its values are read`` () =
+    withDebugChecks (fun () ->
+        let seen =
+            (NDArray.full (Aval([| lonely |], Float64)) 5.0)
+                .Read(fun data ->
+                    // collections and sweeps here must not take this buffer back
+                    for _ in 1..3 do
+                        NDArray.alloc lonely |> ignore
+
+                    Array.copy data)
+
+        Assert.True(Array.forall ((=) 5.0) seen))
+
+[<Fact>]
+let ``debug mode: gradients and views stay exact when every rental collects`` () =
+    withDebugChecks (fun () ->
+        let x = Tensor.linspace -1.0 1.0 n
+        let xs = Tensor.toArray x
+        let view = Tensor.reshape [| 2; n / 2 |] (x * 2.0)
+
+        for _ in 1..3 do
+            let g = Tensor.toArray (grad (fun (x: Tensor) -> Tensor.sum (sin x * x)) x)
+
+            for i in 0 .. n - 1 do
+                let expected = cos xs.[i] * xs.[i] + sin xs.[i]
+                Assert.True(abs (g.[i] - expected) < 1e-12, sprintf "element %d: %g vs %g" i g.[i] expected)
+
+        Assert.Equal<float[]>(Array.map ((*) 2.0) xs, Tensor.toArray view))

@@ -9,16 +9,29 @@
 /// transform can tell when one dies, but the GC can, cheaply, if it is asked about a small
 /// object. Every NDArray over a pooled buffer holds the buffer's `Lease` (a tiny object, one per
 /// buffer, shared by every view); the pool keeps only a weak reference to it. When rentals have
-/// missed the idle list by a few megabytes, the pool runs a young-generation collection (about
-/// 20 µs on a small heap, against about 80 µs of page faults per fresh 800 KB buffer) and takes
-/// back every buffer whose lease died. A gen-2 callback sweeps after the runtime's own full
-/// collections, so nothing waits forever.
+/// missed the idle list by a few megabytes, the pool runs a collection and takes back every
+/// buffer whose lease died. A gen-2 callback sweeps after the runtime's own full collections.
+///
+/// Why the induced collection is a full one: young (gen-1) collections were tried first. Under
+/// server GC (`dotnet fsi`'s setting, and many hosts') a loop of 10⁵-element gradients then ran
+/// one induced gen-1 collection per step and no full collection ever: each left ~11 KB of free
+/// space in gen 2 and ~70 KB more committed memory, which only a full collection reclaims, and
+/// the runtime never started one (its own budgets never filled). The working set grew without
+/// bound (measured: 119 → 237 MB from step 2,000 to 6,000; 252 → 397 MB in the issue, in fsi).
+/// A lease that survived two young collections also reached gen 2, where only a full collection
+/// could find it dead. A full collection of a small heap costs about what a gen-1 one does (the
+/// pooled buffers hold no references, so marking them is free), finds every dead lease whatever
+/// its age, frees the large-object heap and lets the runtime compact: the same loop now plateaus
+/// at ~60 MB under both server and workstation GC (`MemoryPlateauTests` checks 20,000 steps in a
+/// child process). Its cost grows with the live heap of small objects; a program whose
+/// collections keep finding little (a growing live set) waits longer between them.
 ///
 /// Safety: a buffer goes back to the pool only when no NDArray over it is reachable. Code that
 /// reads `NDArray.Data` must therefore keep the NDArray alive while it uses the raw array
-/// (`Interpreter.Evaluate` keeps a kernel's inputs alive; a kernel keeps its own intermediates
-/// alive). A rented buffer that never becomes an NDArray's storage (scratch space, the
-/// `float[]` results of public Linalg functions) is never taken back: it is the caller's.
+/// (`NDArray.Read` does; `Interpreter.Evaluate` keeps a kernel's inputs alive; a kernel keeps
+/// its own intermediates alive). A rented buffer that never becomes an NDArray's storage
+/// (scratch space, the `float[]` results of public Linalg functions) is never taken back: it is
+/// the caller's. `DebugChecks` (or FUNDIFF_POOL_DEBUG=1) makes a breach of this rule visible.
 module FunDiff.Backend.BufferPool
 
 open System
@@ -37,9 +50,9 @@ let private MaxIdlePerLength = 64
 /// At most this many idle bytes are kept in all (beyond it, returned buffers are dropped).
 let private maxIdleBytes = 512L * 1024L * 1024L
 
-/// The bytes a collection should find for its cost to vanish: a young collection costs about
-/// 20 µs, what the page faults of 200 KB of fresh buffers or ~1 µs per 4 MB of passes over
-/// warm ones do. When a collection finds less (a loop that keeps its last result, say), the
+/// The bytes a collection should find for its cost to vanish: a full collection of a small heap
+/// costs about what the page faults of a few hundred KB of fresh buffers do, or a few passes
+/// over 4 MB of warm ones. When a collection finds less (a loop that keeps its last result, say), the
 /// pool may allocate the shortfall fresh before the next one, so the buffers circulating
 /// between collections grow to this much and a collection then comes once per this many
 /// bytes rented. When collections find plenty, the next one comes at the first miss: no fresh
@@ -67,13 +80,26 @@ let private rawMark = obj ()
 let private adopted = Dictionary<float[], WeakReference>(HashIdentity.Reference)
 let mutable private missedBytes = 0L
 let mutable private missBudget = 0L
-/// The bytes collections should find: `reclaimTarget`, doubled while even full collections
-/// find little (the live set grows: collect less often).
+/// The bytes collections should find: `reclaimTarget`, doubled while collections find little
+/// (the live set grows: collect less often).
 let mutable private expected = reclaimTarget
-let mutable private nextFull = false
 let mutable private rentedSinceSweep = false
-let mutable private youngCollections = 0L
-let mutable private fullCollections = 0L
+/// The bytes every sweep found dead since the last induced collection read it: the callback's
+/// sweeps on the finalizer thread count too (they ran after the previous collection and took
+/// what this one would otherwise have found; without them the feedback saw "found nothing",
+/// doubled the budget, and a plain loop allocated tens of MB fresh).
+let mutable private foundSinceInduced = 0L
+
+/// Debug mode for the pool's invariant (an NDArray over a pooled buffer is kept alive while
+/// its raw data is read). When on, every large rental first runs a full collection and a sweep
+/// (so a buffer whose arrays died is reused at once, where a missing `GC.KeepAlive` shows),
+/// every buffer taken back is filled with NaN (so a stale read shows as NaN, not as plausible
+/// numbers), and a rental from the idle lists checks that the buffer is still all NaN and that
+/// no live lease refers to it (raising `InvalidOperationException` if something wrote to a
+/// returned buffer or a live array's buffer reached the idle lists). Slow: for tests and
+/// debugging. Initially on when the environment variable FUNDIFF_POOL_DEBUG is 1.
+let mutable DebugChecks =
+    Environment.GetEnvironmentVariable "FUNDIFF_POOL_DEBUG" = "1"
 
 let private addIdle (buffer: float[]) =
     let stack =
@@ -101,8 +127,9 @@ let private takeIdle (length: int) : float[] =
         b
     | _ -> null
 
-/// Moves every adopted buffer whose leases all died to the idle lists; returns the bytes
-/// reclaimed. Called under `gate`.
+/// Moves every adopted buffer whose leases all died to the idle lists (as far as they have room);
+/// returns the bytes found dead, kept or not: a collection that found plenty of dead buffers
+/// was worth its cost even when the idle lists were full. Called under `gate`.
 let private sweep () =
     let dead = List<float[]>()
 
@@ -112,11 +139,19 @@ let private sweep () =
 
     let mutable reclaimed = 0L
 
+    let poison = DebugChecks
+
     for buffer in dead do
         adopted.Remove buffer |> ignore
-        reclaimed <- reclaimed + addIdle buffer
+
+        if poison then
+            Array.Fill(buffer, nan)
+
+        addIdle buffer |> ignore
+        reclaimed <- reclaimed + int64 buffer.Length * 8L
 
     rentedSinceSweep <- false
+    foundSinceInduced <- foundSinceInduced + reclaimed
     reclaimed
 
 /// Runs after every full collection of the runtime (re-registering itself): sweeps, and drops
@@ -136,31 +171,54 @@ type private FullCollectionCallback() =
 
 do FullCollectionCallback() |> ignore
 
-/// A young-generation collection (a full one when young ones stopped finding dead leases),
-/// then a sweep; adapts the miss budget to what it found.
+/// A full collection (see the header for why not a young one), then a sweep; adapts the miss
+/// budget to what it found.
 let private collectAndSweep () =
     let missed = Interlocked.Exchange(&missedBytes, 0L)
-
-    if nextFull then
-        Interlocked.Increment &fullCollections |> ignore
-        GC.Collect(2, GCCollectionMode.Forced, true, false)
-    else
-        Interlocked.Increment &youngCollections |> ignore
-        GC.Collect(1, GCCollectionMode.Forced, true, false)
+    GC.Collect(2, GCCollectionMode.Forced, true, false)
 
     lock gate (fun () ->
-        let reclaimed = sweep ()
-        let poor = reclaimed * 2L < missed
+        sweep () |> ignore
+        let reclaimed = foundSinceInduced
+        foundSinceInduced <- 0L
+        // we are inside a rental: the full-collection callback must not drop the idle lists
+        rentedSinceSweep <- true
 
-        if poor && nextFull then
-            // even a full collection found little: the live set is growing, wait longer
+        if reclaimed * 2L < missed then
+            // the collection found little: the live set is growing, wait longer
             expected <- min maxMissBudget (expected * 2L)
-        elif not poor then
+        else
             expected <- reclaimTarget
 
-        missBudget <- max 0L (expected - reclaimed)
+        missBudget <- max 0L (expected - reclaimed))
 
-        nextFull <- poor && not nextFull)
+/// Debug mode: a buffer leaving the idle lists must be untouched since it was poisoned, and no
+/// live lease may refer to it. Called under `gate`.
+let private verifyIdle (buffer: float[]) =
+    if not (isNull buffer) then
+        match adopted.TryGetValue buffer with
+        | true, weak when not (isNull weak.Target) ->
+            raise (
+                InvalidOperationException
+                    "BufferPool debug check: a buffer on the idle lists is still the storage of a live NDArray."
+            )
+        | _ -> ()
+
+        let mutable i = 0
+
+        while i < buffer.Length do
+            if not (Double.IsNaN buffer.[i]) then
+                raise (
+                    InvalidOperationException(
+                        sprintf
+                            "BufferPool debug check: element %d of an idle %d-element buffer is %g, not the NaN it was filled with when its last NDArray died: something wrote to the raw array after it stopped holding an NDArray over it (keep the NDArray alive, e.g. with NDArray.Read or GC.KeepAlive, while using .Data)."
+                            i
+                            buffer.Length
+                            buffer.[i]
+                    )
+                )
+
+            i <- i + 1
 
 /// An uninitialized buffer of exactly `length` elements: an idle pooled one when available.
 let rent (length: int) : float[] =
@@ -168,14 +226,28 @@ let rent (length: int) : float[] =
         GC.AllocateUninitializedArray<float> length
     else
         let bytes = int64 length * 8L
-        let mutable buffer = lock gate (fun () -> takeIdle length)
+        let debug = DebugChecks
+
+        if debug then
+            collectAndSweep ()
+
+        let take () =
+            lock gate (fun () ->
+                let b = takeIdle length
+
+                if debug then
+                    verifyIdle b
+
+                b)
+
+        let mutable buffer = take ()
 
         if
             isNull buffer
             && Volatile.Read(&missedBytes) + bytes > Volatile.Read(&missBudget)
         then
             collectAndSweep ()
-            buffer <- lock gate (fun () -> takeIdle length)
+            buffer <- take ()
 
         if isNull buffer then
             Interlocked.Add(&missedBytes, bytes) |> ignore
@@ -211,10 +283,6 @@ let leaseOf (data: float[]) : Lease =
                     lease
                 else
                     null)
-
-/// The collections the pool induced so far: (young, full) (diagnostics and benchmarks).
-let inducedCollections () =
-    struct (Interlocked.Read &youngCollections, Interlocked.Read &fullCollections)
 
 /// The number of idle pooled bytes (for diagnostics and tests).
 let idleByteCount () = lock gate (fun () -> idleBytes)

@@ -21,8 +21,17 @@ type NDArray(aval: Aval, data: float[]) =
     member _.Aval = aval
     /// The values, row-major. Never mutate. Valid while this NDArray is reachable: a large
     /// buffer returns to the pool once no NDArray over it is, so keep the NDArray alive
-    /// (`GC.KeepAlive`) for as long as you read the raw array.
+    /// (`GC.KeepAlive`, or read through `Read`) for as long as you use the raw array.
     member _.Data = data
+
+    /// Runs `reader` on the raw values, keeping this NDArray (and so its pooled buffer) alive
+    /// until it returns: the scoped, checkable way to read `Data`. `reader` must not keep the
+    /// array or return it.
+    member x.Read(reader: float[] -> 'T) : 'T =
+        let result = reader data
+        GC.KeepAlive x
+        result
+
     /// The pool's token for a pooled buffer (null otherwise); views share it.
     member internal _.Lease = lease
     /// The dimensions.
