@@ -155,6 +155,7 @@ and [<AbstractClass; Sealed>] Interpreter private () =
     /// Runs `f` with NaN checking on (scoped: it follows await and does not leak to other
     /// threads that did not inherit this context).
     static member WithDebugNans(f: unit -> 'a) : 'a =
+        Guard.notNull "withDebugNans" "f" f
         Interlocked.Increment(&debugScopes) |> ignore
         let saved = debugNans.Value
         debugNans.Value <- true
@@ -269,10 +270,17 @@ and [<AbstractClass; Sealed>] Interpreter private () =
     /// Applies a primitive: the innermost trace that owns one of the inputs processes it; with
     /// none, it is evaluated on concrete arrays.
     static member Bind(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
+        Guard.notNull "bind" "prim" prim
+        Guard.notNull prim.Name "inputs" inputs
+        Guard.notNull prim.Name "pars" pars
+
         for x in inputs do
             match x with
             | :? Tracer as t -> t.CheckAlive prim.Name
-            | _ -> ()
+            | _ ->
+                // a null here came past every public check: still an argument error, not a crash
+                if obj.ReferenceEquals(x, null) then
+                    Guard.nullArgument prim.Name "inputs"
 
         // The innermost trace that owns an input processes the primitive; traces above it see
         // only constants. A rule therefore runs "on the parent" without switching the current

@@ -1,6 +1,8 @@
 // Room: the immutable program (jaxpr-like IR): variables, equations, printing, Mermaid, evaluation.
 namespace FunDiff
 
+open System.Collections.Immutable
+open System.Runtime.InteropServices
 open System.Text
 open FunDiff.Backend
 
@@ -24,39 +26,67 @@ type Atom =
         | Var v -> v.Aval
         | Literal t -> t.Aval
 
-/// `outputs = primitive[params](inputs)`.
+/// `outputs = primitive[params](inputs)`. Immutable: built only by staging, its operands and
+/// outputs are read-only views.
 [<Sealed>]
-type Equation(primitive: Primitive, pars: Params, inputs: Atom[], outputs: Var[]) =
+type Equation internal (primitive: Primitive, pars: Params, inputs: Atom[], outputs: Var[]) =
+    // views over the arrays staging built and never writes again (no copy)
+    let inputView = ImmutableCollectionsMarshal.AsImmutableArray inputs
+    let outputView = ImmutableCollectionsMarshal.AsImmutableArray outputs
+
     /// The primitive applied.
     member _.Primitive = primitive
     /// Its params (immutable, structural equality).
     member _.Params = pars
-    /// The operands.
-    member _.Inputs = inputs
-    /// The variables it defines.
-    member _.Outputs = outputs
+    /// The operands (read-only).
+    member _.Inputs: ImmutableArray<Atom> = inputView
+    /// The variables it defines (read-only).
+    member _.Outputs: ImmutableArray<Var> = outputView
+    /// The operands as the array the evaluators read (never written).
+    member internal _.InputArray = inputs
+    /// The outputs as the array the evaluators read (never written).
+    member internal _.OutputArray = outputs
 
 /// An immutable program, the IR that staging builds: const vars bound to captured tensors,
 /// typed input vars, equations in execution (hence topological) order, output atoms.
 /// Variable ids are below `numVars` (the evaluator's environment is an array); the printer
 /// names variables in order of appearance. Evaluating a program binds every equation again,
 /// so a program evaluated inside a transform is transformed. Nothing here recurses with
-/// program length.
+/// program length. Every collection it exposes is a read-only view (ImmutableArray): a program
+/// cannot be changed after staging, so `Program.eval` always computes what it printed.
 [<Sealed>]
-type Program(constVars: Var[], consts: Tensor[], inVars: Var[], equations: Equation[], outputs: Atom[], numVars: int) =
+type Program
+    internal (constVars: Var[], consts: Tensor[], inVars: Var[], equations: Equation[], outputs: Atom[], numVars: int) =
+    // views over the arrays staging built and never writes again (no copy)
+    let constVarView = ImmutableCollectionsMarshal.AsImmutableArray constVars
+    let constView = ImmutableCollectionsMarshal.AsImmutableArray consts
+    let inVarView = ImmutableCollectionsMarshal.AsImmutableArray inVars
+    let equationView = ImmutableCollectionsMarshal.AsImmutableArray equations
+    let outputView = ImmutableCollectionsMarshal.AsImmutableArray outputs
 
     /// Variables bound to captured tensors (constants, residuals, tracers of enclosing traces).
-    member _.ConstVars = constVars
-    /// The captured tensors, one per const var.
-    member _.Consts = consts
-    /// The input variables.
-    member _.InVars = inVars
-    /// The equations in execution order.
-    member _.Equations = equations
-    /// The results.
-    member _.Outputs = outputs
+    member _.ConstVars: ImmutableArray<Var> = constVarView
+    /// The captured tensors, one per const var (read-only).
+    member _.Consts: ImmutableArray<Tensor> = constView
+    /// The input variables (read-only).
+    member _.InVars: ImmutableArray<Var> = inVarView
+    /// The equations in execution order (read-only).
+    member _.Equations: ImmutableArray<Equation> = equationView
+    /// The results (read-only).
+    member _.Outputs: ImmutableArray<Atom> = outputView
     /// An upper bound of the variable ids (ids are in 0 .. NumVars-1).
     member _.NumVars = numVars
+
+    /// The const vars as the array the evaluators read (never written).
+    member internal _.ConstVarArray = constVars
+    /// The captured tensors as the array the evaluators read (never written).
+    member internal _.ConstArray = consts
+    /// The input vars as the array the evaluators read (never written).
+    member internal _.InVarArray = inVars
+    /// The equations as the array the evaluators read (never written).
+    member internal _.EquationArray = equations
+    /// The outputs as the array the evaluators read (never written).
+    member internal _.OutputArray = outputs
 
     /// The jaxpr-style text of the program.
     override p.ToString() = ProgramText.print p
@@ -91,11 +121,11 @@ and internal ProgramText private () =
                 order.[v.Id] <- next
                 next <- next + 1
 
-        Array.iter assign p.ConstVars
-        Array.iter assign p.InVars
+        Array.iter assign p.ConstVarArray
+        Array.iter assign p.InVarArray
 
-        for e in p.Equations do
-            Array.iter assign e.Outputs
+        for e in p.EquationArray do
+            Array.iter assign e.OutputArray
 
         fun id -> ProgramText.Name(if order.[id] >= 0 then order.[id] else id)
 
@@ -111,20 +141,20 @@ and internal ProgramText private () =
         let binders (vs: Var[]) =
             vs |> Array.map (fun v -> name v.Id + ":" + string v.Aval) |> String.concat " "
 
-        let cs = binders p.ConstVars
+        let cs = binders p.ConstVarArray
 
         sb.Append("{ lambda ").Append(cs).Append(if cs = "" then "; " else " ; ")
         |> ignore
 
-        sb.Append(binders p.InVars).Append(" . let\n") |> ignore
+        sb.Append(binders p.InVarArray).Append(" . let\n") |> ignore
 
-        for e in p.Equations do
-            let outs = binders e.Outputs
-            let args = e.Inputs |> Array.map atom |> String.concat " "
+        for e in p.EquationArray do
+            let outs = binders e.OutputArray
+            let args = e.InputArray |> Array.map atom |> String.concat " "
             sb.Append("    ").Append(outs).Append(" = ").Append(e.Primitive.Name) |> ignore
             sb.Append(string e.Params).Append(" ").Append(args).Append('\n') |> ignore
 
-        let outs = p.Outputs |> Array.map atom |> String.concat " "
+        let outs = p.OutputArray |> Array.map atom |> String.concat " "
         sb.Append("  in (").Append(outs).Append(") }") |> ignore
         sb.ToString()
 
@@ -138,18 +168,18 @@ and internal ProgramText private () =
             | Atom.Literal t -> string t
 
         let line (i: int) =
-            let e = p.Equations.[i]
+            let e = p.EquationArray.[i]
 
             let outs =
-                e.Outputs
+                e.OutputArray
                 |> Array.map (fun v -> name v.Id + ":" + string v.Aval)
                 |> String.concat " "
 
-            let args = e.Inputs |> Array.map atom |> String.concat " "
+            let args = e.InputArray |> Array.map atom |> String.concat " "
             sprintf "%s %s = %s%s %s" (if i = index then "=>" else "  ") outs e.Primitive.Name (string e.Params) args
 
         [
-            for i in max 0 (index - 3) .. min (p.Equations.Length - 1) (index + 3) -> line i
+            for i in max 0 (index - 3) .. min (p.EquationArray.Length - 1) (index + 3) -> line i
         ]
         |> String.concat "\n"
 
@@ -177,18 +207,18 @@ and internal ProgramText private () =
         let name = ProgramText.Names p
         let label (v: Var) = name v.Id + ": " + string v.Aval
 
-        for v in p.InVars do
+        for v in p.InVarArray do
             line (sprintf "%s[/\"input %s\"/]" (name v.Id) (label v))
 
-        for v in p.ConstVars do
+        for v in p.ConstVarArray do
             line (sprintf "%s[(\"const %s\")]" (name v.Id) (label v))
 
-        p.Equations
+        p.EquationArray
         |> Array.iteri (fun i e ->
             let op = sprintf "op%d" i
             line (sprintf "%s([\"%s%s\"])" op e.Primitive.Name (string e.Params))
 
-            e.Inputs
+            e.InputArray
             |> Array.iteri (fun j a ->
                 match a with
                 | Atom.Var v -> line (sprintf "%s --> %s" (name v.Id) op)
@@ -196,11 +226,11 @@ and internal ProgramText private () =
                     let lit = sprintf "lit%d_%d" i j
                     line (sprintf "%s[\"%s\"] --> %s" lit (string t) op))
 
-            for v in e.Outputs do
+            for v in e.OutputArray do
                 line (sprintf "%s[\"%s\"]" (name v.Id) (label v))
                 line (sprintf "%s --> %s" op (name v.Id)))
 
-        p.Outputs
+        p.OutputArray
         |> Array.iteri (fun i a ->
             line (sprintf "out%d{{\"output %d\"}}" i i)
 
@@ -219,16 +249,16 @@ module Program =
         Guard.notNull "Program.eval" "p" p
         Guard.notNullElements "Program.eval" "args" args
 
-        if args.Length <> p.InVars.Length then
-            raise (ShapeException(sprintf "Program.eval: %d arguments for %d inputs." args.Length p.InVars.Length))
+        if args.Length <> p.InVarArray.Length then
+            raise (ShapeException(sprintf "Program.eval: %d arguments for %d inputs." args.Length p.InVarArray.Length))
 
         let env: Tensor[] = Array.zeroCreate p.NumVars
 
-        for i in 0 .. p.ConstVars.Length - 1 do
-            env.[p.ConstVars.[i].Id] <- p.Consts.[i]
+        for i in 0 .. p.ConstVarArray.Length - 1 do
+            env.[p.ConstVarArray.[i].Id] <- p.ConstArray.[i]
 
-        for i in 0 .. p.InVars.Length - 1 do
-            let v = p.InVars.[i]
+        for i in 0 .. p.InVarArray.Length - 1 do
+            let v = p.InVarArray.[i]
 
             if not (args.[i].Aval.Equals v.Aval) then
                 raise (
@@ -246,19 +276,19 @@ module Program =
 
         let debugging = Interpreter.DebuggingNans
 
-        for i in 0 .. p.Equations.Length - 1 do
-            let e = p.Equations.[i]
+        for i in 0 .. p.EquationArray.Length - 1 do
+            let e = p.EquationArray.[i]
 
             let outs =
                 if debugging then
                     try
-                        Interpreter.Bind(e.Primitive, Array.map read e.Inputs, e.Params)
+                        Interpreter.Bind(e.Primitive, Array.map read e.InputArray, e.Params)
                     with :? NanException as nan ->
                         raise (ProgramText.withContext (p, i, "evaluating", nan))
                 else
-                    Interpreter.Bind(e.Primitive, Array.map read e.Inputs, e.Params)
+                    Interpreter.Bind(e.Primitive, Array.map read e.InputArray, e.Params)
 
             for j in 0 .. outs.Length - 1 do
-                env.[e.Outputs.[j].Id] <- outs.[j]
+                env.[e.OutputArray.[j].Id] <- outs.[j]
 
-        Array.map read p.Outputs
+        Array.map read p.OutputArray

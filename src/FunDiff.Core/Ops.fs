@@ -5,7 +5,7 @@ open FunDiff.Backend
 
 /// The camelCase operations on tensors (compiled as `FunDiff.TensorModule`). Most are one-line
 /// aliases of Tensor's members; every one of them works on tracers, so it can be differentiated
-/// to any order.
+/// to any order. A null tensor, list or shape raises ArgumentNullException naming the parameter.
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Tensor =
     open FunDiff.Primitives

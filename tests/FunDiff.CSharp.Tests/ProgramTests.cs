@@ -3,15 +3,15 @@ using static FunDiff.Fn;
 
 namespace FunDiff.CSharp.Tests;
 
-/// <summary><c>MakeIR</c>'s <see cref="Program"/> from C#: it prints, and its parts are .NET arrays and dictionaries.</summary>
+/// <summary><c>MakeIR</c>'s <see cref="Program"/> from C#: it prints, and its parts are read-only arrays and dictionaries.</summary>
 public class ProgramTests
 {
     private static readonly Program SinTimesX = MakeIR(x => (x.Sin() * x).Sum(), Tensor.Of(1.0, 2.0, 3.0));
 
     [Fact]
-    public void Equations_are_an_array_in_execution_order()
+    public void Equations_are_a_read_only_array_in_execution_order()
     {
-        Equation[] equations = SinTimesX.Equations;
+        var equations = SinTimesX.Equations;
         Assert.Equal(["sin", "mul", "reduce_sum"], equations.Select(e => e.Primitive.Name));
         Assert.Equal([3], equations[0].Outputs[0].Aval.Shape);
         Assert.Empty(equations[2].Outputs[0].Aval.Shape);
@@ -43,5 +43,18 @@ public class ProgramTests
     {
         Assert.StartsWith("{ lambda ; a:f64[3] . let", SinTimesX.ToString());
         Assert.StartsWith("flowchart TD", SinTimesX.ToMermaid());
+    }
+
+    [Fact]
+    public void A_program_cannot_be_changed_through_its_collections()
+    {
+        var program = MakeIR(x => (x * Tensor.Of(1.0, 2.0, 3.0)).Sum(), Tensor.Of(1.0, 2.0, 3.0));
+        var x = Tensor.Of(0.5, 1.0, 1.5);
+        var before = (double)ProgramModule.eval(program, [x])[0];
+        Assert.NotEmpty(program.Consts);
+        // program.Consts[0] = ... does not compile; the mutable interfaces refuse it
+        Assert.Throws<NotSupportedException>(() => ((IList<Tensor>)program.Consts)[0] = Tensor.Zeros(3));
+        Assert.Throws<NotSupportedException>(() => ((IList<Equation>)program.Equations).RemoveAt(0));
+        Assert.Equal(before, (double)ProgramModule.eval(program, [x])[0]);
     }
 }

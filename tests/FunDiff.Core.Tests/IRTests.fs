@@ -143,3 +143,52 @@ let ``the gradient of a 10 million element function completes`` () =
     for i in [ 0; n / 3; n / 2; n - 1 ] do
         let v = -1.0 + 2.0 * float i / float (n - 1)
         Assert.Equal(cos v * v + sin v, values.[i], 12)
+
+// ---- a program is immutable: it hands out read-only views, never its arrays -----------------------
+
+/// A program with a captured constant and a few equations.
+let private scaledProgram () =
+    makeIR (fun x -> Tensor.sum (sin x * Tensor.ofArray [| 1.0; 2.0; 3.0 |])) (Tensor.ofArray [| 1.0; 2.0; 3.0 |])
+
+[<Fact>]
+let ``Program and Equation expose no array and no constructor`` () =
+    let mutable checkedProperties = 0
+
+    for t in [ typeof<Program>; typeof<Equation> ] do
+        // a public constructor would let its caller keep (and write) the arrays it passed in
+        Assert.Empty(t.GetConstructors())
+
+        for p in t.GetProperties() do
+            checkedProperties <- checkedProperties + 1
+            let pt = p.PropertyType
+
+            let writable =
+                pt.IsArray
+                || pt.IsGenericType
+                   && pt.GetGenericTypeDefinition() = typedefof<System.Collections.Generic.List<_>>
+
+            Assert.False(writable, sprintf "%s.%s is a %s: a writable view of the program" t.Name p.Name pt.Name)
+
+    // ConstVars, Consts, InVars, Equations, Outputs, NumVars; Primitive, Params, Inputs, Outputs
+    Assert.True(checkedProperties >= 10, sprintf "only %d properties checked" checkedProperties)
+
+[<Fact>]
+let ``writing into a program's collections is refused and eval is unchanged`` () =
+    let p = scaledProgram ()
+    let x = Tensor.ofArray [| 0.5; 1.0; 1.5 |]
+    let before = Tensor.toScalar (Program.eval p [| x |]).[0]
+    let text = string p
+    Assert.NotEmpty(p.Consts)
+
+    // the issue's `p.Consts.[0] <- zeros` does not compile; the mutable interfaces refuse it
+    let refuse (write: unit -> unit) =
+        Assert.Throws<System.NotSupportedException>(write) |> ignore
+
+    refuse (fun () -> (p.Consts :> System.Collections.Generic.IList<Tensor>).[0] <- Tensor.zeros [| 3 |])
+    refuse (fun () -> (p.Equations :> System.Collections.Generic.IList<Equation>).RemoveAt 0)
+    refuse (fun () -> (p.InVars :> System.Collections.Generic.IList<Var>).Clear())
+    refuse (fun () -> (p.Outputs :> System.Collections.Generic.IList<Atom>).[0] <- Atom.Literal(Tensor.scalar 0.0))
+    refuse (fun () -> (p.Equations.[0].Inputs :> System.Collections.Generic.IList<Atom>).[0] <- Atom.Literal(x))
+
+    Assert.Equal(before, Tensor.toScalar (Program.eval p [| x |]).[0])
+    Assert.Equal(text, string p)

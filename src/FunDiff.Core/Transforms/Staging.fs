@@ -111,9 +111,9 @@ type internal StagingTrace(parent: Trace, transform: string) =
             for i in equations.Count - 1 .. -1 .. 0 do
                 let e = equations.[i]
 
-                if e.Outputs |> Array.exists (fun v -> live.[v.Id]) then
+                if e.OutputArray |> Array.exists (fun v -> live.[v.Id]) then
                     keep.[i] <- true
-                    e.Inputs |> Array.iter markAtom
+                    e.InputArray |> Array.iter markAtom
 
             let liveConsts =
                 [|

@@ -26,11 +26,11 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
     // true: the true cotangent of the variable is the negation of ct.[v]
     let negated: bool[] = Array.zeroCreate n
 
-    for v in p.InVars do
+    for v in p.InVarArray do
         isLinear.[v.Id] <- true
 
-    for i in 0 .. p.ConstVars.Length - 1 do
-        known.[p.ConstVars.[i].Id] <- p.Consts.[i]
+    for i in 0 .. p.ConstVarArray.Length - 1 do
+        known.[p.ConstVarArray.[i].Id] <- p.ConstArray.[i]
 
     let value (a: Atom) =
         match a with
@@ -39,21 +39,21 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
 
     let linearEquations = ResizeArray<Equation>()
 
-    for e in p.Equations do
+    for e in p.EquationArray do
         let linear =
-            e.Inputs
+            e.InputArray
             |> Array.exists (function
                 | Atom.Var v -> isLinear.[v.Id]
                 | Atom.Literal _ -> false)
 
         if linear then
-            for v in e.Outputs do
+            for v in e.OutputArray do
                 isLinear.[v.Id] <- true
 
             linearEquations.Add e
         else
-            let outs = Interpreter.Bind(e.Primitive, Array.map value e.Inputs, e.Params)
-            e.Outputs |> Array.iteri (fun j v -> known.[v.Id] <- outs.[j])
+            let outs = Interpreter.Bind(e.Primitive, Array.map value e.InputArray, e.Params)
+            e.OutputArray |> Array.iteri (fun j v -> known.[v.Id] <- outs.[j])
 
     let accumulate (v: Var) (c: Tensor) (negative: bool) =
         if not (Shape.equal c.Aval.Shape v.Aval.Shape) then
@@ -79,7 +79,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
             ct.[v.Id] <- c - existing
             negated.[v.Id] <- false
 
-    p.Outputs
+    p.OutputArray
     |> Array.iteri (fun i a ->
         match a with
         | Atom.Var v when isLinear.[v.Id] -> accumulate v outputCotangents.[i] false
@@ -87,7 +87,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
 
     for i in linearEquations.Count - 1 .. -1 .. 0 do
         let e = linearEquations.[i]
-        let outs = e.Outputs
+        let outs = e.OutputArray
         let mutable anyCotangent = false
 
         for v in outs do
@@ -125,7 +125,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
             if materialize then
                 sign <- false
 
-            let inputs = e.Inputs
+            let inputs = e.InputArray
             let args = Array.zeroCreate inputs.Length
 
             for j in 0 .. inputs.Length - 1 do
@@ -156,7 +156,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                     try
                         transpose cts args e.Params
                     with :? NanException as nan ->
-                        let index = System.Array.IndexOf(p.Equations, e)
+                        let index = System.Array.IndexOf(p.EquationArray, e)
                         raise (ProgramText.withContext (p, index, "transposing (reverse mode)", nan))
                 else
                     transpose cts args e.Params
@@ -166,7 +166,7 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
                 | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c (sign <> flips j)
                 | _ -> ()
 
-    p.InVars
+    p.InVarArray
     |> Array.map (fun v ->
         if isNull ct.[v.Id] then Prim.zeros v.Aval
         elif negated.[v.Id] then -ct.[v.Id]
