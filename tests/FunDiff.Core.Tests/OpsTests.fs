@@ -1160,7 +1160,10 @@ let ``pow's mixed second derivative at y = 0 is 1/x and the Hessian is symmetric
     Assert.Equal(0.5, h.[1], 12)
     Assert.Equal(0.5, h.[2], 12)
     Assert.Equal(log 2.0 ** 2.0, h.[3], 12)
-    let viaNested = grad (fun y -> grad (fun x -> Tensor.pow x y) (Tensor.scalar 2.0)) (Tensor.scalar 0.0)
+
+    let viaNested =
+        grad (fun y -> grad (fun x -> Tensor.pow x y) (Tensor.scalar 2.0)) (Tensor.scalar 0.0)
+
     Assert.Equal(0.5, float viaNested, 12)
 
 [<Fact>]
@@ -1171,5 +1174,7 @@ let ``the second derivative of x to the power 0 at x = 0 is 0, not NaN`` () =
 
 [<Fact>]
 let ``softmax of a scalar names softmax in its error`` () =
-    let e = Assert.Throws<ShapeException>(fun () -> Tensor.softmax (Tensor.scalar 3.0) |> ignore)
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.softmax (Tensor.scalar 3.0) |> ignore)
+
     Assert.Contains("softmax", e.Message)

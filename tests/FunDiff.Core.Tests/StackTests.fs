@@ -153,7 +153,9 @@ let ``the stack is empty again after a transform raises`` () =
 [<Fact>]
 let ``withDebugNans raises at the first primitive that produces a NaN and names it`` () =
     let e =
-        Assert.Throws<NanException>(fun () -> Diff.withDebugNans (fun () -> Tensor.log (Tensor.ofArray [| 1.0; -1.0 |])) |> ignore)
+        Assert.Throws<NanException>(fun () ->
+            Diff.withDebugNans (fun () -> Tensor.log (Tensor.ofArray [| 1.0; -1.0 |]))
+            |> ignore)
 
     Assert.Contains("log returned NaN", e.Message)
     Assert.Contains("flat index 1", e.Message)
@@ -163,14 +165,16 @@ let ``withDebugNans raises at the first primitive that produces a NaN and names 
 let ``withDebugNans names the transform and, in the backward pass, shows the equations around`` () =
     let forward =
         Assert.Throws<NanException>(fun () ->
-            Diff.withDebugNans (fun () -> grad (fun x -> Tensor.sum (sqrt x * log x)) (Tensor.ofArray [| 0.0; 1.0 |])) |> ignore)
+            Diff.withDebugNans (fun () -> grad (fun x -> Tensor.sum (sqrt x * log x)) (Tensor.ofArray [| 0.0; 1.0 |]))
+            |> ignore)
 
     Assert.Contains("mul returned NaN", forward.Message)
     Assert.Contains("inside grad", forward.Message)
 
     let backward =
         Assert.Throws<NanException>(fun () ->
-            Diff.withDebugNans (fun () -> grad (fun x -> Tensor.sum (sqrt x * sqrt x)) (Tensor.ofArray [| 0.0; 1.0 |])) |> ignore)
+            Diff.withDebugNans (fun () -> grad (fun x -> Tensor.sum (sqrt x * sqrt x)) (Tensor.ofArray [| 0.0; 1.0 |]))
+            |> ignore)
 
     Assert.Contains("transposing", backward.Message)
     Assert.Contains("equations around", backward.Message)
@@ -200,7 +204,9 @@ let ``withDebugNans is scoped: nothing is checked outside it or on threads that 
 let ``the documented safe where pattern keeps NaN out of the gradient`` () =
     let x = Tensor.ofArray [| -1.0; 4.0 |]
     // naive: the untaken branch sqrt(-1) = NaN poisons the gradient through the zero cotangent
-    let naive (x: Tensor) = Tensor.sum (Tensor.where (Tensor.gt x (Tensor.scalar 0.0)) (sqrt x) (Tensor.scalar 0.0))
+    let naive (x: Tensor) =
+        Tensor.sum (Tensor.where (Tensor.gt x (Tensor.scalar 0.0)) (sqrt x) (Tensor.scalar 0.0))
+
     Assert.True(System.Double.IsNaN((Tensor.toArray (grad naive x)).[0]))
     // safe: the unsafe op sees a harmless value where its result is not used
     let safe (x: Tensor) =
@@ -213,7 +219,9 @@ let ``the documented safe where pattern keeps NaN out of the gradient`` () =
 // ---- concurrency at scale (the reliability issue's figures) -------------------------------
 
 let private work (k: int) =
-    let x = Tensor.ofArray [| 0.1 * float (k % 17); 0.3 - 0.01 * float k; 0.5 + 0.001 * float k |]
+    let x =
+        Tensor.ofArray [| 0.1 * float (k % 17); 0.3 - 0.01 * float k; 0.5 + 0.001 * float k |]
+
     let g = grad f x
     let h = hvp f x (Tensor.ofArray [| 1.0; -0.5; 0.25 |])
     Array.append (Tensor.toArray g) (Tensor.toArray h)
@@ -250,7 +258,9 @@ let ``100 concurrent tasks that await inside functions under grad give the seque
         }
         |> fun t -> t.Result
 
-    let point (k: int) = Tensor.ofArray [| 0.2 + 0.01 * float k; -0.4 |]
+    let point (k: int) =
+        Tensor.ofArray [| 0.2 + 0.01 * float k; -0.4 |]
+
     let expected = Array.init 100 (fun k -> Tensor.toArray (grad (g k) (point k)))
     // grad is synchronous, so each task blocks until its awaits finish: long-running tasks get
     // their own threads and leave the pool free for the continuations (no starvation)

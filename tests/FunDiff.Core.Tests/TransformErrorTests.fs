@@ -43,8 +43,10 @@ let ``P1 a shape error inside grad names grad`` () =
 [<Fact>]
 let ``P2 a shape error inside jvp inside grad names both, once each`` () =
     let message =
-        Assert.Throws<ShapeException>(fun () ->
-            grad (fun x -> snd (jvp (fun y -> Tensor.sum (y + Tensor.zeros [| 2 |])) x x)) (v3 ()) |> ignore)
+        Assert
+            .Throws<ShapeException>(fun () ->
+                grad (fun x -> snd (jvp (fun y -> Tensor.sum (y + Tensor.zeros [| 2 |])) x x)) (v3 ())
+                |> ignore)
             .Message
 
     Assert.Contains("inside jvp inside grad", message)

@@ -1000,8 +1000,15 @@ type private AuxParams = { W: Tensor; B: Tensor }
 
 [<Fact>]
 let ``an aux output that depends on the parameters comes back as values, not dead tracers`` () =
-    let p = { W = Tensor.ofArray [| 1.0; 2.0 |]; B = Tensor.scalar 3.0 }
-    let (_, aux), _ = Tree.valueAndGradAux (fun p -> Tensor.sum (p.W * p.W) + p.B, (p.W * 2.0, "note")) p
+    let p =
+        {
+            W = Tensor.ofArray [| 1.0; 2.0 |]
+            B = Tensor.scalar 3.0
+        }
+
+    let (_, aux), _ =
+        Tree.valueAndGradAux (fun p -> Tensor.sum (p.W * p.W) + p.B, (p.W * 2.0, "note")) p
+
     let doubled, note = aux
     Assert.Equal<float[]>([| 2.0; 4.0 |], Tensor.toArray doubled)
     Assert.Equal("note", note)
@@ -1012,7 +1019,9 @@ type WithComputed() =
 
 [<Fact>]
 let ``a class's computed read-only properties are not children`` () =
-    let g = Tree.grad (fun (c: WithComputed) -> c.W * c.W) (WithComputed(W = Tensor.scalar 3.0))
+    let g =
+        Tree.grad (fun (c: WithComputed) -> c.W * c.W) (WithComputed(W = Tensor.scalar 3.0))
+
     Assert.Equal(6.0, float g.W)
 
 [<Fact>]
@@ -1027,9 +1036,19 @@ let ``a dictionary is rebuilt with its comparer`` () =
 let ``an int64 tensor leaf names its path and a map with int keys says keys must be strings`` () =
     let e =
         Assert.Throws<TransformException>(fun () ->
-            Tree.grad (fun (p: {| X: Tensor; I: Tensor |}) -> Tensor.sum p.X) {| X = Tensor.ones [| 2 |]; I = Tensor.convert Int64 (Tensor.ones [| 2 |]) |}
+            Tree.grad
+                (fun (p: {| X: Tensor; I: Tensor |}) -> Tensor.sum p.X)
+                {|
+                    X = Tensor.ones [| 2 |]
+                    I = Tensor.convert Int64 (Tensor.ones [| 2 |])
+                |}
             |> ignore)
 
     Assert.Contains("params.I", e.Message)
-    let e2 = Assert.Throws<TransformException>(fun () -> Tree.grad (fun (m: Map<int, Tensor>) -> m.[0]) (Map.ofList [ 0, Tensor.scalar 1.0 ]) |> ignore)
+
+    let e2 =
+        Assert.Throws<TransformException>(fun () ->
+            Tree.grad (fun (m: Map<int, Tensor>) -> m.[0]) (Map.ofList [ 0, Tensor.scalar 1.0 ])
+            |> ignore)
+
     Assert.Contains("string keys", e2.Message)
