@@ -54,7 +54,7 @@ let internal checkScalarOutput (transform: string) (y: Tensor) =
         raise (
             TransformException(
                 sprintf
-                    "%s: the function returned a %O value, but %s needs a float64 output (an integer or bool output has no gradient). Return a float64 value, e.g. Tensor.convert Float64 of it, or use stopGradient for the integer part."
+                    "%s: the function returned a value of aval %O, but %s needs a float64 output (an integer or bool output has no gradient). Return a float64 value, e.g. Tensor.convert Float64 of it, or use stopGradient for the integer part."
                     transform
                     y.Aval
                     transform
