@@ -312,8 +312,39 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
         found
 
-    /// Concrete evaluation: check shapes, run the kernel.
+    /// Concrete evaluation: the scalar fast path where it applies, else the general path.
     static member private Evaluate(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
+        match Interpreter.EvaluateScalar(prim, inputs) with
+        | null -> Interpreter.EvaluateArrays(prim, inputs, pars)
+        | result -> result
+
+    /// Rank-0 float64 operands of an elementwise primitive: its scalar function applied to
+    /// their values, bit-identical to the kernel (which applies the same function to a small
+    /// array), without the general path's arrays, shape rule and kernel dispatch — most of the
+    /// cost of a scalar loop. Null where it does not apply: other operands, or NaN debugging
+    /// (whose report the general path makes).
+    static member private EvaluateScalar(prim: Primitive, inputs: Tensor[]) : Tensor[] =
+        let scalarOf (x: Tensor) =
+            match x with
+            | :? ConcreteTensor as c when c.Aval.Rank = 0 && c.Aval.DType = DType.Float64 -> ValueSome c.Array.Data.[0]
+            | _ -> ValueNone
+
+        let wrap (v: float) =
+            [| ConcreteTensor(NDArray.scalar v) :> Tensor |]
+
+        match prim.Scalar with
+        | ScalarFunction.Unary f when inputs.Length = 1 && not Interpreter.DebuggingNans ->
+            match scalarOf inputs.[0] with
+            | ValueSome x -> wrap (f x)
+            | ValueNone -> null
+        | ScalarFunction.Binary f when inputs.Length = 2 && not Interpreter.DebuggingNans ->
+            match scalarOf inputs.[0], scalarOf inputs.[1] with
+            | ValueSome x, ValueSome y -> wrap (f x y)
+            | _ -> null
+        | _ -> null
+
+    /// The general evaluation: check shapes, run the kernel.
+    static member private EvaluateArrays(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
         let arrays = Array.zeroCreate inputs.Length
         let avals = Array.zeroCreate inputs.Length
 

@@ -101,6 +101,18 @@ type Params(entries: (string * Param)[]) =
 module private PrimitiveIds =
     let mutable next = -1
 
+/// What an elementwise primitive computes on one float64 element: the scalar function its
+/// kernel applies, bit for bit. The interpreter evaluates rank-0 float64 operands with it
+/// directly (no arrays, no shape rule, no kernel dispatch), and jit's fused loops will too.
+[<RequireQualifiedAccess; NoEquality; NoComparison>]
+type ScalarFunction =
+    /// Not elementwise, or not on float64 alone.
+    | NotElementwise
+    /// f(x) for one operand.
+    | Unary of unary: (float -> float)
+    /// f(x, y) for two operands.
+    | Binary of binary: (float -> float -> float)
+
 /// A primitive operation: identity, evaluation on concrete arrays (`Impl`) and the shape rule
 /// (output avals from input avals, raising a ShapeException for bad input). Its JVP and
 /// transpose rules live in the rules table (`Rules.table`), indexed by `Id`; a user-defined
@@ -109,8 +121,17 @@ module private PrimitiveIds =
 [<Sealed; AllowNullLiteral>]
 type Primitive
     internal
-    (name: string, impl: NDArray[] -> Params -> NDArray[], shapeRule: Aval[] -> Params -> Aval[], ownRules: obj) =
+    (
+        name: string,
+        impl: NDArray[] -> Params -> NDArray[],
+        shapeRule: Aval[] -> Params -> Aval[],
+        ownRules: obj,
+        scalar: ScalarFunction
+    ) =
     let id = Interlocked.Increment(&PrimitiveIds.next)
+
+    internal new(name, impl, shapeRule, ownRules) =
+        Primitive(name, impl, shapeRule, ownRules, ScalarFunction.NotElementwise)
 
     /// The name printed in programs (`sin`, `reduce_sum`).
     member _.Name = name
@@ -122,4 +143,6 @@ type Primitive
     member _.ShapeRule = shapeRule
     /// The rules of a user-defined primitive; null for built-ins.
     member _.OwnRules = ownRules
+    /// The scalar function of an elementwise primitive (its value on rank-0 float64 operands).
+    member _.Scalar = scalar
     override _.ToString() = name

@@ -8,21 +8,40 @@ open FunDiff
 
 type private UnaryKernel = delegate of ReadOnlySpan<float> * Span<float> -> unit
 
+/// A unary elementwise map: the kernel over arrays, and the scalar function it applies to each
+/// element of a small array. The two give the same bits on a rank-0 array, which the scalar
+/// fast path of the interpreter (and, later, jit's fused loops) relies on.
+type UnaryMap =
+    {
+        Kernel: NDArray -> NDArray
+        Scalar: float -> float
+    }
+
+/// A binary elementwise map with rank-0 broadcasting, and its scalar function (as `UnaryMap`).
+type BinaryMap =
+    {
+        Kernel: NDArray -> NDArray -> NDArray
+        Scalar: float -> float -> float
+    }
+
 /// Below this many elements a plain loop beats the vectorized kernels' set-up cost.
 [<Literal>]
 let private SmallSize = 8
 
-let private mapWith (scalar: float -> float) (kernel: UnaryKernel) (x: NDArray) =
-    let out = NDArray.alloc x.Size
-    let src = x.Data
+let private mapWith (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap =
+    let apply (x: NDArray) =
+        let out = NDArray.alloc x.Size
+        let src = x.Data
 
-    if src.Length <= SmallSize then
-        for i in 0 .. src.Length - 1 do
-            out.[i] <- scalar src.[i]
-    else
-        kernel.Invoke(ReadOnlySpan src, Span out)
+        if src.Length <= SmallSize then
+            for i in 0 .. src.Length - 1 do
+                out.[i] <- scalar src.[i]
+        else
+            kernel.Invoke(ReadOnlySpan src, Span out)
 
-    NDArray(x.Aval, out)
+        NDArray(x.Aval, out)
+
+    { Kernel = apply; Scalar = scalar }
 
 /// mapWith for a vectorized kernel that misses the accuracy bound (docs/RELIABILITY.md,
 /// "Accuracy of elementwise kernels") on some inputs: those elements are recomputed by `scalar`.
@@ -149,27 +168,28 @@ let private binaryWith
     (both: SpanSpan)
     (right: SpanScalar)
     (left: ScalarSpan)
-    (x: NDArray)
-    (y: NDArray)
-    =
-    let aval = binaryAval x.DType x y
-    let out = NDArray.alloc aval.Size
+    : BinaryMap =
+    let apply (x: NDArray) (y: NDArray) =
+        let aval = binaryAval x.DType x y
+        let out = NDArray.alloc aval.Size
 
-    if out.Length <= SmallSize then
-        let xd, yd = x.Data, y.Data
-        let xs = if xd.Length = 1 then 0 else 1
-        let ys = if yd.Length = 1 then 0 else 1
+        if out.Length <= SmallSize then
+            let xd, yd = x.Data, y.Data
+            let xs = if xd.Length = 1 then 0 else 1
+            let ys = if yd.Length = 1 then 0 else 1
 
-        for i in 0 .. out.Length - 1 do
-            out.[i] <- scalar xd.[i * xs] yd.[i * ys]
-    elif x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
-        both.Invoke(ReadOnlySpan x.Data, ReadOnlySpan y.Data, Span out)
-    elif y.Aval.Rank = 0 then
-        right.Invoke(ReadOnlySpan x.Data, y.Data.[0], Span out)
-    else
-        left.Invoke(x.Data.[0], ReadOnlySpan y.Data, Span out)
+            for i in 0 .. out.Length - 1 do
+                out.[i] <- scalar xd.[i * xs] yd.[i * ys]
+        elif x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
+            both.Invoke(ReadOnlySpan x.Data, ReadOnlySpan y.Data, Span out)
+        elif y.Aval.Rank = 0 then
+            right.Invoke(ReadOnlySpan x.Data, y.Data.[0], Span out)
+        else
+            left.Invoke(x.Data.[0], ReadOnlySpan y.Data, Span out)
 
-    NDArray(aval, out)
+        NDArray(aval, out)
+
+    { Kernel = apply; Scalar = scalar }
 
 let add =
     binaryWith
@@ -212,12 +232,19 @@ let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: ND
 
     NDArray(aval, out)
 
+/// `binaryLoop` as a map with its scalar function.
+let private binaryLoopMap (f: float -> float -> float) : BinaryMap =
+    {
+        Kernel = binaryLoop None f
+        Scalar = f
+    }
+
 let private powLoop = binaryLoop None (fun a b -> Math.Pow(a, b))
 
 /// x ** y elementwise (Math.Pow: NaN for a negative base with a fractional exponent). Integer
 /// powers are exact (pow errs by under one ulp, so a representable result comes out exact);
 /// an int64 base with a negative exponent raises, as NumPy does (the result is not an integer).
-let pow (x: NDArray) (y: NDArray) =
+let private powChecked (x: NDArray) (y: NDArray) =
     if x.DType = Int64 && Array.exists (fun v -> v < 0.0) y.Data then
         raise (
             Int64RangeException(
@@ -229,9 +256,15 @@ let pow (x: NDArray) (y: NDArray) =
 
     powLoop x y
 
+let pow: BinaryMap =
+    {
+        Kernel = powChecked
+        Scalar = fun a b -> Math.Pow(a, b)
+    }
+
 /// The larger of two values; NaN if either is NaN (as NumPy's maximum).
 let max =
-    binaryLoop None (fun a b ->
+    binaryLoopMap (fun a b ->
         if Double.IsNaN a || Double.IsNaN b then
             nan
         else
@@ -239,14 +272,14 @@ let max =
 
 /// The smaller of two values; NaN if either is NaN (as NumPy's minimum).
 let min =
-    binaryLoop None (fun a b ->
+    binaryLoopMap (fun a b ->
         if Double.IsNaN a || Double.IsNaN b then
             nan
         else
             Math.Min(a, b))
 
 /// atan2(y, x): the angle of the point (x, y).
-let atan2 = binaryLoop None (fun y x -> Math.Atan2(y, x))
+let atan2 = binaryLoopMap (fun y x -> Math.Atan2(y, x))
 
 /// clamp(lo, x, hi) = min(max(x, lo), hi), with `lo` and `hi` of x's shape or rank 0.
 let clamp (lo: NDArray) (x: NDArray) (hi: NDArray) =

@@ -13,7 +13,7 @@ open FunDiff.Primitives.Kit
 module Arithmetic =
 
     /// The `neg` primitive.
-    let negP = builtin "neg" (unaryImpl Elementwise.neg) (numericUnary "neg")
+    let negP = unaryMapP "neg" Elementwise.neg (numericUnary "neg")
 
     /// x ** y for a constant exponent `y` (a param, so no log x is ever formed).
     /// An int64 operand stays int64 for a whole exponent y ≥ 0 (NumPy); otherwise float64 only.
@@ -27,20 +27,20 @@ module Arithmetic =
                 floatUnary "pow_const" avals p)
 
     /// The `add` primitive.
-    let addP = builtin "add" (binaryImpl Elementwise.add) (binary "add" None)
+    let addP = binaryMapP "add" Elementwise.add (binary "add" None)
 
     /// The `sub` primitive.
-    let subP = builtin "sub" (binaryImpl Elementwise.sub) (binary "sub" None)
+    let subP = binaryMapP "sub" Elementwise.sub (binary "sub" None)
 
     /// The `mul` primitive.
-    let mulP = builtin "mul" (binaryImpl Elementwise.mul) (binary "mul" None)
+    let mulP = binaryMapP "mul" Elementwise.mul (binary "mul" None)
 
     /// The `div` primitive.
-    let divP = builtin "div" (binaryImpl Elementwise.div) (binary "div" None)
+    let divP = binaryMapP "div" Elementwise.div (binary "div" None)
 
     /// x ** y with a tensor exponent: float64, or int64 on both sides (NumPy's integer power).
     let powP =
-        builtin "pow" (binaryImpl Elementwise.pow) (fun avals p ->
+        binaryMapP "pow" Elementwise.pow (fun avals p ->
             let out = binary "pow" None avals p
 
             if out.[0].DType = Bool then
@@ -49,4 +49,4 @@ module Arithmetic =
             out)
 
     /// atan2(y, x), operands in that order.
-    let atan2P = builtin "atan2" (binaryImpl Elementwise.atan2) (floatBinary "atan2")
+    let atan2P = binaryMapP "atan2" Elementwise.atan2 (floatBinary "atan2")

@@ -18,5 +18,12 @@ module internal Kit =
     let binaryImpl (kernel: NDArray -> NDArray -> NDArray) =
         fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] xs.[1] |]
 
-    let floatUnaryP name kernel =
-        builtin name (unaryImpl kernel) (floatUnary name)
+    /// An elementwise unary primitive: its kernel and the scalar function that kernel applies.
+    let unaryMapP name (map: Elementwise.UnaryMap) shapeRule =
+        Primitive(name, unaryImpl map.Kernel, shapeRule, null, ScalarFunction.Unary map.Scalar)
+
+    /// An elementwise binary primitive (rank-0 broadcasting), with its scalar function.
+    let binaryMapP name (map: Elementwise.BinaryMap) shapeRule =
+        Primitive(name, binaryImpl map.Kernel, shapeRule, null, ScalarFunction.Binary map.Scalar)
+
+    let floatUnaryP name (map: Elementwise.UnaryMap) = unaryMapP name map (floatUnary name)

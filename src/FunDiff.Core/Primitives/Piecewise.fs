@@ -13,16 +13,16 @@ open FunDiff.Primitives.Kit
 module Piecewise =
 
     /// The `abs` primitive.
-    let absP = builtin "abs" (unaryImpl Elementwise.abs) (numericUnary "abs")
+    let absP = unaryMapP "abs" Elementwise.abs (numericUnary "abs")
 
     /// The `sign` primitive.
-    let signP = builtin "sign" (unaryImpl Elementwise.sign) (numericUnary "sign")
+    let signP = unaryMapP "sign" Elementwise.sign (numericUnary "sign")
 
     /// The `max` primitive.
-    let maxP = builtin "max" (binaryImpl Elementwise.max) (binary "max" None)
+    let maxP = binaryMapP "max" Elementwise.max (binary "max" None)
 
     /// The `min` primitive.
-    let minP = builtin "min" (binaryImpl Elementwise.min) (binary "min" None)
+    let minP = binaryMapP "min" Elementwise.min (binary "min" None)
 
     /// clamp(lo, x, hi); `lo` and `hi` have x's shape or rank 0.
     let clampP =
