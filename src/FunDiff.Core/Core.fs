@@ -60,14 +60,35 @@ type Tensor internal (aval: Aval) =
         x.ToScalar()
 
     /// C#: a double converts to a scalar tensor implicitly (so `Grad(f)(3.0)` works).
-    static member op_Implicit(v: float) : Tensor =
-        ConcreteTensor(NDArray.scalar v) :> Tensor
+    static member op_Implicit(v: float) : Tensor = ConcreteTensor(v) :> Tensor
 
-/// A tensor that holds its values.
-and [<Sealed>] internal ConcreteTensor(array: NDArray) =
-    inherit Tensor(array.Aval)
-    member _.Array = array
-    override _.ToString() = Format.array array
+/// A tensor that holds its values: an NDArray, or a float64 scalar held as a number (the
+/// scalar fast path's results), whose NDArray is made only when a kernel asks for one.
+and [<Sealed>] internal ConcreteTensor private (aval: Aval, array: NDArray, value: float) =
+    inherit Tensor(aval)
+    // null for a held scalar until `Array` is first read; a race makes two equal arrays
+    let mutable array = array
+
+    new(array: NDArray) = ConcreteTensor(array.Aval, array, 0.0)
+
+    /// A float64 scalar without an NDArray.
+    new(value: float) = ConcreteTensor(NDArray.scalarAval, Unchecked.defaultof<NDArray>, value)
+
+    /// The values as an array.
+    member _.Array =
+        if obj.ReferenceEquals(array, null) then
+            array <- NDArray.scalar value
+
+        array
+
+    /// The value of a float64 scalar (the caller checked the aval).
+    member _.ScalarValue =
+        if obj.ReferenceEquals(array, null) then
+            value
+        else
+            array.Data.[0]
+
+    override x.ToString() = Format.array x.Array
 
 /// A tensor that stands for a value inside a transform. Its trace (its tag) is the trace
 /// object itself, compared by reference.
@@ -326,11 +347,10 @@ and [<AbstractClass; Sealed>] Interpreter private () =
     static member private EvaluateScalar(prim: Primitive, inputs: Tensor[]) : Tensor[] =
         let scalarOf (x: Tensor) =
             match x with
-            | :? ConcreteTensor as c when c.Aval.Rank = 0 && c.Aval.DType = DType.Float64 -> ValueSome c.Array.Data.[0]
+            | :? ConcreteTensor as c when c.Aval.Rank = 0 && c.Aval.DType = DType.Float64 -> ValueSome c.ScalarValue
             | _ -> ValueNone
 
-        let wrap (v: float) =
-            [| ConcreteTensor(NDArray.scalar v) :> Tensor |]
+        let wrap (v: float) = [| ConcreteTensor(v) :> Tensor |]
 
         match prim.Scalar with
         | ScalarFunction.Unary f when inputs.Length = 1 && not Interpreter.DebuggingNans ->
@@ -398,7 +418,7 @@ module internal Prim =
     let inline private bind1 prim (inputs: Tensor[]) pars = Interpreter.Bind1(prim, inputs, pars)
 
     let ofArray (a: NDArray) = ConcreteTensor(a) :> Tensor
-    let scalar (v: float) = ofArray (NDArray.scalar v)
+    let scalar (v: float) = ConcreteTensor(v) :> Tensor
 
     let convert (dtype: DType) (x: Tensor) =
         Guard.notNull "convert" "x" x

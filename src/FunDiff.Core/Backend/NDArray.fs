@@ -54,7 +54,8 @@ module NDArray =
         Array.Fill(d, value)
         NDArray(aval, d)
 
-    let private scalarAval = Aval([||], Float64)
+    /// The aval of every float64 scalar (avals are immutable, so one is shared).
+    let internal scalarAval = Aval([||], Float64)
 
     /// A float64 scalar.
     let scalar (v: float) = NDArray(scalarAval, [| v |])
