@@ -74,29 +74,25 @@ module Diff =
             Guard.notNull "valueAndGrad" "x" x
             Linearize.valueAndGrad "valueAndGrad" f x
 
-    /// The Jacobian by forward mode, of shape `out.shape ++ in.shape`.
-    let jacfwd (f: Tensor -> Tensor) : Tensor -> Tensor =
-        Guard.notNull "jacfwd" "f" f
+    /// A Jacobian transform whose `f` and `x` are checked for null under the transform's name.
+    let private checkedJacobian (name: string) (jacobian: (Tensor -> Tensor) -> Tensor -> Tensor) f =
+        Guard.notNull name "f" f
 
         fun x ->
-            Guard.notNull "jacfwd" "x" x
-            Jacobian.jacfwd f x
+            Guard.notNull name "x" x
+            jacobian f x
+
+    /// The Jacobian by forward mode, of shape `out.shape ++ in.shape`.
+    let jacfwd (f: Tensor -> Tensor) : Tensor -> Tensor =
+        checkedJacobian "jacfwd" Jacobian.jacfwd f
 
     /// The Jacobian by reverse mode, of shape `out.shape ++ in.shape`.
     let jacrev (f: Tensor -> Tensor) : Tensor -> Tensor =
-        Guard.notNull "jacrev" "f" f
-
-        fun x ->
-            Guard.notNull "jacrev" "x" x
-            Jacobian.jacrev f x
+        checkedJacobian "jacrev" Jacobian.jacrev f
 
     /// The Jacobian by the cheaper mode (forward when the input is smaller than the output).
     let jacobian (f: Tensor -> Tensor) : Tensor -> Tensor =
-        Guard.notNull "jacobian" "f" f
-
-        fun x ->
-            Guard.notNull "jacobian" "x" x
-            Jacobian.jacobian f x
+        checkedJacobian "jacobian" Jacobian.jacobian f
 
     /// The Hessian `jacfwd (jacrev f)`, of shape `out.shape ++ in.shape ++ in.shape`.
     let hessian (f: Tensor -> Tensor) : Tensor -> Tensor =

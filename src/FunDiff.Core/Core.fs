@@ -485,7 +485,7 @@ module internal Prim =
     /// Whether `x ** c` of an integer tensor stays an integer (NumPy: a whole, non-negative
     /// exponent keeps int64; any other exponent gives float64).
     let private keepsInteger (c: float) (x: Tensor) =
-        x.DType <> Float64 && c >= 0.0 && Math.Floor c = c && not (Double.IsInfinity c)
+        x.DType <> Float64 && Shape.isIntegerPower c
 
     /// x ** c; c = 1 is x itself and c = 0 is ones (IEEE: 0^0 = nan^0 = 1), neither staged.
     /// An int64 (or bool) `x` with a whole exponent c ≥ 0 stays int64, as in NumPy.

@@ -331,6 +331,11 @@ module Shape =
                     )
                 )
 
+    /// Whether `x ** c` of an integer tensor stays an integer: a whole, finite exponent c ≥ 0
+    /// (NumPy keeps int64 there; any other exponent gives float64).
+    let isIntegerPower (c: float) =
+        c >= 0.0 && System.Math.Floor c = c && not (System.Double.IsInfinity c)
+
     /// The dtype an arithmetic op computes in: the promoted one, bools counting as int64
     /// (NumPy's `True + True` is 2).
     let arithmeticDType (a: DType) (b: DType) =

@@ -21,7 +21,7 @@ module Arithmetic =
         builtin "pow_const" (fun xs p -> [| Elementwise.powConst (p.Float "y") xs.[0] |]) (fun avals p ->
             let y = p.Float "y"
 
-            if avals.Length = 1 && avals.[0].DType = Int64 && y >= 0.0 && floor y = y then
+            if avals.Length = 1 && avals.[0].DType = Int64 && Shape.isIntegerPower y then
                 [| avals.[0] |]
             else
                 floatUnary "pow_const" avals p)
