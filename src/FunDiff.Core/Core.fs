@@ -448,14 +448,15 @@ module internal Prim =
 
     /// Promotes two operands to one dtype and broadcasts their shapes; rank-0 operands stay
     /// rank 0 (the kernels broadcast scalars without materializing them).
+    /// (A struct pair: a reference tuple here was one allocation per binary operation.)
     let private prepare (op: string) (dtype: DType) (x: Tensor) (y: Tensor) =
         let x, y = convert dtype x, convert dtype y
 
         if x.Rank = 0 || y.Rank = 0 || Shape.equal x.Aval.Shape y.Aval.Shape then
-            x, y
+            struct (x, y)
         else
             let shape = Shape.broadcast op x.Aval.Shape y.Aval.Shape
-            broadcastTo shape x, broadcastTo shape y
+            struct (broadcastTo shape x, broadcastTo shape y)
 
     /// An arithmetic primitive: bools promote to int64; `div` always gives float64.
     let arithmetic (prim: Primitive) (x: Tensor) (y: Tensor) =
@@ -468,14 +469,14 @@ module internal Prim =
             else
                 Shape.arithmeticDType x.DType y.DType
 
-        let x, y = prepare prim.Name dtype x y
+        let struct (x, y) = prepare prim.Name dtype x y
         bind1 prim [| x; y |] Params.Empty
 
     /// A comparison primitive; the result is a bool tensor.
     let compare (prim: Primitive) (x: Tensor) (y: Tensor) =
         Guard.notNull prim.Name "x" x
         Guard.notNull prim.Name "y" y
-        let x, y = prepare prim.Name (Shape.promote x.DType y.DType) x y
+        let struct (x, y) = prepare prim.Name (Shape.promote x.DType y.DType) x y
         bind1 prim [| x; y |] Params.Empty
 
     let neg (x: Tensor) =
@@ -625,7 +626,7 @@ module internal Prim =
     let floatBinary (prim: Primitive) (x: Tensor) (y: Tensor) =
         Guard.notNull prim.Name "x" x
         Guard.notNull prim.Name "y" y
-        let x, y = prepare prim.Name Float64 x y
+        let struct (x, y) = prepare prim.Name Float64 x y
         bind1 prim [| x; y |] Params.Empty
 
     /// x ** y: integers (int64 or bool) on both sides stay int64, as in NumPy (a negative
@@ -640,7 +641,7 @@ module internal Prim =
             else
                 Float64
 
-        let x, y = prepare powP.Name dtype x y
+        let struct (x, y) = prepare powP.Name dtype x y
         bind1 powP [| x; y |] Params.Empty
 
 

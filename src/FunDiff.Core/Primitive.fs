@@ -113,6 +113,14 @@ type ScalarFunction =
     /// f(x, y) for two operands.
     | Binary of binary: (float -> float -> float)
 
+/// One application of a shape rule: the input avals and params it was given (compared by
+/// reference) and the output avals it returned. Immutable, so threads may share it.
+[<Sealed; AllowNullLiteral>]
+type internal ShapeMemo(inputs: Aval[], pars: Params, outputs: Aval[]) =
+    member _.Inputs = inputs
+    member _.Params = pars
+    member _.Outputs = outputs
+
 /// A primitive operation: identity, evaluation on concrete arrays (`Impl`) and the shape rule
 /// (output avals from input avals, raising a ShapeException for bad input). Its JVP and
 /// transpose rules live in the rules table (`Rules.table`), indexed by `Id`; a user-defined
@@ -129,6 +137,9 @@ type Primitive
         scalar: ScalarFunction
     ) =
     let id = Interlocked.Increment(&PrimitiveIds.next)
+    // the last shape-rule application: a loop binds a primitive on the same avals again and
+    // again, and staging then reuses the outputs instead of allocating avals per equation
+    let mutable lastShape: ShapeMemo = null
 
     internal new(name, impl, shapeRule, ownRules) =
         Primitive(name, impl, shapeRule, ownRules, ScalarFunction.NotElementwise)
@@ -145,4 +156,10 @@ type Primitive
     member _.OwnRules = ownRules
     /// The scalar function of an elementwise primitive (its value on rank-0 float64 operands).
     member _.Scalar = scalar
+
+    /// The last shape-rule application, or null (read and replaced whole, so it is thread-safe).
+    member internal _.LastShape
+        with get () = Volatile.Read(&lastShape)
+        and set (memo: ShapeMemo) = Volatile.Write(&lastShape, memo)
+
     override _.ToString() = name

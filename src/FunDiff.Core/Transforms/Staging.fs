@@ -33,6 +33,42 @@ type internal StagingTracer(trace: Trace, var: Var) =
             )
         )
 
+/// The output avals of `prim` on `inputs`: its shape rule's (which also checks them), or the
+/// outputs of its last application when that had equal input avals and the same params (by
+/// reference), as a loop binding a primitive on the same shapes does on every iteration.
+let private outputAvals (prim: Primitive) (inputs: Tensor[]) (pars: Params) : Aval[] =
+    let memo = prim.LastShape
+
+    let hit =
+        not (isNull memo)
+        && Object.ReferenceEquals(memo.Params, pars)
+        && memo.Inputs.Length = inputs.Length
+        && (let mutable same = true
+            let mutable i = 0
+
+            while same && i < inputs.Length do
+                let seen, aval = memo.Inputs.[i], inputs.[i].Aval
+
+                same <-
+                    Object.ReferenceEquals(seen, aval)
+                    || (seen.DType = aval.DType && Shape.equal seen.Shape aval.Shape)
+
+                i <- i + 1
+
+            same)
+
+    if hit then
+        memo.Outputs
+    else
+        let avals = Array.zeroCreate inputs.Length
+
+        for i in 0 .. inputs.Length - 1 do
+            avals.[i] <- inputs.[i].Aval
+
+        let outs = prim.ShapeRule avals pars
+        prim.LastShape <- ShapeMemo(avals, pars, outs)
+        outs
+
 type internal StagingTrace(parent: Trace, transform: string) =
     inherit Trace(parent, transform)
     let equations = ResizeArray<Equation>()
@@ -40,6 +76,18 @@ type internal StagingTrace(parent: Trace, transform: string) =
     let consts = ResizeArray<Tensor>()
     let constIndex = Dictionary<Tensor, Var>(HashIdentity.Reference)
     let mutable nextId = 0
+    // System.Threading.Lock, not a Monitor on `equations`: its uncontended enter is a few
+    // instructions, where a Monitor took its slow path on every staged equation (measured:
+    // over half of `grad`'s time in the scalar loop)
+    let gate = System.Threading.Lock()
+
+    member inline private _.Locked([<InlineIfLambda>] body: unit -> 'T) : 'T =
+        gate.Enter()
+
+        try
+            body ()
+        finally
+            gate.Exit()
 
     member private _.NewVar(aval: Aval) =
         let v = Var(nextId, aval)
@@ -48,7 +96,7 @@ type internal StagingTrace(parent: Trace, transform: string) =
 
     /// A new input variable and its tracer.
     member this.NewInput(aval: Aval) =
-        lock equations (fun () -> StagingTracer(this, this.NewVar aval))
+        this.Locked(fun () -> StagingTracer(this, this.NewVar aval))
 
     /// The atom for an operand: own tracer → its var; concrete scalar → literal; any other
     /// known value (an array, a tracer of an enclosing trace) → a const var, one per tensor.
@@ -70,14 +118,9 @@ type internal StagingTrace(parent: Trace, transform: string) =
             Atom.Var v
 
     override this.Process(prim, inputs, pars) =
-        let avals = Array.zeroCreate inputs.Length
+        let outAvals = outputAvals prim inputs pars
 
-        for i in 0 .. inputs.Length - 1 do
-            avals.[i] <- inputs.[i].Aval
-
-        let outAvals = prim.ShapeRule avals pars
-
-        lock equations (fun () ->
+        this.Locked(fun () ->
             let atoms = Array.zeroCreate inputs.Length
 
             for i in 0 .. inputs.Length - 1 do
@@ -96,7 +139,7 @@ type internal StagingTrace(parent: Trace, transform: string) =
     /// The finished program, with dead equations (and unused consts) removed. Variable ids
     /// stay as staged: they are dense enough for an array environment.
     member this.Finish(inVars: Var[], results: Tensor[]) : Program =
-        lock equations (fun () ->
+        this.Locked(fun () ->
             let outAtoms = results |> Array.map this.AtomOf
             let live = Array.zeroCreate nextId
 
@@ -122,12 +165,15 @@ type internal StagingTrace(parent: Trace, transform: string) =
                             i
                 |]
 
-            let kept =
-                [|
-                    for i in 0 .. equations.Count - 1 do
-                        if keep.[i] then
-                            equations.[i]
-                |]
+            // exact-size: an array comprehension grows by copying, once per staged program
+            let kept = Array.zeroCreate (keep |> Array.sumBy (fun k -> if k then 1 else 0))
+
+            let mutable next = 0
+
+            for i in 0 .. equations.Count - 1 do
+                if keep.[i] then
+                    kept.[next] <- equations.[i]
+                    next <- next + 1
 
             Program(
                 liveConsts |> Array.map (fun i -> constVars.[i]),

@@ -37,23 +37,32 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
         | Atom.Var v -> known.[v.Id]
         | Atom.Literal t -> t
 
-    let linearEquations = ResizeArray<Equation>()
+    let equations = p.EquationArray
+    // which equations depend on an input (no list of them: it grew by copying, per program)
+    let linearEquation: bool[] = Array.zeroCreate equations.Length
 
-    for e in p.EquationArray do
-        let linear =
-            e.InputArray
-            |> Array.exists (function
-                | Atom.Var v -> isLinear.[v.Id]
-                | Atom.Literal _ -> false)
+    // (loops, not Array.exists/iteri: a closure over the environment per equation showed up in
+    // the allocation profile of a scalar loop)
+    for index in 0 .. equations.Length - 1 do
+        let e = equations.[index]
+        let mutable linear = false
+
+        for a in e.InputArray do
+            match a with
+            | Atom.Var v when isLinear.[v.Id] -> linear <- true
+            | _ -> ()
 
         if linear then
             for v in e.OutputArray do
                 isLinear.[v.Id] <- true
 
-            linearEquations.Add e
+            linearEquation.[index] <- true
         else
             let outs = Interpreter.Bind(e.Primitive, Array.map value e.InputArray, e.Params)
-            e.OutputArray |> Array.iteri (fun j v -> known.[v.Id] <- outs.[j])
+            let outVars = e.OutputArray
+
+            for j in 0 .. outVars.Length - 1 do
+                known.[outVars.[j].Id] <- outs.[j]
 
     let accumulate (v: Var) (c: Tensor) (negative: bool) =
         if not (Shape.equal c.Aval.Shape v.Aval.Shape) then
@@ -85,86 +94,87 @@ let internal backwardPass (p: Program) (outputCotangents: Tensor[]) : Tensor[] =
         | Atom.Var v when isLinear.[v.Id] -> accumulate v outputCotangents.[i] false
         | _ -> ())
 
-    for i in linearEquations.Count - 1 .. -1 .. 0 do
-        let e = linearEquations.[i]
-        let outs = e.OutputArray
-        let mutable anyCotangent = false
-
-        for v in outs do
-            if not (isNull ct.[v.Id]) then
-                anyCotangent <- true
-
-        if anyCotangent then
-            let cts = Array.zeroCreate outs.Length
-            // one sign for all outputs (a single output: always), else the negative ones pay
-            let mutable sign = false
-            let mutable mixed = false
-            let mutable first = true
+    for index in equations.Length - 1 .. -1 .. 0 do
+        if linearEquation.[index] then
+            let e = equations.[index]
+            let outs = e.OutputArray
+            let mutable anyCotangent = false
 
             for v in outs do
                 if not (isNull ct.[v.Id]) then
-                    if first then
-                        sign <- negated.[v.Id]
-                        first <- false
-                    elif negated.[v.Id] <> sign then
-                        mixed <- true
+                    anyCotangent <- true
 
-            // user-defined rules get true cotangents (their linearity is not ours to assume)
-            let materialize = mixed || (sign && (e.Primitive.OwnRules :? PrimitiveRules))
+            if anyCotangent then
+                let cts = Array.zeroCreate outs.Length
+                // one sign for all outputs (a single output: always), else the negative ones pay
+                let mutable sign = false
+                let mutable mixed = false
+                let mutable first = true
 
-            for j in 0 .. outs.Length - 1 do
-                let v = outs.[j]
+                for v in outs do
+                    if not (isNull ct.[v.Id]) then
+                        if first then
+                            sign <- negated.[v.Id]
+                            first <- false
+                        elif negated.[v.Id] <> sign then
+                            mixed <- true
 
-                cts.[j] <-
-                    if isNull ct.[v.Id] then Prim.zeros v.Aval
-                    elif materialize && negated.[v.Id] then -ct.[v.Id]
-                    else ct.[v.Id]
-                // each cotangent is consumed exactly once: drop it now to bound memory
-                ct.[v.Id] <- Unchecked.defaultof<_>
+                // user-defined rules get true cotangents (their linearity is not ours to assume)
+                let materialize = mixed || (sign && (e.Primitive.OwnRules :? PrimitiveRules))
 
-            if materialize then
-                sign <- false
+                for j in 0 .. outs.Length - 1 do
+                    let v = outs.[j]
 
-            let inputs = e.InputArray
-            let args = Array.zeroCreate inputs.Length
+                    cts.[j] <-
+                        if isNull ct.[v.Id] then Prim.zeros v.Aval
+                        elif materialize && negated.[v.Id] then -ct.[v.Id]
+                        else ct.[v.Id]
+                    // each cotangent is consumed exactly once: drop it now to bound memory
+                    ct.[v.Id] <- Unchecked.defaultof<_>
 
-            for j in 0 .. inputs.Length - 1 do
-                args.[j] <-
-                    match inputs.[j] with
-                    | Atom.Var v when isLinear.[v.Id] -> Linear v.Aval
-                    | a -> Known(value a)
+                if materialize then
+                    sign <- false
 
-            let rules = Table.lookup e.Primitive
-            // the sign of each input's contribution: the cotangents', flipped where the rule
-            // returns a negated operand's cotangent up to sign
-            let flips (j: int) = Array.contains j rules.NegatedOperands
+                let inputs = e.InputArray
+                let args = Array.zeroCreate inputs.Length
 
-            let transpose =
-                match rules.Transpose with
-                | Some t -> t
-                | None ->
-                    raise (
-                        TransformException(
-                            sprintf
-                                "%s: this primitive is not linear and has no transpose rule, but it depends on the linear input of the program."
-                                e.Primitive.Name
+                for j in 0 .. inputs.Length - 1 do
+                    args.[j] <-
+                        match inputs.[j] with
+                        | Atom.Var v when isLinear.[v.Id] -> Linear v.Aval
+                        | a -> Known(value a)
+
+                let rules = Table.lookup e.Primitive
+                // the sign of each input's contribution: the cotangents', flipped where the rule
+                // returns a negated operand's cotangent up to sign
+                let negatedOperands = rules.NegatedOperands
+
+                let transpose =
+                    match rules.Transpose with
+                    | Some t -> t
+                    | None ->
+                        raise (
+                            TransformException(
+                                sprintf
+                                    "%s: this primitive is not linear and has no transpose rule, but it depends on the linear input of the program."
+                                    e.Primitive.Name
+                            )
                         )
-                    )
 
-            let inputCts =
-                if Interpreter.DebuggingNans then
-                    try
+                let inputCts =
+                    if Interpreter.DebuggingNans then
+                        try
+                            transpose cts args e.Params
+                        with :? NanException as nan ->
+                            raise (ProgramText.withContext (p, index, "transposing (reverse mode)", nan))
+                    else
                         transpose cts args e.Params
-                    with :? NanException as nan ->
-                        let index = System.Array.IndexOf(p.EquationArray, e)
-                        raise (ProgramText.withContext (p, index, "transposing (reverse mode)", nan))
-                else
-                    transpose cts args e.Params
 
-            for j in 0 .. inputs.Length - 1 do
-                match inputs.[j], inputCts.[j] with
-                | Atom.Var v, ValueSome c when isLinear.[v.Id] -> accumulate v c (sign <> flips j)
-                | _ -> ()
+                for j in 0 .. inputs.Length - 1 do
+                    match inputs.[j], inputCts.[j] with
+                    | Atom.Var v, ValueSome c when isLinear.[v.Id] ->
+                        accumulate v c (sign <> (negatedOperands.Length > 0 && Array.contains j negatedOperands))
+                    | _ -> ()
 
     p.InVarArray
     |> Array.map (fun v ->
