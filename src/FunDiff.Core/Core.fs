@@ -291,6 +291,31 @@ and [<AbstractClass; Sealed>] Interpreter private () =
     /// Applies a primitive: the innermost trace that owns one of the inputs processes it; with
     /// none, it is evaluated on concrete arrays.
     static member Bind(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
+        let trace = Interpreter.Owner(prim, inputs, pars)
+
+        if isNull trace then
+            Interpreter.Evaluate(prim, inputs, pars)
+        else
+            trace.Process(prim, inputs, pars)
+
+    /// Binds a primitive with one output. (Its own path, not `Bind(...).[0]`: a concrete scalar
+    /// result then needs no one-element array, a third of the bytes of an evaluated primitive.)
+    static member Bind1(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor =
+        let trace = Interpreter.Owner(prim, inputs, pars)
+
+        if isNull trace then
+            let result = Interpreter.EvaluateScalar(prim, inputs)
+
+            if obj.ReferenceEquals(result, null) then
+                (Interpreter.EvaluateArrays(prim, inputs, pars)).[0]
+            else
+                result
+        else
+            (trace.Process(prim, inputs, pars)).[0]
+
+    /// Checks the operands and returns the trace that processes the primitive (null: concrete
+    /// evaluation).
+    static member private Owner(prim: Primitive, inputs: Tensor[], pars: Params) : Trace =
         Guard.notNull "bind" "prim" prim
         Guard.notNull prim.Name "inputs" inputs
         Guard.notNull prim.Name "pars" pars
@@ -314,14 +339,7 @@ and [<AbstractClass; Sealed>] Interpreter private () =
               && not (Interpreter.Owns(trace, inputs)) do
             trace <- trace.Parent
 
-        if isNull trace then
-            Interpreter.Evaluate(prim, inputs, pars)
-        else
-            trace.Process(prim, inputs, pars)
-
-    /// Binds a primitive with one output.
-    static member Bind1(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor =
-        (Interpreter.Bind(prim, inputs, pars)).[0]
+        trace
 
     static member private Owns(trace: Trace, inputs: Tensor[]) =
         let mutable found = false
@@ -335,33 +353,37 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
     /// Concrete evaluation: the scalar fast path where it applies, else the general path.
     static member private Evaluate(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
-        match Interpreter.EvaluateScalar(prim, inputs) with
-        | null -> Interpreter.EvaluateArrays(prim, inputs, pars)
-        | result -> result
+        let result = Interpreter.EvaluateScalar(prim, inputs)
+
+        if obj.ReferenceEquals(result, null) then
+            Interpreter.EvaluateArrays(prim, inputs, pars)
+        else
+            [| result |]
 
     /// Rank-0 float64 operands of an elementwise primitive: its scalar function applied to
     /// their values, bit-identical to the kernel (which applies the same function to a small
     /// array), without the general path's arrays, shape rule and kernel dispatch — most of the
     /// cost of a scalar loop. Null where it does not apply: other operands, or NaN debugging
     /// (whose report the general path makes).
-    static member private EvaluateScalar(prim: Primitive, inputs: Tensor[]) : Tensor[] =
+    static member private EvaluateScalar(prim: Primitive, inputs: Tensor[]) : Tensor =
         let scalarOf (x: Tensor) =
             match x with
             | :? ConcreteTensor as c when c.Aval.Rank = 0 && c.Aval.DType = DType.Float64 -> ValueSome c.ScalarValue
             | _ -> ValueNone
 
-        let wrap (v: float) = [| ConcreteTensor(v) :> Tensor |]
+        let wrap (v: float) = ConcreteTensor(v) :> Tensor
+        let notApplicable = Unchecked.defaultof<Tensor>
 
         match prim.Scalar with
         | ScalarFunction.Unary f when inputs.Length = 1 && not Interpreter.DebuggingNans ->
             match scalarOf inputs.[0] with
             | ValueSome x -> wrap (f x)
-            | ValueNone -> null
+            | ValueNone -> notApplicable
         | ScalarFunction.Binary f when inputs.Length = 2 && not Interpreter.DebuggingNans ->
             match scalarOf inputs.[0], scalarOf inputs.[1] with
             | ValueSome x, ValueSome y -> wrap (f x y)
-            | _ -> null
-        | _ -> null
+            | _ -> notApplicable
+        | _ -> notApplicable
 
     /// The general evaluation: check shapes, run the kernel.
     static member private EvaluateArrays(prim: Primitive, inputs: Tensor[], pars: Params) : Tensor[] =
