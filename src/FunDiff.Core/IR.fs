@@ -30,18 +30,21 @@ type Atom =
 /// outputs are read-only views.
 [<Sealed>]
 type Equation internal (primitive: Primitive, pars: Params, inputs: Atom[], outputs: Var[]) =
-    // views over the arrays staging built and never writes again (no copy)
-    let inputView = ImmutableCollectionsMarshal.AsImmutableArray inputs
-    let outputView = ImmutableCollectionsMarshal.AsImmutableArray outputs
-
     /// The primitive applied.
     member _.Primitive = primitive
     /// Its params (immutable, structural equality).
     member _.Params = pars
+
     /// The operands (read-only).
-    member _.Inputs: ImmutableArray<Atom> = inputView
+    // views made on access over the arrays staging built and never writes again (no copy; not
+    // stored: a staged program keeps every equation alive, so each field is paid per equation)
+    member _.Inputs: ImmutableArray<Atom> =
+        ImmutableCollectionsMarshal.AsImmutableArray inputs
+
     /// The variables it defines (read-only).
-    member _.Outputs: ImmutableArray<Var> = outputView
+    member _.Outputs: ImmutableArray<Var> =
+        ImmutableCollectionsMarshal.AsImmutableArray outputs
+
     /// The operands as the array the evaluators read (never written).
     member internal _.InputArray = inputs
     /// The outputs as the array the evaluators read (never written).
