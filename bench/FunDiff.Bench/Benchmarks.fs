@@ -197,3 +197,36 @@ type JacobianBenchmarks() =
 
     [<Benchmark(Description = "jacrev g (R → R¹⁰⁰⁰)")>]
     member _.RevG() = jacrev wideOutput t
+
+/// Every primitive family (Families.fs) at 10⁵ and 10⁷ elements: FunDiff beside its reference
+/// with fresh outputs (the baseline: issue 13's target is a ratio ≤ 1.3) and the same reference
+/// writing into reused arrays. `--filter '*PrimitiveFamily*'` runs only these.
+[<MemoryDiagnoser>]
+type PrimitiveFamilyBenchmarks() =
+    let mutable family: Families.Family = Families.families.Head
+    let mutable inputs: Families.Inputs option = None
+    let reused = Families.ReusedOutputs()
+    let take = reused.Take
+
+    [<Params("unary", "binary", "scalar", "select", "reduce", "copies", "transpose")>]
+    member val Family = "unary" with get, set
+
+    [<Params(100_000, 10_000_000)>]
+    member val N = 100_000 with get, set
+
+    [<GlobalSetup>]
+    member this.Setup() =
+        family <- Families.families |> List.find (fun f -> f.Key = this.Family)
+        inputs <- Some(Families.inputs this.N)
+
+    [<Benchmark(Description = "FunDiff")>]
+    member _.FunDiff() = family.FunDiff inputs.Value
+
+    [<Benchmark(Baseline = true, Description = "reference, fresh outputs")>]
+    member _.Reference() =
+        family.Reference Families.fresh inputs.Value
+
+    [<Benchmark(Description = "reference into reused arrays")>]
+    member _.Reused() =
+        reused.Restart()
+        family.Reference take inputs.Value

@@ -1,5 +1,6 @@
 /// Entry point. `quick`: the Stopwatch runner, which prints markdown tables and rewrites
-/// docs/BENCHMARKS.md. `peak-memory n calls`: the child process of the peak-memory measurement.
+/// docs/BENCHMARKS.md. `quick families`: only the primitive-family rows, printed, nothing
+/// written. `peak-memory n calls`: the child process of the peak-memory measurement.
 /// Anything else: BenchmarkDotNet over the benchmark classes (no arguments runs them all;
 /// BenchmarkDotNet's own arguments such as `--filter` pass through).
 module FunDiff.Bench.Program
@@ -7,15 +8,38 @@ module FunDiff.Bench.Program
 open System.Diagnostics
 open BenchmarkDotNet.Running
 
-let private quick () =
+let private warnIfUnoptimized () =
     if not (MachineInfo.isOptimized ()) then
         eprintfn "warning: this is not an optimized build; run with -c Release for meaningful figures."
+
+/// Measures the primitive-family rows in their own rounds (their settings differ from the rest).
+let private measureFamilies () =
+    let settings = QuickRunner.familySettings
+    printfn "measuring the primitive families (%d rounds)..." settings.Rounds
+    QuickRunner.measure settings (printfn "%s") (QuickRunner.familyCases ())
+
+/// `quick families`: checks and measures only the family rows and prints their table.
+let private quickFamilies () =
+    warnIfUnoptimized ()
+    let clock = Stopwatch.StartNew()
+    printfn "self-check of the families..."
+    Families.selfCheck ()
+    let ms = measureFamilies ()
+    printfn ""
+    printfn "%s" (Markdown.familyTable ms)
+    printfn "%s" (Markdown.measurementsTable ms)
+    printfn "(%.0f s; docs/BENCHMARKS.md not written)" clock.Elapsed.TotalSeconds
+    0
+
+let private quick () =
+    warnIfUnoptimized ()
 
     let root = MachineInfo.repoRoot ()
     let clock = Stopwatch.StartNew()
     printfn "FunDiff quick benchmarks (repository %s)" root
     printfn "self-check of the workloads..."
     Workloads.selfCheck ()
+    Families.selfCheck ()
     let sizes = Workloads.programSizes ()
     let settings = QuickRunner.defaultSettings
     printfn "peak working set of grad at n = 10⁶ (child process)..."
@@ -32,10 +56,14 @@ let private quick () =
         }
 
     printfn "measuring (%d rounds)..." settings.Rounds
-    let ms = QuickRunner.measure settings (printfn "%s") (QuickRunner.cases ())
-    let body = Markdown.tables ms sizes extras
+    let main = QuickRunner.measure settings (printfn "%s") (QuickRunner.cases ())
+    let families = measureFamilies ()
+    let body = Markdown.tables (main @ families) sizes extras
     let machine = MachineInfo.describe root
-    let doc = Markdown.document machine settings clock.Elapsed extras body
+
+    let doc =
+        Markdown.document machine settings QuickRunner.familySettings clock.Elapsed extras body
+
     printfn ""
     printfn "%s" body
     let path = Markdown.write root doc
@@ -45,6 +73,7 @@ let private quick () =
 [<EntryPoint>]
 let main argv =
     match List.ofArray argv with
+    | [ "quick"; "families" ] -> quickFamilies ()
     | "quick" :: _ -> quick ()
     | [ "peak-memory"; n; calls ] ->
         PeakMemory.child (int n) (int calls)

@@ -284,6 +284,47 @@ let cases () : Case list =
         yield! jacobians
     ]
 
+/// The key of a family case: `fam.<family>.<fundiff|ref|reused>.<size>`.
+let familyKey (family: Families.Family) (side: string) (size: string) =
+    sprintf "fam.%s.%s.%s" family.Key side size
+
+/// The primitive-family cases: each family's FunDiff call, its reference (fresh outputs) and the
+/// same reference writing into reused arrays, at 10⁵ and 10⁷, with their inputs built here,
+/// outside the timed calls.
+let familyCases () : Case list =
+    [
+        for tag, shown, n in Families.familySizes do
+            let inputs = Families.inputs n
+
+            for family in Families.families do
+                yield
+                    {
+                        Key = familyKey family "fundiff" tag
+                        Label = sprintf "family %s, n = %s, FunDiff" family.Key shown
+                        Run = fun () -> sink <- family.FunDiff inputs
+                    }
+
+                yield
+                    {
+                        Key = familyKey family "ref" tag
+                        Label = sprintf "family %s, n = %s, reference (fresh arrays)" family.Key shown
+                        Run = fun () -> sink <- family.Reference Families.fresh inputs
+                    }
+
+                let reused = Families.ReusedOutputs()
+                let take = reused.Take
+
+                yield
+                    {
+                        Key = familyKey family "reused" tag
+                        Label = sprintf "family %s, n = %s, reference into reused arrays" family.Key shown
+                        Run =
+                            fun () ->
+                                reused.Restart()
+                                sink <- family.Reference take inputs
+                    }
+    ]
+
 /// Settings of a quick run.
 type Settings =
     {
@@ -300,6 +341,15 @@ let defaultSettings =
         Rounds = 25
         SampleTarget = TimeSpan.FromMilliseconds 80.0
         WarmUp = TimeSpan.FromMilliseconds 400.0
+    }
+
+/// Settings of the primitive-family rows, measured in their own interleaved rounds: at 10⁷ a call
+/// takes 20–300 ms, so a sample is a single call and fewer rounds keep the run short.
+let familySettings =
+    {
+        Rounds = 11
+        SampleTarget = TimeSpan.FromMilliseconds 80.0
+        WarmUp = TimeSpan.FromMilliseconds 300.0
     }
 
 /// Runs a case until `duration` has passed (at least 3 calls); returns seconds per call of the
