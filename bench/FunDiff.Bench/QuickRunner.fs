@@ -124,6 +124,7 @@ let cases () : Case list =
 
     let scalar =
         let a = Tensor.scalar scalarA
+        let one = Tensor.scalar 1.0
         let g = grad scalarLoop
 
         [
@@ -131,6 +132,11 @@ let cases () : Case list =
                 Key = "scalar.f"
                 Label = "scalar loop f (1000 iterations)"
                 Run = fun () -> sink <- scalarLoop a
+            }
+            {
+                Key = "scalar.jvp"
+                Label = "scalar loop jvp f (1000 iterations)"
+                Run = fun () -> sink <- snd (jvp scalarLoop a one)
             }
             {
                 Key = "scalar.grad"
