@@ -70,6 +70,10 @@ type Lease internal () = class end
 
 let private gate = obj ()
 let private idle = Dictionary<int, Stack<float[]>>()
+/// The idle buffers that were filled with NaN when taken back (debug mode was on then): only
+/// these can be checked for writes at their next rental, since debug mode may have been
+/// switched on while other buffers were idle.
+let private poisoned = HashSet<float[]>(HashIdentity.Reference)
 let mutable private idleBytes = 0L
 /// Buffers rented but not (yet) an NDArray's storage: scratch space or a caller's plain array.
 /// Weak keys: such a buffer is the GC's once its holder drops it; the pool never takes it back.
@@ -94,8 +98,9 @@ let mutable private foundSinceInduced = 0L
 /// its raw data is read). When on, every large rental first runs a full collection and a sweep
 /// (so a buffer whose arrays died is reused at once, where a missing `GC.KeepAlive` shows),
 /// every buffer taken back is filled with NaN (so a stale read shows as NaN, not as plausible
-/// numbers), and a rental from the idle lists checks that the buffer is still all NaN and that
-/// no live lease refers to it (raising `InvalidOperationException` if something wrote to a
+/// numbers), and a rental from the idle lists checks that the buffer is still all NaN (if it
+/// was taken back in debug mode: the mode may be switched on while other buffers are idle) and
+/// that no live lease refers to it (raising `InvalidOperationException` if something wrote to a
 /// returned buffer or a live array's buffer reached the idle lists). Slow: for tests and
 /// debugging. Initially on when the environment variable FUNDIFF_POOL_DEBUG is 1.
 let mutable DebugChecks =
@@ -127,6 +132,11 @@ let private takeIdle (length: int) : float[] =
         b
     | _ -> null
 
+/// Whether `buffer` (just taken from the idle lists) was poisoned when it was taken back; it
+/// leaves the poisoned set either way. Called under `gate`.
+let private takePoisoned (buffer: float[]) =
+    not (isNull buffer) && poisoned.Remove buffer
+
 /// Moves every adopted buffer whose leases all died to the idle lists (as far as they have room);
 /// returns the bytes found dead, kept or not: a collection that found plenty of dead buffers
 /// was worth its cost even when the idle lists were full. Called under `gate`.
@@ -147,7 +157,9 @@ let private sweep () =
         if poison then
             Array.Fill(buffer, nan)
 
-        addIdle buffer |> ignore
+        if addIdle buffer > 0L && poison then
+            poisoned.Add buffer |> ignore
+
         reclaimed <- reclaimed + int64 buffer.Length * 8L
 
     rentedSinceSweep <- false
@@ -163,6 +175,7 @@ type private FullCollectionCallback() =
             lock gate (fun () ->
                 if not rentedSinceSweep then
                     idle.Clear()
+                    poisoned.Clear()
                     idleBytes <- 0L
 
                 sweep () |> ignore)
@@ -192,9 +205,9 @@ let private collectAndSweep () =
 
         missBudget <- max 0L (expected - reclaimed))
 
-/// Debug mode: a buffer leaving the idle lists must be untouched since it was poisoned, and no
-/// live lease may refer to it. Called under `gate`.
-let private verifyIdle (buffer: float[]) =
+/// Debug mode: a buffer leaving the idle lists must be untouched since it was poisoned (when it
+/// was), and no live lease may refer to it. Called under `gate`.
+let private verifyIdle (buffer: float[]) (wasPoisoned: bool) =
     if not (isNull buffer) then
         match adopted.TryGetValue buffer with
         | true, weak when not (isNull weak.Target) ->
@@ -204,7 +217,7 @@ let private verifyIdle (buffer: float[]) =
             )
         | _ -> ()
 
-        let mutable i = 0
+        let mutable i = if wasPoisoned then 0 else buffer.Length
 
         while i < buffer.Length do
             if not (Double.IsNaN buffer.[i]) then
@@ -234,9 +247,10 @@ let rent (length: int) : float[] =
         let take () =
             lock gate (fun () ->
                 let b = takeIdle length
+                let wasPoisoned = takePoisoned b
 
                 if debug then
-                    verifyIdle b
+                    verifyIdle b wasPoisoned
 
                 b)
 
