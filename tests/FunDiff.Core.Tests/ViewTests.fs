@@ -241,6 +241,56 @@ let ``grad and jvp through slices give the same bits as with copied slices`` () 
 
     checkProperty 43UL 4101UL 100 (Prop.forAll randomSeeds prop)
 
+[<Fact>]
+let ``the blocked GEMM reads a view at its offset, directly and transposed`` () =
+    // large enough for the GEMM path (the random shapes above take the small-product paths)
+    let rng = Random 7
+    let whole = randomTensor rng [| 70; 40 |]
+    let rows = Prim.slice [| 5; 0 |] [| 69; 40 |] whole
+    Assert.True(sharesBuffer whole rows)
+    let copy = withCopiedSlices (fun () -> Prim.slice [| 5; 0 |] [| 69; 40 |] whole)
+    let right = randomTensor rng [| 40; 48 |]
+    let left = randomTensor rng [| 48; 64 |]
+
+    for name, op in
+        [
+            "view · matrix", (fun v -> Tensor.matmul v right)
+            "matrix · view", (fun v -> Tensor.matmul left v)
+            "viewᵀ · view", (fun v -> Tensor.matmul (Tensor.transpose v) v)
+            "batched view", (fun v -> Tensor.matmul (Tensor.reshape [| 4; 16; 40 |] v) right)
+        ] do
+        assertSameBits name (op copy) (op rows)
+
+[<Fact>]
+let ``pad, which zeroes only around a contiguous interior, equals padding by concatenation`` () =
+    let prop (seed: int) =
+        let rng = Random seed
+        let shape = randomShape rng
+        let x = randomTensor rng shape
+        // zero paddings after some axis (and one index before it) make the interior contiguous
+        let split = rng.Next shape.Length
+
+        let pads () =
+            Array.init shape.Length (fun k -> if k < split || rng.Next 3 = 0 then rng.Next 3 else 0)
+
+        let low, high = pads (), pads ()
+
+        let expected =
+            Array.fold
+                (fun (acc: Tensor) k ->
+                    let zeros (n: int) =
+                        let s = Array.copy acc.Shape
+                        s.[k] <- n
+                        Tensor.zeros s
+
+                    Tensor.concat k [ zeros low.[k]; acc; zeros high.[k] ])
+                x
+                [| 0 .. shape.Length - 1 |]
+
+        assertSameBits (sprintf "pad %A %A of %A" low high shape) expected (Prim.pad low high x)
+
+    checkProperty 47UL 4103UL 200 (Prop.forAll randomSeeds prop)
+
 // ---- which slices are views ----------------------------------------------------------------
 
 [<Fact>]

@@ -5,12 +5,13 @@
 /// on the bench machine: allocating and filling an 800 KB array costs 9× filling a reused one,
 /// and a loop of 10⁵-element gradients ran 10–40× slower than with warm buffers.
 ///
-/// How: arrays are immutable and shared (a reshape shares its operand's storage), so no
-/// transform can tell when one dies, but the GC can, cheaply, if it is asked about a small
-/// object. Every NDArray over a pooled buffer holds the buffer's `Lease` (a tiny object, one per
-/// buffer, shared by every view); the pool keeps only a weak reference to it. When rentals have
-/// missed the idle list by a few megabytes, the pool runs a collection and takes back every
-/// buffer whose lease died. A gen-2 callback sweeps after the runtime's own full collections.
+/// How: arrays are immutable and shared (a reshape or a contiguous slice is a view of its
+/// operand's storage), so no transform can tell when one dies, but the GC can, cheaply, if it
+/// is asked about a small object. Every NDArray over a pooled buffer holds the buffer's
+/// `Lease` (a tiny object, one per buffer, shared by every view); the pool keeps only a weak
+/// reference to it. When rentals have missed the idle list by a few megabytes, the pool runs
+/// a collection and takes back every buffer whose lease died. A gen-2 callback sweeps after the
+/// runtime's own full collections.
 ///
 /// Why the induced collection is a full one: young (gen-1) collections were tried first. Under
 /// server GC (`dotnet fsi`'s setting, and many hosts') a loop of 10⁵-element gradients then ran

@@ -168,10 +168,19 @@ let slice (start: int[]) (limit: int[]) (x: NDArray) =
 let pad (low: int[]) (high: int[]) (x: NDArray) =
     let shape = Array.init x.Shape.Length (fun k -> low.[k] + x.Shape.[k] + high.[k])
     let out = NDArray.alloc (Shape.size shape)
-    Array.Clear out
     let strides = Shape.strides shape
     let offset = Array.fold2 (fun acc l st -> acc + l * st) 0 low strides
-    scatterInto out offset strides x.Shape x.Span
+    let interiorLimit = Array.map2 (+) low x.Shape
+
+    if x.Size > 0 && isContiguousRegion shape low interiorLimit then
+        // the operand lands in one run (a contiguous slice's cotangent): zero only around it
+        Array.Clear(out, 0, offset)
+        x.Span.CopyTo(Span<float>(out, offset, x.Size))
+        Array.Clear(out, offset + x.Size, out.Length - offset - x.Size)
+    else
+        Array.Clear out
+        scatterInto out offset strides x.Shape x.Span
+
     NDArray(Aval(shape, x.DType), out)
 
 /// concatenate along an axis.

@@ -9,8 +9,8 @@ open FunDiff
 /// are whole numbers (exact up to 2^53) and `Bool` values are 0.0 or 1.0. One storage type
 /// keeps every kernel single and SIMD-friendly; `float32` will bring a second one.
 ///
-/// An array is a window of `Size` consecutive elements of its buffer, from `Offset`: a
-/// contiguous slice or a reshape shares its operand's buffer (a *view*) instead of copying it.
+/// An array is a window of `Size` consecutive elements of its buffer: a contiguous slice or a
+/// reshape shares its operand's buffer (a *view*) instead of copying it.
 /// Kernels read through `Span`, which is that window; `Data` keeps the older contract (the
 /// values from index 0, exactly `Size` of them) by copying a view's window.
 /// Kernels never write into an array they did not allocate through `NDArray.alloc`.
@@ -41,7 +41,10 @@ type NDArray internal (aval: Aval, buffer: float[], offset: int) =
     // The length check of the public constructor, before the primary one adopts the buffer (a
     // buffer of the wrong length must not become a pooled array's storage before raising).
     static member private WholeBuffer(aval: Aval, data: float[]) =
-        if not (isNull data) && data.Length <> aval.Size then
+        if isNull data then
+            nullArg "data"
+
+        if data.Length <> aval.Size then
             invalidArg "data" (sprintf "NDArray: %d values for aval %O" data.Length aval)
 
         data
@@ -130,13 +133,3 @@ module NDArray =
             i <- i + 1
 
         if i < values.Length then i else -1
-
-    /// `x` itself when it owns its whole buffer, else a copy of its window into a buffer of its
-    /// own: for code that indexes a `float[]` from 0 (and to let a small view's large base go).
-    let internal compact (x: NDArray) =
-        if x.OwnsWholeBuffer then
-            x
-        else
-            let out = alloc x.Size
-            x.Span.CopyTo(Span<float> out)
-            NDArray(x.Aval, out)
