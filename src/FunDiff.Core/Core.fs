@@ -35,8 +35,11 @@ type Tensor internal (aval: Aval) =
 
     /// The values, flat and row-major (a fresh copy). Under jvp/grad the primal's values.
     member x.ToArray() : float[] =
-        // Read keeps a pooled buffer ours until the copy is done
-        (x.Concrete "ToArray").Read Array.copy
+        let a = x.Concrete "ToArray"
+        let values = a.Span.ToArray()
+        // a pooled buffer stays ours until the copy is done
+        GC.KeepAlive a
+        values
 
     /// The single value of a tensor with one element. Under jvp/grad the primal's value.
     member x.ToScalar() : float =
@@ -52,7 +55,7 @@ type Tensor internal (aval: Aval) =
                 )
             )
 
-        a.Data.[0]
+        a.At 0
 
     /// `float x` / C# `(double)x`: the value of a one-element tensor.
     static member op_Explicit(x: Tensor) : float =
@@ -86,7 +89,7 @@ and [<Sealed>] internal ConcreteTensor private (aval: Aval, array: NDArray, valu
         if obj.ReferenceEquals(array, null) then
             value
         else
-            array.Data.[0]
+            array.At 0
 
     override x.ToString() = Format.array x.Array
 
@@ -192,7 +195,7 @@ and [<AbstractClass; Sealed>] Interpreter private () =
     /// int64 result leaves that range (overflowing arithmetic, a conversion of NaN, ∞ or 1e300)
     /// raises here, once for every primitive, instead of rounding silently.
     static member private CheckInt64Range(prim: Primitive, out: NDArray) =
-        let data = out.Data
+        let data = out.Span
         let mutable i = 0
 
         while i < data.Length do
@@ -219,11 +222,11 @@ and [<AbstractClass; Sealed>] Interpreter private () =
 
     static member private CheckNans(prim: Primitive, inputs: NDArray[], outs: NDArray[]) =
         let hasNan (a: NDArray) =
-            a.DType = Float64 && Array.exists Double.IsNaN a.Data
+            a.DType = Float64 && NDArray.findIndex Double.IsNaN a >= 0
 
         for o in outs do
             if hasNan o then
-                let index = Array.findIndex Double.IsNaN o.Data
+                let index = NDArray.findIndex Double.IsNaN o
 
                 let describe (i: int) (a: NDArray) =
                     let values =
@@ -800,7 +803,8 @@ module internal Prim =
     /// The i-th standard basis tensor of an aval (1 at flat index i, 0 elsewhere).
     let basis (aval: Aval) (i: int) =
         let a = NDArray.full aval 0.0
-        a.Data.[i] <- 1.0
+        // a fresh array owns its whole buffer: the one write of a kernel-side array
+        a.Buffer.[i] <- 1.0
         ofArray a
 
     /// Selects index `i` of axis 0 (one rank lower); negative counts from the end.

@@ -1,7 +1,9 @@
 /// Large buffers are reused once the GC finds their leases dead: a buffer must never be handed
 /// out again while any array (a reshape shares its operand's storage) still refers to it, nor
 /// while a caller holds it as a plain array; and a loop must reuse its buffers without waiting
-/// for the runtime's own full collections.
+/// for the runtime's own full collections. (One xunit collection with ViewTests: both switch
+/// the global `BufferPool.DebugChecks`, so their tests must not overlap.)
+[<Xunit.Collection("BufferPool")>]
 module FunDiff.Tests.BufferPoolTests
 
 open System

@@ -29,7 +29,7 @@ let private rowsOver (axes: int[]) (x: NDArray) =
 /// Folds every row with `combine` from `init`.
 let private reduceRows (init: float) (combine: float -> float -> float) (axes: int[]) (x: NDArray) =
     let moved, rowLength, keptShape = rowsOver axes x
-    let data = moved.Data
+    let data = moved.Span
     let rows = Shape.size keptShape
     let out = NDArray.alloc rows
 
@@ -70,7 +70,7 @@ let reduceProd (axes: int[]) (x: NDArray) = reduceRows 1.0 (*) axes x
 /// NaN counts as the extreme, as in NumPy.
 let argExtreme (largest: bool) (axis: int) (x: NDArray) =
     let moved, rowLength, keptShape = rowsOver [| axis |] x
-    let data = moved.Data
+    let data = moved.Span
     let rows = Shape.size keptShape
     let out = NDArray.alloc rows
 
@@ -109,7 +109,7 @@ let cumsum (axis: int) (reverse: bool) (x: NDArray) =
     let identity = axis = rank - 1
     let moved = if identity then x else Layout.transpose perm x
     let n = x.Shape.[axis]
-    let data = moved.Data
+    let data = moved.Span
     let out = NDArray.alloc data.Length
 
     if n > 0 then
@@ -173,13 +173,21 @@ let checkIndex (op: string) (where: string) (n: int) (v: float) : int =
 
 /// Checks every index value (see checkIndex) without keeping them.
 let checkIndexValues (op: string) (where: string) (n: int) (indices: NDArray) =
-    for v in indices.Data do
-        checkIndex op where n v |> ignore
+    let values = indices.Span
+
+    for i in 0 .. values.Length - 1 do
+        checkIndex op where n values.[i] |> ignore
 
 /// Reads the int64 indices, wrapping negatives and raising for out-of-range ones.
 let private checkedIndices (op: string) (axis: int) (n: int) (indices: NDArray) =
     let where = sprintf "axis %d of size %d" axis n
-    indices.Data |> Array.map (checkIndex op where n)
+    let values = indices.Span
+    let checkedValues = Array.zeroCreate values.Length
+
+    for i in 0 .. values.Length - 1 do
+        checkedValues.[i] <- checkIndex op where n values.[i]
+
+    checkedValues
 
 /// take: `operand` indexed along `axis` by `indices`; the result has shape
 /// operand.shape[..axis-1] ++ indices.shape ++ operand.shape[axis+1..].
@@ -192,11 +200,11 @@ let gather (axis: int) (operand: NDArray) (indices: NDArray) =
         Array.concat [ operand.Shape.[.. axis - 1]; indices.Shape; operand.Shape.[axis + 1 ..] ]
 
     let out = NDArray.alloc (outer * m * inner)
-    let src = operand.Data
+    let src = operand.Span
 
     for o in 0 .. outer - 1 do
         for j in 0 .. m - 1 do
-            Array.blit src ((o * n + idx.[j]) * inner) out ((o * m + j) * inner) inner
+            src.Slice((o * n + idx.[j]) * inner, inner).CopyTo(Span<float>(out, (o * m + j) * inner, inner))
 
     NDArray(Aval(shape, operand.DType), out)
 
@@ -218,7 +226,7 @@ let scatterAdd (axis: int) (size: int) (updates: NDArray) (indices: NDArray) =
 
     let out = NDArray.alloc (outer * size * inner)
     Array.Clear out
-    let src = updates.Data
+    let src = updates.Span
 
     for o in 0 .. outer - 1 do
         for j in 0 .. m - 1 do

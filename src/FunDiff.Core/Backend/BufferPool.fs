@@ -5,12 +5,13 @@
 /// on the bench machine: allocating and filling an 800 KB array costs 9× filling a reused one,
 /// and a loop of 10⁵-element gradients ran 10–40× slower than with warm buffers.
 ///
-/// How: arrays are immutable and shared (a reshape shares its operand's storage), so no
-/// transform can tell when one dies, but the GC can, cheaply, if it is asked about a small
-/// object. Every NDArray over a pooled buffer holds the buffer's `Lease` (a tiny object, one per
-/// buffer, shared by every view); the pool keeps only a weak reference to it. When rentals have
-/// missed the idle list by a few megabytes, the pool runs a collection and takes back every
-/// buffer whose lease died. A gen-2 callback sweeps after the runtime's own full collections.
+/// How: arrays are immutable and shared (a reshape or a contiguous slice is a view of its
+/// operand's storage), so no transform can tell when one dies, but the GC can, cheaply, if it
+/// is asked about a small object. Every NDArray over a pooled buffer holds the buffer's
+/// `Lease` (a tiny object, one per buffer, shared by every view); the pool keeps only a weak
+/// reference to it. When rentals have missed the idle list by a few megabytes, the pool runs
+/// a collection and takes back every buffer whose lease died. A gen-2 callback sweeps after the
+/// runtime's own full collections.
 ///
 /// Why the induced collection is a full one: young (gen-1) collections were tried first. Under
 /// server GC (`dotnet fsi`'s setting, and many hosts') a loop of 10⁵-element gradients then ran
@@ -70,6 +71,10 @@ type Lease internal () = class end
 
 let private gate = obj ()
 let private idle = Dictionary<int, Stack<float[]>>()
+/// The idle buffers that were filled with NaN when taken back (debug mode was on then): only
+/// these can be checked for writes at their next rental, since debug mode may have been
+/// switched on while other buffers were idle.
+let private poisoned = HashSet<float[]>(HashIdentity.Reference)
 let mutable private idleBytes = 0L
 /// Buffers rented but not (yet) an NDArray's storage: scratch space or a caller's plain array.
 /// Weak keys: such a buffer is the GC's once its holder drops it; the pool never takes it back.
@@ -94,8 +99,9 @@ let mutable private foundSinceInduced = 0L
 /// its raw data is read). When on, every large rental first runs a full collection and a sweep
 /// (so a buffer whose arrays died is reused at once, where a missing `GC.KeepAlive` shows),
 /// every buffer taken back is filled with NaN (so a stale read shows as NaN, not as plausible
-/// numbers), and a rental from the idle lists checks that the buffer is still all NaN and that
-/// no live lease refers to it (raising `InvalidOperationException` if something wrote to a
+/// numbers), and a rental from the idle lists checks that the buffer is still all NaN (if it
+/// was taken back in debug mode: the mode may be switched on while other buffers are idle) and
+/// that no live lease refers to it (raising `InvalidOperationException` if something wrote to a
 /// returned buffer or a live array's buffer reached the idle lists). Slow: for tests and
 /// debugging. Initially on when the environment variable FUNDIFF_POOL_DEBUG is 1.
 let mutable DebugChecks =
@@ -127,6 +133,11 @@ let private takeIdle (length: int) : float[] =
         b
     | _ -> null
 
+/// Whether `buffer` (just taken from the idle lists) was poisoned when it was taken back; it
+/// leaves the poisoned set either way. Called under `gate`.
+let private takePoisoned (buffer: float[]) =
+    not (isNull buffer) && poisoned.Remove buffer
+
 /// Moves every adopted buffer whose leases all died to the idle lists (as far as they have room);
 /// returns the bytes found dead, kept or not: a collection that found plenty of dead buffers
 /// was worth its cost even when the idle lists were full. Called under `gate`.
@@ -147,7 +158,9 @@ let private sweep () =
         if poison then
             Array.Fill(buffer, nan)
 
-        addIdle buffer |> ignore
+        if addIdle buffer > 0L && poison then
+            poisoned.Add buffer |> ignore
+
         reclaimed <- reclaimed + int64 buffer.Length * 8L
 
     rentedSinceSweep <- false
@@ -163,6 +176,7 @@ type private FullCollectionCallback() =
             lock gate (fun () ->
                 if not rentedSinceSweep then
                     idle.Clear()
+                    poisoned.Clear()
                     idleBytes <- 0L
 
                 sweep () |> ignore)
@@ -192,9 +206,9 @@ let private collectAndSweep () =
 
         missBudget <- max 0L (expected - reclaimed))
 
-/// Debug mode: a buffer leaving the idle lists must be untouched since it was poisoned, and no
-/// live lease may refer to it. Called under `gate`.
-let private verifyIdle (buffer: float[]) =
+/// Debug mode: a buffer leaving the idle lists must be untouched since it was poisoned (when it
+/// was), and no live lease may refer to it. Called under `gate`.
+let private verifyIdle (buffer: float[]) (wasPoisoned: bool) =
     if not (isNull buffer) then
         match adopted.TryGetValue buffer with
         | true, weak when not (isNull weak.Target) ->
@@ -204,7 +218,7 @@ let private verifyIdle (buffer: float[]) =
             )
         | _ -> ()
 
-        let mutable i = 0
+        let mutable i = if wasPoisoned then 0 else buffer.Length
 
         while i < buffer.Length do
             if not (Double.IsNaN buffer.[i]) then
@@ -234,9 +248,10 @@ let rent (length: int) : float[] =
         let take () =
             lock gate (fun () ->
                 let b = takeIdle length
+                let wasPoisoned = takePoisoned b
 
                 if debug then
-                    verifyIdle b
+                    verifyIdle b wasPoisoned
 
                 b)
 

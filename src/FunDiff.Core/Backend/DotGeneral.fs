@@ -129,14 +129,33 @@ let apply
             matrixView rhs rhsBatch rhsContract rhsFree rhsPerm k n
 
         let out = NDArray.alloc (b * m * n)
-        gemmStrided kernel b m k n lhsView.Data 0 lhsB lhsR lhsC rhsView.Data 0 rhsB rhsR rhsC out
+        // a view's window starts at its offset in the shared buffer
+        gemmStrided
+            kernel
+            b
+            m
+            k
+            n
+            lhsView.Buffer
+            lhsView.Offset
+            lhsB
+            lhsR
+            lhsC
+            rhsView.Buffer
+            rhsView.Offset
+            rhsB
+            rhsR
+            rhsC
+            out
+
         GC.KeepAlive lhsView
         GC.KeepAlive rhsView
         NDArray(Aval(outShape, lhs.DType), out)
     | _ ->
         let lhsView = permute lhsPerm lhs
         let rhsView = permute rhsPerm rhs
-        let out = matmulBatched b m k n lhsView.Data rhsView.Data
+        let out = NDArray.alloc (b * m * n)
+        matmulBatchedAt b m k n lhsView.Buffer lhsView.Offset rhsView.Buffer rhsView.Offset out
         GC.KeepAlive lhsView
         GC.KeepAlive rhsView
         NDArray(Aval(outShape, lhs.DType), out)

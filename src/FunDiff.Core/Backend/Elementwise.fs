@@ -31,13 +31,13 @@ let private SmallSize = 8
 let private mapWith (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap =
     let apply (x: NDArray) =
         let out = NDArray.alloc x.Size
-        let src = x.Data
+        let src = x.Span
 
         if src.Length <= SmallSize then
             for i in 0 .. src.Length - 1 do
                 out.[i] <- scalar src.[i]
         else
-            kernel.Invoke(ReadOnlySpan src, Span out)
+            kernel.Invoke(src, Span out)
 
         NDArray(x.Aval, out)
 
@@ -130,12 +130,12 @@ let identity (x: NDArray) = x
 /// Math.Pow otherwise (which takes negative bases to integral powers too).
 let powConst (c: float) (x: NDArray) =
     let out = NDArray.alloc x.Size
-    let src = x.Data
+    let src = x.Span
 
     if c = 2.0 then
-        TensorPrimitives.Multiply(ReadOnlySpan src, ReadOnlySpan src, Span out)
+        TensorPrimitives.Multiply(src, src, Span out)
     elif c = 1.0 then
-        Array.blit src 0 out 0 src.Length
+        src.CopyTo(Span out)
     elif c = 0.0 then
         Array.Fill(out, 1.0)
     elif c = 3.0 then
@@ -174,18 +174,19 @@ let private binaryWith
         let out = NDArray.alloc aval.Size
 
         if out.Length <= SmallSize then
-            let xd, yd = x.Data, y.Data
+            let xd = x.Span
+            let yd = y.Span
             let xs = if xd.Length = 1 then 0 else 1
             let ys = if yd.Length = 1 then 0 else 1
 
             for i in 0 .. out.Length - 1 do
                 out.[i] <- scalar xd.[i * xs] yd.[i * ys]
         elif x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
-            both.Invoke(ReadOnlySpan x.Data, ReadOnlySpan y.Data, Span out)
+            both.Invoke(x.Span, y.Span, Span out)
         elif y.Aval.Rank = 0 then
-            right.Invoke(ReadOnlySpan x.Data, y.Data.[0], Span out)
+            right.Invoke(x.Span, y.At 0, Span out)
         else
-            left.Invoke(x.Data.[0], ReadOnlySpan y.Data, Span out)
+            left.Invoke(x.At 0, y.Span, Span out)
 
         NDArray(aval, out)
 
@@ -223,7 +224,8 @@ let div =
 let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: NDArray) (y: NDArray) =
     let aval = binaryAval (defaultArg dtype x.DType) x y
     let out = NDArray.alloc aval.Size
-    let xd, yd = x.Data, y.Data
+    let xd = x.Span
+    let yd = y.Span
     let xs = if xd.Length = 1 && aval.Size <> 1 then 0 else 1
     let ys = if yd.Length = 1 && aval.Size <> 1 then 0 else 1
 
@@ -245,7 +247,7 @@ let private powLoop = binaryLoop None (fun a b -> Math.Pow(a, b))
 /// powers are exact (pow errs by under one ulp, so a representable result comes out exact);
 /// an int64 base with a negative exponent raises, as NumPy does (the result is not an integer).
 let private powChecked (x: NDArray) (y: NDArray) =
-    if x.DType = Int64 && Array.exists (fun v -> v < 0.0) y.Data then
+    if x.DType = Int64 && NDArray.findIndex (fun v -> v < 0.0) y >= 0 then
         raise (
             Int64RangeException(
                 sprintf
@@ -284,7 +286,9 @@ let atan2 = binaryLoopMap (fun y x -> Math.Atan2(y, x))
 /// clamp(lo, x, hi) = min(max(x, lo), hi), with `lo` and `hi` of x's shape or rank 0.
 let clamp (lo: NDArray) (x: NDArray) (hi: NDArray) =
     let out = NDArray.alloc x.Size
-    let l, d, h = lo.Data, x.Data, hi.Data
+    let l = lo.Span
+    let d = x.Span
+    let h = hi.Span
     let ls = if l.Length = 1 then 0 else 1
     let hs = if h.Length = 1 then 0 else 1
 
@@ -299,7 +303,8 @@ let clamp (lo: NDArray) (x: NDArray) (hi: NDArray) =
 let private compareWith (test: float -> float -> bool) (x: NDArray) (y: NDArray) =
     let aval = binaryAval Bool x y
     let out = NDArray.alloc aval.Size
-    let xd, yd = x.Data, y.Data
+    let xd = x.Span
+    let yd = y.Span
     let xs = if xd.Length = 1 && aval.Size <> 1 then 0 else 1
     let ys = if yd.Length = 1 && aval.Size <> 1 then 0 else 1
 
@@ -318,12 +323,24 @@ let ne = compareWith (fun a b -> a <> b)
 /// select_n: where `which` is false take `onFalse`, where true take `onTrue` (all one shape).
 let select (which: NDArray) (onFalse: NDArray) (onTrue: NDArray) =
     let out = NDArray.alloc onFalse.Size
-    let w, f, t = which.Data, onFalse.Data, onTrue.Data
+    let w = which.Span
+    let f = onFalse.Span
+    let t = onTrue.Span
 
     for i in 0 .. out.Length - 1 do
         out.[i] <- if w.[i] <> 0.0 then t.[i] else f.[i]
 
     NDArray(onFalse.Aval, out)
+
+/// `f` applied to each element of `x`, into a fresh array of aval `aval` (a plain loop).
+let private mapSpan (f: float -> float) (aval: Aval) (x: NDArray) =
+    let out = NDArray.alloc x.Size
+    let src = x.Span
+
+    for i in 0 .. src.Length - 1 do
+        out.[i] <- f src.[i]
+
+    NDArray(aval, out)
 
 /// Converts between dtypes: to int64 truncates toward zero (NumPy's astype), to bool tests != 0.
 let convert (dtype: DType) (x: NDArray) =
@@ -333,6 +350,7 @@ let convert (dtype: DType) (x: NDArray) =
         let aval = x.Aval.WithDType dtype
 
         match dtype with
-        | Float64 -> NDArray(aval, x.Data)
-        | Int64 -> NDArray(aval, Array.map (fun (v: float) -> Math.Truncate v) x.Data)
-        | Bool -> NDArray(aval, Array.map (fun v -> if v <> 0.0 then 1.0 else 0.0) x.Data)
+        // every dtype is stored alike: to float64 the values stay, shared (a view stays one)
+        | Float64 -> NDArray.view aval 0 x
+        | Int64 -> mapSpan Math.Truncate aval x
+        | Bool -> mapSpan (fun v -> if v <> 0.0 then 1.0 else 0.0) aval x

@@ -309,7 +309,7 @@ let private row (words: string[]) (indent: string) (width: int) =
 /// NumPy's `str` of an array.
 let array (a: NDArray) =
     if a.Aval.Rank = 0 then
-        scalar a.DType a.Data.[0]
+        scalar a.DType (a.At 0)
     elif a.Size = 0 then
         "[]" // NumPy prints an empty array of any shape this way
     else
@@ -319,7 +319,7 @@ let array (a: NDArray) =
         let summarise = a.Size > threshold
 
         let format =
-            elementFormatter a.DType (shownPositions shape summarise |> Array.map (fun i -> a.Data.[i]))
+            elementFormatter a.DType (shownPositions shape summarise |> Array.map a.At)
 
         // One call per axis (depth = rank). Each level indents one more space and has one
         // character less of line width, for the bracket it opens.
@@ -330,7 +330,7 @@ let array (a: NDArray) =
             if axis = rank - 1 then
                 let words =
                     entries
-                    |> Array.map (Option.map (at >> Array.get a.Data >> format) >> Option.defaultValue "...")
+                    |> Array.map (Option.map (at >> a.At >> format) >> Option.defaultValue "...")
 
                 row words indent width
             else

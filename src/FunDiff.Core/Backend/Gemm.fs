@@ -580,26 +580,37 @@ let internal gemmPays (kernel: GemmKernel) (m: int) (k: int) (n: int) =
         elif m < kernel.Rows / 2 then n < LongRow
         else true)
 
-/// The small-product paths (any shape with m, n, k ≥ 1; contiguous operands).
-let private multiplySmall (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) (out: float[]) =
+/// The small-product paths (any shape with m, n, k ≥ 1; contiguous operands from `aOff` in `a`
+/// and `bOff` in `b`).
+let private multiplySmall
+    (batch: int)
+    (m: int)
+    (k: int)
+    (n: int)
+    (a: float[])
+    (aOff: int)
+    (b: float[])
+    (bOff: int)
+    (out: float[])
+    =
     if n >= LongRow || n > k then
         for s in 0 .. batch - 1 do
-            multiplyByRows a (s * m * k) b (s * k * n) out (s * m * n) m k n
+            multiplyByRows a (aOff + s * m * k) b (bOff + s * k * n) out (s * m * n) m k n
     elif n = 1 then
         // a k×1 matrix is its own transpose
         for s in 0 .. batch - 1 do
-            multiplyByColumns a (s * m * k) b (s * k) out (s * m) m k 1
+            multiplyByColumns a (aOff + s * m * k) b (bOff + s * k) out (s * m) m k 1
     else
         let columns = NDArray.alloc (k * n)
 
         for s in 0 .. batch - 1 do
-            let bOff = s * k * n
+            let bOff = bOff + s * k * n
 
             for p in 0 .. k - 1 do
                 for j in 0 .. n - 1 do
                     columns.[j * k + p] <- b.[bOff + p * n + j]
 
-            multiplyByColumns a (s * m * k) columns 0 out (s * m * n) m k n
+            multiplyByColumns a (aOff + s * m * k) columns 0 out (s * m * n) m k n
 
 let private checkLengths (name: string) (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) =
     if a.Length <> batch * m * k || b.Length <> batch * k * n then
@@ -617,6 +628,27 @@ let private checkLengths (name: string) (batch: int) (m: int) (k: int) (n: int) 
                 k
                 n)
 
+/// `matmulBatchedInto` with the operands' values from `aOff` in `a` and `bOff` in `b` (an
+/// NDArray view's window; the caller checked the lengths).
+let internal matmulBatchedAt
+    (batch: int)
+    (m: int)
+    (k: int)
+    (n: int)
+    (a: float[])
+    (aOff: int)
+    (b: float[])
+    (bOff: int)
+    (out: float[])
+    : unit =
+    if k = 0 then
+        Array.Clear out
+    elif m > 0 && n > 0 then
+        match hardwareKernel with
+        | ValueSome kernel when gemmPays kernel m k n ->
+            gemmStrided kernel batch m k n a aOff (m * k) k 1 b bOff (k * n) n 1 out
+        | _ -> multiplySmall batch m k n a aOff b bOff out
+
 /// Multiplies `batch` pairs of row-major matrices into the caller's `out`, as BLAS's dgemm
 /// writes into C (no allocation): `a` is batch×m×k, `b` is batch×k×n, `out` batch×m×n (every
 /// value overwritten; zeros when k = 0); raises ArgumentException when a length disagrees.
@@ -628,13 +660,7 @@ let matmulBatchedInto (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: f
     if out.Length <> batch * m * n then
         invalidArg "out" (sprintf "matmulBatchedInto: %d values do not hold the %d×%d×%d result" out.Length batch m n)
 
-    if k = 0 then
-        Array.Clear out
-    elif m > 0 && n > 0 then
-        match hardwareKernel with
-        | ValueSome kernel when gemmPays kernel m k n ->
-            gemmStrided kernel batch m k n a 0 (m * k) k 1 b 0 (k * n) n 1 out
-        | _ -> multiplySmall batch m k n a b out
+    matmulBatchedAt batch m k n a 0 b 0 out
 
 /// `matmulBatchedInto` a fresh array (the caller's: the pool never takes it back).
 let matmulBatched (batch: int) (m: int) (k: int) (n: int) (a: float[]) (b: float[]) : float[] =

@@ -1,8 +1,10 @@
 /// Layout kernels: broadcast, transpose, slice, pad, concatenate, reduce_sum, reshape.
-/// All of them are one strided gather or scatter driven by an odometer loop (no recursion).
+/// Reshape, and a slice of a contiguous region, are views (no copy); the others, and any other
+/// slice, are one strided gather or scatter driven by an odometer loop (no recursion).
 module internal FunDiff.Backend.Layout
 
 open System
+open System.Threading
 open System.Numerics.Tensors
 open FunDiff
 
@@ -55,7 +57,7 @@ let gather (src: float[]) (offset: int) (srcStrides: int[]) (outShape: int[]) =
     out
 
 /// Writes `src` (row-major over `srcShape`) into `dst` at `offset + Σ index_k · dstStrides_k`.
-let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[]) (src: float[]) =
+let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[]) (src: ReadOnlySpan<float>) =
     let n = src.Length
     let rank = srcShape.Length
 
@@ -71,7 +73,7 @@ let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[
 
             while o < n do
                 if innerStride = 1 then
-                    Array.blit src o dst pos inner
+                    src.Slice(o, inner).CopyTo(Span<float>(dst, pos, inner))
                 else
                     let mutable p = pos
 
@@ -103,33 +105,82 @@ let broadcastInDim (shape: int[]) (dims: int[]) (x: NDArray) =
         if x.Shape.[k] <> 1 then
             strides.[dims.[k]] <- xStrides.[k]
 
-    NDArray(Aval(shape, x.DType), gather x.Data 0 strides shape)
+    NDArray(Aval(shape, x.DType), gather x.Buffer x.Offset strides shape)
 
-/// Reshape shares the storage: arrays are immutable.
-let reshape (shape: int[]) (x: NDArray) = NDArray(Aval(shape, x.DType), x.Data)
+/// Reshape shares the storage (arrays are immutable): the result is a view of `x`'s window.
+let reshape (shape: int[]) (x: NDArray) = NDArray.view (Aval(shape, x.DType)) 0 x
 
 /// transpose: output axis i is operand axis perm[i].
 let transpose (perm: int[]) (x: NDArray) =
     let xStrides = Shape.strides x.Shape
     let shape = perm |> Array.map (fun p -> x.Shape.[p])
     let strides = perm |> Array.map (fun p -> xStrides.[p])
-    NDArray(Aval(shape, x.DType), gather x.Data 0 strides shape)
+    NDArray(Aval(shape, x.DType), gather x.Buffer x.Offset strides shape)
 
-/// slice with NumPy's exclusive limits and unit strides.
+/// Whether the region `start`..`limit` (exclusive) of a row-major array of shape `shape` is
+/// one run of consecutive elements: the axes before the first one that selects other than one
+/// index select one index each, and every axis after it is whole.
+let isContiguousRegion (shape: int[]) (start: int[]) (limit: int[]) =
+    let rank = shape.Length
+    let mutable first = 0
+
+    while first < rank && limit.[first] - start.[first] = 1 do
+        first <- first + 1
+
+    let mutable whole = true
+
+    for k in first + 1 .. rank - 1 do
+        if start.[k] <> 0 || limit.[k] <> shape.[k] then
+            whole <- false
+
+    whole
+
+/// Whether a window of `size` elements of `buffer` should be a view rather than a copy. A view
+/// keeps all of its buffer alive, and a pooled buffer out of the pool, for as long as the view
+/// lives: a small window of a large pooled buffer (`x.[0]` of a 10⁶-element temporary kept in
+/// a list, say) is copied, which costs at most a quarter of what sharing would pin.
+let private viewPays (size: int) (buffer: float[]) =
+    size > 0
+    && (buffer.Length < BufferPool.MinPooledLength || size >= buffer.Length / 4)
+
+/// When true on a thread, every slice on it copies, as slices did before views: the reference
+/// the view laws of the tests compare views against (and a way to measure what views save).
+let copySlices = new ThreadLocal<bool>()
+
+/// slice with NumPy's exclusive limits and unit strides: a view of `x` (sharing its buffer, no
+/// copy) when the region is contiguous, else a strided copy.
 let slice (start: int[]) (limit: int[]) (x: NDArray) =
     let xStrides = Shape.strides x.Shape
     let shape = Array.map2 (-) limit start
     let offset = Array.fold2 (fun acc s st -> acc + s * st) 0 start xStrides
-    NDArray(Aval(shape, x.DType), gather x.Data offset xStrides shape)
+    let aval = Aval(shape, x.DType)
+
+    if
+        isContiguousRegion x.Shape start limit
+        && viewPays aval.Size x.Buffer
+        && not copySlices.Value
+    then
+        NDArray.view aval offset x
+    else
+        NDArray(aval, gather x.Buffer (x.Offset + offset) xStrides shape)
 
 /// pad with zeros: `low[k]` zeros before and `high[k]` after axis k.
 let pad (low: int[]) (high: int[]) (x: NDArray) =
     let shape = Array.init x.Shape.Length (fun k -> low.[k] + x.Shape.[k] + high.[k])
     let out = NDArray.alloc (Shape.size shape)
-    Array.Clear out
     let strides = Shape.strides shape
     let offset = Array.fold2 (fun acc l st -> acc + l * st) 0 low strides
-    scatterInto out offset strides x.Shape x.Data
+    let interiorLimit = Array.map2 (+) low x.Shape
+
+    if x.Size > 0 && isContiguousRegion shape low interiorLimit then
+        // the operand lands in one run (a contiguous slice's cotangent): zero only around it
+        Array.Clear(out, 0, offset)
+        x.Span.CopyTo(Span<float>(out, offset, x.Size))
+        Array.Clear(out, offset + x.Size, out.Length - offset - x.Size)
+    else
+        Array.Clear out
+        scatterInto out offset strides x.Shape x.Span
+
     NDArray(Aval(shape, x.DType), out)
 
 /// concatenate along an axis.
@@ -141,7 +192,7 @@ let concatenate (axis: int) (xs: NDArray[]) =
     let mutable at = 0
 
     for x in xs do
-        scatterInto out (at * strides.[axis]) strides x.Shape x.Data
+        scatterInto out (at * strides.[axis]) strides x.Shape x.Span
         at <- at + x.Shape.[axis]
 
     NDArray(Aval(shape, xs.[0].DType), out)
@@ -161,7 +212,7 @@ let reduceSum (axes: int[]) (x: NDArray) =
     let outAval = Aval(outShape, x.DType)
 
     if outShape.Length = 0 then
-        NDArray(outAval, [| TensorPrimitives.Sum(ReadOnlySpan x.Data) |])
+        NDArray(outAval, [| TensorPrimitives.Sum x.Span |])
     else
         let out = NDArray.alloc (Shape.size outShape)
         Array.Clear out
@@ -175,7 +226,7 @@ let reduceSum (axes: int[]) (x: NDArray) =
                 strides.[k] <- outStrides.[j]
                 j <- j + 1
 
-        let src = x.Data
+        let src = x.Span
         let n = src.Length
 
         if n > 0 then
@@ -187,10 +238,10 @@ let reduceSum (axes: int[]) (x: NDArray) =
 
             while i < n do
                 if innerStride = 0 then
-                    out.[pos] <- out.[pos] + TensorPrimitives.Sum(ReadOnlySpan(src, i, inner))
+                    out.[pos] <- out.[pos] + TensorPrimitives.Sum(src.Slice(i, inner))
                 else
                     let dst = Span(out, pos, inner)
-                    TensorPrimitives.Add(ReadOnlySpan(out, pos, inner), ReadOnlySpan(src, i, inner), dst)
+                    TensorPrimitives.Add(ReadOnlySpan(out, pos, inner), src.Slice(i, inner), dst)
 
                 i <- i + inner
                 let mutable axis = rank - 2

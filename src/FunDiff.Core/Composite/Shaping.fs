@@ -83,7 +83,12 @@ let checkLabels (op: string) (n: int) (labels: Tensor) =
     match Prim.knownValues op labels with
     | ValueNone -> ()
     | ValueSome values ->
-        for v in values.Data do
+        // a view's Data is a copy: read the window in place
+        let window = values.Span
+
+        for i in 0 .. window.Length - 1 do
+            let v = window.[i]
+
             if Double.IsNaN v || v <> Math.Truncate v || v < 0.0 || v >= float n then
                 raise (
                     ShapeException(
