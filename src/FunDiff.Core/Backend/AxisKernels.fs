@@ -4,6 +4,7 @@
 module internal FunDiff.Backend.AxisKernels
 
 open System
+open System.Numerics.Tensors
 open FunDiff
 
 /// The operand with `axes` moved to the end (a copy only when they are not already last),
@@ -26,25 +27,24 @@ let private rowsOver (axes: int[]) (x: NDArray) =
     // the NDArray, not its raw data: the caller keeps it alive while reading (BufferPool)
     moved, rowLength, keptShape
 
-/// Folds every row with `combine` from `init`.
-let private reduceRows (init: float) (combine: float -> float -> float) (axes: int[]) (x: NDArray) =
+/// Reduces one row (a span of the rows' buffer) to one value.
+type private RowReduction = delegate of ReadOnlySpan<float> -> float
+
+/// Reduces every row with `reduce`.
+let private reduceRows (reduce: RowReduction) (axes: int[]) (x: NDArray) =
     let moved, rowLength, keptShape = rowsOver axes x
     let data = moved.Span
     let rows = Shape.size keptShape
     let out = NDArray.alloc rows
 
     for r in 0 .. rows - 1 do
-        let mutable acc = init
-
-        for j in 0 .. rowLength - 1 do
-            acc <- combine acc data.[r * rowLength + j]
-
-        out.[r] <- acc
+        out.[r] <- reduce.Invoke(data.Slice(r * rowLength, rowLength))
 
     GC.KeepAlive moved
     NDArray(Aval(keptShape, x.DType), out)
 
-// NaN wins, as in NumPy's max/min
+// NaN wins, as in NumPy's max/min: the fold keeps the first NaN, and otherwise the first
+// element that reaches the extreme (of equal zeros, the first one's sign)
 let private nanMax (a: float) (b: float) =
     if Double.IsNaN a then a
     elif Double.IsNaN b || b > a then b
@@ -55,16 +55,76 @@ let private nanMin (a: float) (b: float) =
     elif Double.IsNaN b || b < a then b
     else a
 
+/// Rows at least this long take TensorPrimitives' vectorized Max/Min and a fix-up; shorter ones
+/// the plain fold, which costs less than the call and the fix-up's test.
+[<Literal>]
+let private VectorRowLength = 16
+
+/// The element of `row` that the fold by nanMax/nanMin returns, given the extreme `m` of the row
+/// as TensorPrimitives.Max/Min computes it (NaN if any element is, otherwise a value equal to
+/// the extreme, of either sign for zero). The fold returns the first NaN (with its payload) or
+/// the first element equal to the extreme, and only NaN and zero have more than one
+/// representation, so only they need a scan, which stops at the element it looks for.
+let private firstLike (row: ReadOnlySpan<float>) (m: float) =
+    if Double.IsNaN m then
+        let mutable i = 0
+
+        while not (Double.IsNaN row.[i]) do
+            i <- i + 1
+
+        row.[i]
+    elif m = 0.0 then
+        let mutable i = 0
+
+        while row.[i] <> 0.0 do
+            i <- i + 1
+
+        row.[i]
+    else
+        m
+
+/// The fold of `row` by nanMax from -inf (-inf for an empty row).
+let private maxRow (row: ReadOnlySpan<float>) =
+    if row.Length < VectorRowLength then
+        let mutable acc = Double.NegativeInfinity
+
+        for v in row do
+            acc <- nanMax acc v
+
+        acc
+    else
+        firstLike row (TensorPrimitives.Max row)
+
+/// The fold of `row` by nanMin from +inf (+inf for an empty row).
+let private minRow (row: ReadOnlySpan<float>) =
+    if row.Length < VectorRowLength then
+        let mutable acc = Double.PositiveInfinity
+
+        for v in row do
+            acc <- nanMin acc v
+
+        acc
+    else
+        firstLike row (TensorPrimitives.Min row)
+
+/// The product of `row`, left to right from 1 (the order fixes the rounding).
+let private prodRow (row: ReadOnlySpan<float>) =
+    let mutable acc = 1.0
+
+    for v in row do
+        acc <- acc * v
+
+    acc
+
 /// The maximum over `axes` (NaN propagates; -inf for an empty reduction).
-let reduceMax (axes: int[]) (x: NDArray) =
-    reduceRows Double.NegativeInfinity nanMax axes x
+let reduceMax (axes: int[]) (x: NDArray) = reduceRows (RowReduction maxRow) axes x
 
 /// The minimum over `axes` (NaN propagates; +inf for an empty reduction).
-let reduceMin (axes: int[]) (x: NDArray) =
-    reduceRows Double.PositiveInfinity nanMin axes x
+let reduceMin (axes: int[]) (x: NDArray) = reduceRows (RowReduction minRow) axes x
 
 /// The product over `axes` (1 for an empty reduction).
-let reduceProd (axes: int[]) (x: NDArray) = reduceRows 1.0 (*) axes x
+let reduceProd (axes: int[]) (x: NDArray) =
+    reduceRows (RowReduction prodRow) axes x
 
 /// The index of the first largest (`largest` true) or smallest element along `axis`, as int64;
 /// NaN counts as the extreme, as in NumPy.

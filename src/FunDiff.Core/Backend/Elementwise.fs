@@ -3,6 +3,7 @@
 module internal FunDiff.Backend.Elementwise
 
 open System
+open System.Numerics
 open System.Numerics.Tensors
 open FunDiff
 
@@ -264,21 +265,107 @@ let pow: BinaryMap =
         Scalar = fun a b -> Math.Pow(a, b)
     }
 
-/// The larger of two values; NaN if either is NaN (as NumPy's maximum).
-let max =
-    binaryLoopMap (fun a b ->
-        if Double.IsNaN a || Double.IsNaN b then
-            nan
-        else
-            Math.Max(a, b))
+// ---- vectorized binary kernels: comparisons, max/min ------------------------------------------
 
-/// The smaller of two values; NaN if either is NaN (as NumPy's minimum).
-let min =
-    binaryLoopMap (fun a b ->
-        if Double.IsNaN a || Double.IsNaN b then
-            nan
-        else
-            Math.Min(a, b))
+/// out[i] = f(x[i], y[i]), where x and y each have out's length or are one element repeated
+/// (rank-0 broadcasting): `vector` on whole `Vector<float>` lanes, `scalar` on the tail (all of
+/// an array shorter than a vector). `vector` must give `scalar`'s bits lane by lane, so an
+/// element's result does not depend on where it falls.
+let inline private zipInto
+    ([<InlineIfLambda>] vector: Vector<float> -> Vector<float> -> Vector<float>)
+    ([<InlineIfLambda>] scalar: float -> float -> float)
+    (x: NDArray)
+    (y: NDArray)
+    (out: float[])
+    =
+    let n = out.Length
+    let width = Vector<float>.Count
+    let xs, xo, ys, yo = x.Buffer, x.Offset, y.Buffer, y.Offset
+    let xStep = if x.Size = n then 1 else 0
+    let yStep = if y.Size = n then 1 else 0
+    let mutable i = 0
+
+    if xStep = 1 && yStep = 1 then
+        while i <= n - width do
+            (vector (Vector<float>(xs, xo + i)) (Vector<float>(ys, yo + i))).CopyTo(out, i)
+            i <- i + width
+    elif yStep = 1 then
+        let a = Vector<float>(xs.[xo])
+
+        while i <= n - width do
+            (vector a (Vector<float>(ys, yo + i))).CopyTo(out, i)
+            i <- i + width
+    elif xStep = 1 then
+        let b = Vector<float>(ys.[yo])
+
+        while i <= n - width do
+            (vector (Vector<float>(xs, xo + i)) b).CopyTo(out, i)
+            i <- i + width
+
+    while i < n do
+        out.[i] <- scalar xs.[xo + i * xStep] ys.[yo + i * yStep]
+        i <- i + 1
+
+/// The larger of two values; NaN (the one `nan`) if either is NaN, as NumPy's maximum; of two
+/// zeros +0 (Math.Max).
+let inline private maxScalar (a: float) (b: float) =
+    if Double.IsNaN a || Double.IsNaN b then
+        nan
+    else
+        Math.Max(a, b)
+
+/// The smaller of two values; NaN (the one `nan`) if either is NaN, as NumPy's minimum; of two
+/// zeros -0 (Math.Min).
+let inline private minScalar (a: float) (b: float) =
+    if Double.IsNaN a || Double.IsNaN b then
+        nan
+    else
+        Math.Min(a, b)
+
+/// `ordered` where neither a nor b is NaN, else `nan` (the bits maxScalar/minScalar give, not
+/// the NaN operand's payload).
+let inline private orNan (a: Vector<float>) (b: Vector<float>) (ordered: Vector<float>) =
+    let numbers = Vector.BitwiseAnd(Vector.Equals(a, a), Vector.Equals(b, b))
+    Vector.ConditionalSelect(numbers, ordered, Vector<float>(nan))
+
+/// maxScalar lane by lane. Of equal values Math.Max returns one without the sign bit if either
+/// lacks it (+0 over -0); equal non-zero values have one representation, so a AND b is that.
+let inline private maxVector (a: Vector<float>) (b: Vector<float>) =
+    let equal = Vector.BitwiseAnd(a, b)
+
+    Vector.ConditionalSelect(Vector.GreaterThan(a, b), a, Vector.ConditionalSelect(Vector.LessThan(a, b), b, equal))
+    |> orNan a b
+
+/// minScalar lane by lane: of equal values Math.Min returns -0 if either is -0, so a OR b.
+let inline private minVector (a: Vector<float>) (b: Vector<float>) =
+    let equal = Vector.BitwiseOr(a, b)
+
+    Vector.ConditionalSelect(Vector.LessThan(a, b), a, Vector.ConditionalSelect(Vector.GreaterThan(a, b), b, equal))
+    |> orNan a b
+
+/// The larger of two values elementwise; NaN if either is NaN (as NumPy's maximum).
+let max: BinaryMap =
+    {
+        Kernel =
+            fun x y ->
+                let aval = binaryAval x.DType x y
+                let out = NDArray.alloc aval.Size
+                zipInto maxVector maxScalar x y out
+                NDArray(aval, out)
+        Scalar = maxScalar
+    }
+
+/// The smaller of two values elementwise; NaN if either is NaN (as NumPy's minimum).
+let min: BinaryMap =
+    {
+        Kernel =
+            fun x y ->
+                let aval = binaryAval x.DType x y
+                let out = NDArray.alloc aval.Size
+                zipInto minVector minScalar x y out
+                NDArray(aval, out)
+        Scalar = minScalar
+    }
 
 /// atan2(y, x): the angle of the point (x, y).
 let atan2 = binaryLoopMap (fun y x -> Math.Atan2(y, x))
@@ -299,36 +386,72 @@ let clamp (lo: NDArray) (x: NDArray) (hi: NDArray) =
 
 /// Integer division semantics for int64 operands are not needed: `div` always produces float64
 /// (NumPy's true division); the op promotes its operands first.
-
-let private compareWith (test: float -> float -> bool) (x: NDArray) (y: NDArray) =
+/// A comparison as a bool array (1.0 where `test` holds, else 0.0), with rank-0 broadcasting.
+/// `mask` is `test` lane by lane: the ordered vector compares are false for NaN, as `test` is,
+/// and `ne` is the complement of `eq`, true for NaN, as `<>` is.
+let inline private compareWith
+    ([<InlineIfLambda>] mask: Vector<float> -> Vector<float> -> Vector<int64>)
+    ([<InlineIfLambda>] test: float -> float -> bool)
+    (x: NDArray)
+    (y: NDArray)
+    =
     let aval = binaryAval Bool x y
     let out = NDArray.alloc aval.Size
-    let xd = x.Span
-    let yd = y.Span
-    let xs = if xd.Length = 1 && aval.Size <> 1 then 0 else 1
-    let ys = if yd.Length = 1 && aval.Size <> 1 then 0 else 1
 
-    for i in 0 .. out.Length - 1 do
-        out.[i] <- if test xd.[i * xs] yd.[i * ys] then 1.0 else 0.0
+    zipInto
+        (fun a b -> Vector.ConditionalSelect(mask a b, Vector<float>.One, Vector<float>.Zero))
+        (fun a b -> if test a b then 1.0 else 0.0)
+        x
+        y
+        out
 
     NDArray(aval, out)
 
-let lt = compareWith (fun a b -> a < b)
-let le = compareWith (fun a b -> a <= b)
-let gt = compareWith (fun a b -> a > b)
-let ge = compareWith (fun a b -> a >= b)
-let eq = compareWith (fun a b -> a = b)
-let ne = compareWith (fun a b -> a <> b)
+/// x < y elementwise, as bools.
+let lt (x: NDArray) (y: NDArray) =
+    compareWith (fun a b -> Vector.LessThan(a, b)) (fun a b -> a < b) x y
+
+/// x <= y elementwise, as bools.
+let le (x: NDArray) (y: NDArray) =
+    compareWith (fun a b -> Vector.LessThanOrEqual(a, b)) (fun a b -> a <= b) x y
+
+/// x > y elementwise, as bools.
+let gt (x: NDArray) (y: NDArray) =
+    compareWith (fun a b -> Vector.GreaterThan(a, b)) (fun a b -> a > b) x y
+
+/// x >= y elementwise, as bools.
+let ge (x: NDArray) (y: NDArray) =
+    compareWith (fun a b -> Vector.GreaterThanOrEqual(a, b)) (fun a b -> a >= b) x y
+
+/// x = y elementwise, as bools (NaN equals nothing).
+let eq (x: NDArray) (y: NDArray) =
+    compareWith (fun a b -> Vector.Equals(a, b)) (fun a b -> a = b) x y
+
+/// x <> y elementwise, as bools (NaN differs from everything).
+let ne (x: NDArray) (y: NDArray) =
+    compareWith (fun a b -> Vector.OnesComplement(Vector.Equals(a, b))) (fun a b -> a <> b) x y
 
 /// select_n: where `which` is false take `onFalse`, where true take `onTrue` (all one shape).
+/// "True" is any value but ±0 (NaN included), by vector lanes and a scalar tail alike.
 let select (which: NDArray) (onFalse: NDArray) (onTrue: NDArray) =
-    let out = NDArray.alloc onFalse.Size
-    let w = which.Span
-    let f = onFalse.Span
-    let t = onTrue.Span
+    let n = onFalse.Size
+    let out = NDArray.alloc n
+    let width = Vector<float>.Count
+    let w, wAt = which.Buffer, which.Offset
+    let f, fAt = onFalse.Buffer, onFalse.Offset
+    let t, tAt = onTrue.Buffer, onTrue.Offset
+    let mutable i = 0
 
-    for i in 0 .. out.Length - 1 do
-        out.[i] <- if w.[i] <> 0.0 then t.[i] else f.[i]
+    while i <= n - width do
+        let isFalse = Vector.Equals(Vector<float>(w, wAt + i), Vector<float>.Zero)
+
+        Vector.ConditionalSelect(isFalse, Vector<float>(f, fAt + i), Vector<float>(t, tAt + i)).CopyTo(out, i)
+
+        i <- i + width
+
+    while i < n do
+        out.[i] <- if w.[wAt + i] <> 0.0 then t.[tAt + i] else f.[fAt + i]
+        i <- i + 1
 
     NDArray(onFalse.Aval, out)
 
