@@ -83,29 +83,31 @@ let private firstLike (row: ReadOnlySpan<float>) (m: float) =
     else
         m
 
-/// The fold of `row` by nanMax from -inf (-inf for an empty row).
-let private maxRow (row: ReadOnlySpan<float>) =
+/// The fold of `row` by nanMax from -inf (`largest`) or nanMin from +inf (an empty row gives
+/// the seed); long rows take the vectorized extreme made equal to the fold's first matching
+/// element (`firstLike`).
+let private extremeRow (largest: bool) (row: ReadOnlySpan<float>) =
     if row.Length < VectorRowLength then
-        let mutable acc = Double.NegativeInfinity
+        let mutable acc =
+            if largest then
+                Double.NegativeInfinity
+            else
+                Double.PositiveInfinity
 
         for v in row do
-            acc <- nanMax acc v
+            acc <- if largest then nanMax acc v else nanMin acc v
 
         acc
     else
-        firstLike row (TensorPrimitives.Max row)
+        firstLike
+            row
+            (if largest then
+                 TensorPrimitives.Max row
+             else
+                 TensorPrimitives.Min row)
 
-/// The fold of `row` by nanMin from +inf (+inf for an empty row).
-let private minRow (row: ReadOnlySpan<float>) =
-    if row.Length < VectorRowLength then
-        let mutable acc = Double.PositiveInfinity
-
-        for v in row do
-            acc <- nanMin acc v
-
-        acc
-    else
-        firstLike row (TensorPrimitives.Min row)
+let private maxRow (row: ReadOnlySpan<float>) = extremeRow true row
+let private minRow (row: ReadOnlySpan<float>) = extremeRow false row
 
 /// The product of `row`, left to right from 1 (the order fixes the rounding).
 let private prodRow (row: ReadOnlySpan<float>) =

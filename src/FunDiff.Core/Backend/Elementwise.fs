@@ -343,29 +343,26 @@ let inline private minVector (a: Vector<float>) (b: Vector<float>) =
     Vector.ConditionalSelect(Vector.LessThan(a, b), a, Vector.ConditionalSelect(Vector.GreaterThan(a, b), b, equal))
     |> orNan a b
 
-/// The larger of two values elementwise; NaN if either is NaN (as NumPy's maximum).
-let max: BinaryMap =
+/// A binary map run by `zipInto` with a vector body and its scalar tail (the same bits).
+let private zipMap
+    (vector: Vector<float> -> Vector<float> -> Vector<float>)
+    (scalar: float -> float -> float)
+    : BinaryMap =
     {
         Kernel =
             fun x y ->
                 let aval = binaryAval x.DType x y
                 let out = NDArray.alloc aval.Size
-                zipInto maxVector maxScalar x y out
+                zipInto vector scalar x y out
                 NDArray(aval, out)
-        Scalar = maxScalar
+        Scalar = scalar
     }
 
+/// The larger of two values elementwise; NaN if either is NaN (as NumPy's maximum).
+let max: BinaryMap = zipMap maxVector maxScalar
+
 /// The smaller of two values elementwise; NaN if either is NaN (as NumPy's minimum).
-let min: BinaryMap =
-    {
-        Kernel =
-            fun x y ->
-                let aval = binaryAval x.DType x y
-                let out = NDArray.alloc aval.Size
-                zipInto minVector minScalar x y out
-                NDArray(aval, out)
-        Scalar = minScalar
-    }
+let min: BinaryMap = zipMap minVector minScalar
 
 /// atan2(y, x): the angle of the point (x, y).
 let atan2 = binaryLoopMap (fun y x -> Math.Atan2(y, x))
