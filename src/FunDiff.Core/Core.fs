@@ -525,7 +525,7 @@ module internal Prim =
                 asFloat x
 
         if c = 1.0 then x
-        elif c = 0.0 then ofArray (NDArray.full x.Aval 1.0)
+        elif c = 0.0 then ofArray (NDArray.uniform x.Aval 1.0)
         else bind1 powConstP [| x |] (Params [| "y", Float c |])
 
     /// Sums over the given axes (any order, negative allowed).
@@ -794,11 +794,12 @@ module internal Prim =
                     "rhs_batch", Ints rhsBatch
                 |])
 
-    /// Zeros of an aval, as a concrete tensor.
-    let zeros (aval: Aval) = ofArray (NDArray.full aval 0.0)
+    /// Zeros of an aval, as a concrete tensor: uniform (one value stored, no pass over the
+    /// shape), so an instantiated symbolic-zero cotangent costs nothing until a kernel reads it.
+    let zeros (aval: Aval) = ofArray (NDArray.uniform aval 0.0)
 
-    /// Ones of an aval, as a concrete tensor.
-    let ones (aval: Aval) = ofArray (NDArray.full aval 1.0)
+    /// Ones of an aval, as a concrete (uniform) tensor.
+    let ones (aval: Aval) = ofArray (NDArray.uniform aval 1.0)
 
     /// The i-th standard basis tensor of an aval (1 at flat index i, 0 elsewhere).
     let basis (aval: Aval) (i: int) =
@@ -890,7 +891,7 @@ type Tensor with
     static member Full(shape: int[], value: float) : Tensor =
         Guard.notNull "full" "shape" shape
         Shape.checkDimensions "full" shape
-        Prim.ofArray (NDArray.full (Aval(Array.copy shape, Float64)) value)
+        Prim.ofArray (NDArray.uniform (Aval(Array.copy shape, Float64)) value)
 
     /// Zeros of the given shape.
     static member Zeros([<ParamArray>] shape: int[]) : Tensor =

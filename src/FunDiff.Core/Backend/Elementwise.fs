@@ -29,8 +29,31 @@ type BinaryMap =
 [<Literal>]
 let private SmallSize = 8
 
-let private mapWith (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap =
-    let apply (x: NDArray) =
+/// The length of the block a unary kernel runs on for a uniform operand: longer than
+/// `SmallSize` and a multiple of every vector width (2, 4, 8 doubles), so the kernel takes the
+/// path it takes on the body of any array longer than `SmallSize`.
+[<Literal>]
+let private UniformBlock = 16
+
+/// What a unary map gives each element of a uniform array of `size` copies of `v`: the scalar
+/// function where the map loops (`size` <= SmallSize), else the kernel's result on a block of
+/// copies (its vector path: TensorPrimitives' and SpanMath's vector code may differ from the
+/// scalar function by an ulp, so the scalar function would not match the materialized array).
+let private uniformImage (scalar: float -> float) (kernel: UnaryKernel) (size: int) (v: float) =
+    if size <= SmallSize then
+        scalar v
+    else
+        let block = Array.create UniformBlock v
+        let image = Array.zeroCreate UniformBlock
+        kernel.Invoke(ReadOnlySpan block, Span image)
+        image.[0]
+
+/// A unary map; `scalarTail`: the kernel computes the last `Size mod Vector<float>.Count`
+/// elements with the scalar function (SpanMath's kernels), which may differ by an ulp from its
+/// vector path, so a filled array's elements are not all equal then and a uniform operand is
+/// materialized and mapped as one (the result is the filled array's, bit for bit).
+let private mapWithTail (scalarTail: bool) (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap =
+    let mapArray (x: NDArray) =
         let out = NDArray.alloc x.Size
         let src = x.Span
 
@@ -42,7 +65,26 @@ let private mapWith (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap =
 
         NDArray(x.Aval, out)
 
+    // a uniform operand: one value computed, a uniform result
+    let apply (x: NDArray) =
+        if
+            x.IsUniform
+            && (not scalarTail
+                || x.Size <= SmallSize
+                || x.Size % Numerics.Vector<float>.Count = 0)
+        then
+            NDArray.uniform x.Aval (uniformImage scalar kernel x.Size (x.At 0))
+        else
+            mapArray x
+
     { Kernel = apply; Scalar = scalar }
+
+/// A unary map whose kernel treats every element alike (up to TensorPrimitives' Sin and Cos,
+/// whose vector results depend on alignment: see docs/DESIGN-DECISIONS.md).
+let private mapWith (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap = mapWithTail false scalar kernel
+
+/// A unary map on a SpanMath kernel (its remainder elements take the scalar function).
+let private mapSpanMath (scalar: float -> float) (kernel: UnaryKernel) : UnaryMap = mapWithTail true scalar kernel
 
 /// mapWith for a vectorized kernel that misses the accuracy bound (docs/RELIABILITY.md,
 /// "Accuracy of elementwise kernels") on some inputs: those elements are recomputed by `scalar`.
@@ -72,7 +114,7 @@ let log = mapWith Math.Log (UnaryKernel(fun x d -> TensorPrimitives.Log(x, d)))
 let sqrt = mapWith Math.Sqrt (UnaryKernel(fun x d -> TensorPrimitives.Sqrt(x, d)))
 // TensorPrimitives.Tanh loses relative accuracy below |x| ≈ 0.55 (tanh 1e-10 = 1.00000008e-10,
 // tanh 1e-20 = -0): a vectorized series form there
-let tanh = mapWith ScalarMath.tanh (UnaryKernel(fun x d -> SpanMath.tanh x d))
+let tanh = mapSpanMath ScalarMath.tanh (UnaryKernel(fun x d -> SpanMath.tanh x d))
 
 let tan = mapWith Math.Tan (UnaryKernel(fun x d -> TensorPrimitives.Tan(x, d)))
 let asin = mapWith Math.Asin (UnaryKernel(fun x d -> TensorPrimitives.Asin(x, d)))
@@ -82,7 +124,7 @@ let atan = mapWith Math.Atan (UnaryKernel(fun x d -> TensorPrimitives.Atan(x, d)
 // [1, 16), 18 above and 496 near overflow: a vectorized series below |x| = 1, Math.Sinh above.
 // TensorPrimitives.Cosh is off by 3 ulp from |x| ≈ 1.9 and as sinh beyond 16: Math.Cosh from
 // |x| = 1 on (and for NaN).
-let sinh = mapWith ScalarMath.sinh (UnaryKernel(fun x d -> SpanMath.sinh x d))
+let sinh = mapSpanMath ScalarMath.sinh (UnaryKernel(fun x d -> SpanMath.sinh x d))
 
 let cosh =
     mapFixed Math.Cosh (UnaryKernel(fun x d -> TensorPrimitives.Cosh(x, d))) (fun v -> not (Math.Abs v < 1.0))
@@ -91,8 +133,11 @@ let abs = mapWith Math.Abs (UnaryKernel(fun x d -> TensorPrimitives.Abs(x, d)))
 
 // Double.LogP1/ExpM1 and TensorPrimitives.LogP1/ExpM1 compute log(1 + x) and exp(x) − 1 as
 // written (log1p 1e-17 = 0); ScalarMath and SpanMath keep full precision near 0
-let log1p = mapWith ScalarMath.log1p (UnaryKernel(fun x d -> SpanMath.log1p x d))
-let expm1 = mapWith ScalarMath.expm1 (UnaryKernel(fun x d -> SpanMath.expm1 x d))
+let log1p =
+    mapSpanMath ScalarMath.log1p (UnaryKernel(fun x d -> SpanMath.log1p x d))
+
+let expm1 =
+    mapSpanMath ScalarMath.expm1 (UnaryKernel(fun x d -> SpanMath.expm1 x d))
 
 /// sign: -1, 0 or 1 (NaN stays NaN).
 let private signScalar (v: float) =
@@ -129,7 +174,14 @@ let identity (x: NDArray) = x
 
 /// x ** c for a constant exponent: x·x (correctly rounded) for 2, x·x·x (within 1 ulp) for 3,
 /// Math.Pow otherwise (which takes negative bases to integral powers too).
-let powConst (c: float) (x: NDArray) =
+let rec powConst (c: float) (x: NDArray) =
+    if x.IsUniform then
+        // every branch below is one scalar formula per element: a one-element array gives it
+        NDArray.uniform x.Aval ((powConst c (NDArray.scalar (x.At 0))).At 0)
+    else
+        powArray c x
+
+and private powArray (c: float) (x: NDArray) =
     let out = NDArray.alloc x.Size
     let src = x.Span
 
@@ -170,26 +222,31 @@ let private binaryWith
     (right: SpanScalar)
     (left: ScalarSpan)
     : BinaryMap =
+    // A uniform operand broadcasts as a rank-0 one does (`At` reads it without materializing).
+    // Add, subtract, multiply and divide round correctly in either form, so an array-scalar
+    // kernel gives the bits the array-array one gives on the materialized operand.
     let apply (x: NDArray) (y: NDArray) =
         let aval = binaryAval x.DType x y
-        let out = NDArray.alloc aval.Size
 
-        if out.Length <= SmallSize then
-            let xd = x.Span
-            let yd = y.Span
-            let xs = if xd.Length = 1 then 0 else 1
-            let ys = if yd.Length = 1 then 0 else 1
-
-            for i in 0 .. out.Length - 1 do
-                out.[i] <- scalar xd.[i * xs] yd.[i * ys]
-        elif x.Size = y.Size && (x.Aval.Rank <> 0 || y.Aval.Rank = 0) then
-            both.Invoke(x.Span, y.Span, Span out)
-        elif y.Aval.Rank = 0 then
-            right.Invoke(x.Span, y.At 0, Span out)
+        if aval.Size >= 2 && NDArray.isConstant x && NDArray.isConstant y then
+            NDArray.uniform aval (scalar (x.At 0) (y.At 0))
         else
-            left.Invoke(x.At 0, y.Span, Span out)
+            let out = NDArray.alloc aval.Size
 
-        NDArray(aval, out)
+            if out.Length <= SmallSize then
+                let xs = if x.Size = 1 || x.IsUniform then 0 else 1
+                let ys = if y.Size = 1 || y.IsUniform then 0 else 1
+
+                for i in 0 .. out.Length - 1 do
+                    out.[i] <- scalar (x.At(i * xs)) (y.At(i * ys))
+            elif NDArray.isConstant y then
+                right.Invoke(x.Span, y.At 0, Span out)
+            elif NDArray.isConstant x then
+                left.Invoke(x.At 0, y.Span, Span out)
+            else
+                both.Invoke(x.Span, y.Span, Span out)
+
+            NDArray(aval, out)
 
     { Kernel = apply; Scalar = scalar }
 
@@ -469,8 +526,12 @@ let convert (dtype: DType) (x: NDArray) =
     else
         let aval = x.Aval.WithDType dtype
 
+        let toBool v = if v <> 0.0 then 1.0 else 0.0
+
         match dtype with
         // every dtype is stored alike: to float64 the values stay, shared (a view stays one)
         | Float64 -> NDArray.view aval 0 x
+        | Int64 when x.IsUniform -> NDArray.uniform aval (Math.Truncate(x.At 0))
         | Int64 -> mapSpan Math.Truncate aval x
-        | Bool -> mapSpan (fun v -> if v <> 0.0 then 1.0 else 0.0) aval x
+        | Bool when x.IsUniform -> NDArray.uniform aval (toBool (x.At 0))
+        | Bool -> mapSpan toBool aval x

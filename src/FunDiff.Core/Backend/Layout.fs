@@ -96,8 +96,9 @@ let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[
                         index.[axis] <- 0
                         axis <- axis - 1
 
-/// broadcast_in_dim: operand axis k becomes output axis dims[k]; size-1 axes and new axes repeat.
-let broadcastInDim (shape: int[]) (dims: int[]) (x: NDArray) =
+/// broadcast_in_dim as a gather with zero strides on the repeated axes.
+let private broadcastGather (aval: Aval) (dims: int[]) (x: NDArray) =
+    let shape = aval.Shape
     let xStrides = Shape.strides x.Shape
     let strides = Array.zeroCreate shape.Length
 
@@ -105,7 +106,17 @@ let broadcastInDim (shape: int[]) (dims: int[]) (x: NDArray) =
         if x.Shape.[k] <> 1 then
             strides.[dims.[k]] <- xStrides.[k]
 
-    NDArray(Aval(shape, x.DType), gather x.Buffer x.Offset strides shape)
+    NDArray(aval, gather x.Buffer x.Offset strides shape)
+
+/// broadcast_in_dim: operand axis k becomes output axis dims[k]; size-1 axes and new axes repeat.
+/// A broadcast of one value (an operand of one element, or a uniform one) is uniform: O(1).
+let broadcastInDim (shape: int[]) (dims: int[]) (x: NDArray) =
+    let aval = Aval(shape, x.DType)
+
+    if (x.Size = 1 || x.IsUniform) && aval.Size >= 2 then
+        NDArray.uniform aval (x.At 0)
+    else
+        broadcastGather aval dims x
 
 /// Reshape shares the storage (arrays are immutable): the result is a view of `x`'s window.
 let reshape (shape: int[]) (x: NDArray) = NDArray.view (Aval(shape, x.DType)) 0 x
@@ -234,14 +245,17 @@ let private viewPays (size: int) (buffer: float[]) =
 let copySlices = new ThreadLocal<bool>()
 
 /// slice with NumPy's exclusive limits and unit strides: a view of `x` (sharing its buffer, no
-/// copy) when the region is contiguous, else a strided copy.
+/// copy) when the region is contiguous, uniform when `x` is, else a strided copy.
 let slice (start: int[]) (limit: int[]) (x: NDArray) =
     let xStrides = Shape.strides x.Shape
     let shape = Array.map2 (-) limit start
     let offset = Array.fold2 (fun acc s st -> acc + s * st) 0 start xStrides
     let aval = Aval(shape, x.DType)
 
-    if
+    if x.IsUniform then
+        // any region of a uniform array is uniform (or one element)
+        NDArray.view aval 0 x
+    elif
         isContiguousRegion x.Shape start limit
         && viewPays aval.Size x.Buffer
         && not copySlices.Value
