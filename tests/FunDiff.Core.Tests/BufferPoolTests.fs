@@ -10,6 +10,7 @@ open System
 open Xunit
 open FunDiff
 open FunDiff.Backend
+open FunDiff.Tests.Harness
 
 let private n = BufferPool.MinPooledLength * 2
 
@@ -173,14 +174,6 @@ let private lonelier = BufferPool.MinPooledLength * 2 + 29
 let private orphanedData (length: int) (value: float) =
     (NDArray.full (Aval([| length |], Float64)) value).Data
 
-let private withDebugChecks (body: unit -> unit) =
-    let before = BufferPool.DebugChecks
-    BufferPool.DebugChecks <- true
-
-    try
-        body ()
-    finally
-        BufferPool.DebugChecks <- before
 
 [<Fact>]
 let ``debug mode: a raw array read after its NDArray died is all NaN`` () =

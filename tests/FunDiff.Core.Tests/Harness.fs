@@ -201,3 +201,14 @@ let checkProperty (s: uint64) (g: uint64) (n: int) (prop: 'Property) =
 /// Seeds for System.Random, drawn by FsCheck (no shrinking: a smaller seed is not a simpler
 /// sample).
 let randomSeeds: Arbitrary<int> = Arb.fromGen (Gen.choose (0, Int32.MaxValue))
+
+/// Runs `body` with the buffer pool's debug checks on (poisoned returns, lease checks), restoring
+/// the previous setting. Tests that use it share the xunit collection "BufferPool".
+let withDebugChecks (body: unit -> unit) =
+    let before = FunDiff.Backend.BufferPool.DebugChecks
+    FunDiff.Backend.BufferPool.DebugChecks <- true
+
+    try
+        body ()
+    finally
+        FunDiff.Backend.BufferPool.DebugChecks <- before

@@ -318,14 +318,6 @@ let ``a broadcast of a scalar to a million elements allocates no million-element
     Assert.Equal(9801.0, (arrayOf scaled).At(n - 1))
 
 /// Runs `body` with the pool's debug checks on.
-let private withDebugChecks (body: unit -> unit) =
-    let before = BufferPool.DebugChecks
-    BufferPool.DebugChecks <- true
-
-    try
-        body ()
-    finally
-        BufferPool.DebugChecks <- before
 
 let private collect () =
     GC.Collect()

@@ -363,14 +363,6 @@ let ``the constructors check the window`` () =
 
 // ---- views and the buffer pool ---------------------------------------------------------------
 
-let private withDebugChecks (body: unit -> unit) =
-    let before = BufferPool.DebugChecks
-    BufferPool.DebugChecks <- true
-
-    try
-        body ()
-    finally
-        BufferPool.DebugChecks <- before
 
 let private collect () =
     GC.Collect()
