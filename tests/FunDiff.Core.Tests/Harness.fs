@@ -212,3 +212,51 @@ let withDebugChecks (body: unit -> unit) =
         body ()
     finally
         FunDiff.Backend.BufferPool.DebugChecks <- before
+
+/// The distance in units of the last place between two doubles of one sign (0 when equal,
+/// including 0.0 and -0.0 only if their bits are equal).
+let ulpsApart (a: float) (b: float) =
+    if Math.Sign a <> Math.Sign b then
+        Int64.MaxValue
+    else
+        abs (BitConverter.DoubleToInt64Bits a - BitConverter.DoubleToInt64Bits b)
+
+/// Equality of shapes, dtypes and values to within `ulps` units of the last place (0: bit for
+/// bit; NaNs of any payload count as equal). `actualSide`/`expectedSide` name where the two
+/// values came from in the failure message (e.g. "on a view", "on a copy").
+let assertWithinUlps
+    (actualSide: string)
+    (expectedSide: string)
+    (ulps: int64)
+    (label: string)
+    (expected: Tensor)
+    (actual: Tensor)
+    =
+    Xunit.Assert.True(
+        Shape.equal expected.Shape actual.Shape,
+        sprintf "%s: shape %A vs %A" label actual.Shape expected.Shape
+    )
+
+    Xunit.Assert.Equal(expected.DType, actual.DType)
+    let e = Tensor.toArray expected
+    let a = Tensor.toArray actual
+
+    for i in 0 .. e.Length - 1 do
+        let same =
+            (Double.IsNaN e.[i] && Double.IsNaN a.[i])
+            || BitConverter.DoubleToInt64Bits e.[i] = BitConverter.DoubleToInt64Bits a.[i]
+            || ulpsApart e.[i] a.[i] <= ulps
+
+        Xunit.Assert.True(
+            same,
+            sprintf "%s: element %d is %.17g %s, %.17g %s" label i a.[i] actualSide e.[i] expectedSide
+        )
+
+/// TensorPrimitives' Sin and Cos are the one kernels whose value for an element depends on
+/// where the element sits in memory: whether a vector's worth of elements around it takes the
+/// vectorized path or a scalar fallback follows from its alignment (measured: same input, one
+/// window at offsets 0..8 of a buffer vs a fresh copy, up to ~2% of elements differ by one ulp;
+/// exp, log, sqrt, tan, the inverse functions, cosh, tanh, sums and arithmetic never differ).
+/// A view and a copy have different alignments, as any two pooled buffers may, so ops built on
+/// sin or cos are compared to within 1 ulp; everything else bit for bit.
+let alignmentUlps = 1L

@@ -40,37 +40,11 @@ let private uniformOf (shape: int[]) (v: float) =
 let private materialized (shape: int[]) (v: float) =
     Tensor.reshape shape (Tensor.ofArray (Array.create (Shape.size shape) v))
 
-/// The distance in units of the last place between two doubles of one sign.
-let private ulpsApart (a: float) (b: float) =
-    if Math.Sign a <> Math.Sign b then
-        Int64.MaxValue
-    else
-        abs (BitConverter.DoubleToInt64Bits a - BitConverter.DoubleToInt64Bits b)
-
-/// Equality of shapes, dtypes and values to within `ulps` (0: bit for bit; NaNs are equal).
-let private assertWithinUlps (ulps: int64) (label: string) (expected: Tensor) (actual: Tensor) =
-    Assert.True(Shape.equal expected.Shape actual.Shape, sprintf "%s: shape %A vs %A" label actual.Shape expected.Shape)
-    Assert.Equal(expected.DType, actual.DType)
-    let e = Tensor.toArray expected
-    let a = Tensor.toArray actual
-
-    for i in 0 .. e.Length - 1 do
-        let same =
-            (Double.IsNaN e.[i] && Double.IsNaN a.[i])
-            || BitConverter.DoubleToInt64Bits e.[i] = BitConverter.DoubleToInt64Bits a.[i]
-            || ulpsApart e.[i] a.[i] <= ulps
-
-        Assert.True(
-            same,
-            sprintf "%s: element %d is %.17g from a uniform array, %.17g from a filled one" label i a.[i] e.[i]
-        )
+/// Uniform arrays against filled ones, to within `ulps` (`Harness.assertWithinUlps`).
+let private assertWithinUlps =
+    Harness.assertWithinUlps "from a uniform array" "from a filled one"
 
 let private assertSameBits = assertWithinUlps 0L
-
-/// TensorPrimitives' Sin and Cos give an element a result that depends on its alignment in
-/// memory (see ViewTests.alignmentUlps): a filled array's elements may differ from each other
-/// by one ulp there, so no single value matches all of them. Ops on sin or cos: within 1 ulp.
-let private alignmentUlps = 1L
 
 /// A random shape: rank 1 to 3 with extents 1 to 5, or (one time in four) a long vector, for
 /// the vectorized kernels' main loops and remainders.

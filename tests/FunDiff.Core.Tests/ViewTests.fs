@@ -30,40 +30,10 @@ let private withCopiedSlices (body: unit -> 'T) =
     finally
         Layout.copySlices.Value <- false
 
-/// The distance in units of the last place between two finite doubles of one sign (0 when
-/// equal, including 0.0 and -0.0 only if their bits are equal).
-let private ulpsApart (a: float) (b: float) =
-    if Math.Sign a <> Math.Sign b then
-        Int64.MaxValue
-    else
-        abs (BitConverter.DoubleToInt64Bits a - BitConverter.DoubleToInt64Bits b)
-
-/// Equality of shapes, dtypes and values to within `ulps` units of the last place (0: bit for
-/// bit; NaNs of any payload count as equal).
-let private assertWithinUlps (ulps: int64) (label: string) (expected: Tensor) (actual: Tensor) =
-    Assert.True(Shape.equal expected.Shape actual.Shape, sprintf "%s: shape %A vs %A" label actual.Shape expected.Shape)
-    Assert.Equal(expected.DType, actual.DType)
-    let e = Tensor.toArray expected
-    let a = Tensor.toArray actual
-
-    for i in 0 .. e.Length - 1 do
-        let same =
-            (Double.IsNaN e.[i] && Double.IsNaN a.[i])
-            || BitConverter.DoubleToInt64Bits e.[i] = BitConverter.DoubleToInt64Bits a.[i]
-            || ulpsApart e.[i] a.[i] <= ulps
-
-        Assert.True(same, sprintf "%s: element %d is %.17g on a view, %.17g on a copy" label i a.[i] e.[i])
+/// Views against copies, to within `ulps` (`Harness.assertWithinUlps`).
+let private assertWithinUlps = Harness.assertWithinUlps "on a view" "on a copy"
 
 let private assertSameBits = assertWithinUlps 0L
-
-/// TensorPrimitives' Sin and Cos are the one kernels whose value for an element depends on
-/// where the element sits in memory: whether a vector's worth of elements around it takes the
-/// vectorized path or a scalar fallback follows from its alignment (measured: same input, one
-/// window at offsets 0..8 of a buffer vs a fresh copy, up to ~2% of elements differ by one ulp;
-/// exp, log, sqrt, tan, the inverse functions, cosh, tanh, sums and arithmetic never differ).
-/// A view and a copy have different alignments, as any two pooled buffers may, so ops built on
-/// sin or cos are compared to within 1 ulp; everything else bit for bit.
-let private alignmentUlps = 1L
 
 // ---- random views ----------------------------------------------------------------------------
 
