@@ -84,11 +84,25 @@ module Diff =
 
     /// The Jacobian by forward mode, of shape `out.shape ++ in.shape`.
     let jacfwd (f: Tensor -> Tensor) : Tensor -> Tensor =
-        checkedJacobian "jacfwd" Jacobian.jacfwd f
+        checkedJacobian "jacfwd" (Jacobian.jacfwd 0) f
 
     /// The Jacobian by reverse mode, of shape `out.shape ++ in.shape`.
     let jacrev (f: Tensor -> Tensor) : Tensor -> Tensor =
-        checkedJacobian "jacrev" Jacobian.jacrev f
+        checkedJacobian "jacrev" (Jacobian.jacrev 0) f
+
+    /// `jacfwd` evaluating `chunk` basis directions per batched evaluation (torch.func's
+    /// `chunk_size`): less memory for a large input, the same Jacobian. `chunk` ≥ 1.
+    let jacfwdChunked (chunk: int) (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "jacfwdChunked" "f" f
+        Guard.positive "jacfwdChunked" "chunk" chunk
+        checkedJacobian "jacfwd" (Jacobian.jacfwd chunk) f
+
+    /// `jacrev` evaluating `chunk` cotangent directions per batched evaluation: less memory
+    /// for a large output, the same Jacobian. `chunk` ≥ 1.
+    let jacrevChunked (chunk: int) (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "jacrevChunked" "f" f
+        Guard.positive "jacrevChunked" "chunk" chunk
+        checkedJacobian "jacrev" (Jacobian.jacrev chunk) f
 
     /// The Jacobian by the cheaper mode (forward when the input is smaller than the output).
     let jacobian (f: Tensor -> Tensor) : Tensor -> Tensor =
@@ -106,6 +120,27 @@ module Diff =
         Guard.notNull "hvp" "x" x
         Guard.notNull "hvp" "v" v
         snd (jvp (grad f) x v)
+
+    /// Batching: `vmap f xs` is `f` applied to every slice `xs.[i]` along axis 0, stacked along
+    /// axis 0 of the result, computed as one batched evaluation (each primitive applied once
+    /// to the whole batch), not a loop. Composes with every transform in any order:
+    /// `vmap (grad f)` gives per-example gradients. A value `f` closes over is the same for
+    /// every example. Inside `f`, tensors have per-example shapes.
+    let vmap (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "vmap" "f" f
+
+        fun x ->
+            Guard.notNull "vmap" "x" x
+            Batching.vmapAxes "vmap" 0 0 f x
+
+    /// `vmap` over axis `inAxis` of the input, the batch placed at axis `outAxis` of the
+    /// result (negative axes count from the end, as in NumPy).
+    let vmapAxes (inAxis: int) (outAxis: int) (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "vmapAxes" "f" f
+
+        fun x ->
+            Guard.notNull "vmapAxes" "x" x
+            Batching.vmapAxes "vmap" inAxis outAxis f x
 
     /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
     /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the

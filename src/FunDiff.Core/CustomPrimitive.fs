@@ -40,6 +40,7 @@ module Primitive =
                         [| ValueSome(jvp primals ts outs.[0]) |]
                 Transpose = transpose |> Option.map (fun t -> fun cts args _ -> t cts.[0] args)
                 NegatedOperands = [||]
+                Batch = None
             }
 
         let evaluate (arrays: NDArray[]) (_: Params) =

@@ -121,3 +121,4 @@ let rules =
         divP, divRules
         powConstP, powConstRules
     ]
+    |> BatchKit.vectorized

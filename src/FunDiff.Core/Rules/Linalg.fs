@@ -85,5 +85,45 @@ let private dotGeneralRules =
             [| ValueNone; ValueSome(cotangent ct l rAval.Rank rc rb lc lb ctLhsFree) |]
         | _ -> notLinear "dot_general")
 
+// a batch on both operands becomes one more batch dimension (in front); on one operand, one
+// more free axis of it, whose place among the output's free axes is the batch axis
+let private dotGeneralBatch: BatchRule =
+    fun xs axes pars ->
+        let lc, rc = pars.Ints "lhs_contracting", pars.Ints "rhs_contracting"
+        let lb, rb = pars.Ints "lhs_batch", pars.Ints "rhs_batch"
+        let nb = lb.Length
+        let shifted (a: int) = BatchKit.shiftPast a
+
+        let withDims lc rc lb rb =
+            Params
+                [|
+                    "lhs_contracting", Ints lc
+                    "rhs_contracting", Ints rc
+                    "lhs_batch", Ints lb
+                    "rhs_batch", Ints rb
+                |]
+
+        match axes.[0], axes.[1] with
+        | ValueSome la, ValueSome ra ->
+            let l, r = BatchKit.moveAxis la 0 xs.[0], BatchKit.moveAxis ra 0 xs.[1]
+
+            let pars =
+                withDims (shifted 0 lc) (shifted 0 rc) (Array.insertAt 0 0 (shifted 0 lb)) (Array.insertAt 0 0 (shifted 0 rb))
+
+            BatchKit.single (dot pars l r) 0
+        | ValueSome la, ValueNone ->
+            let lc, lb = shifted la lc, shifted la lb
+            let lhsFree = freeAxes xs.[0].Rank (Array.append lc lb)
+            BatchKit.single (dot (withDims lc rc lb rb) xs.[0] xs.[1]) (nb + Array.IndexOf(lhsFree, la))
+        | ValueNone, ValueSome ra ->
+            let rc, rb = shifted ra rc, shifted ra rb
+            let lhsFreeCount = xs.[0].Rank - lc.Length - nb
+            let rhsFree = freeAxes xs.[1].Rank (Array.append rc rb)
+
+            BatchKit.single
+                (dot (withDims lc rc lb rb) xs.[0] xs.[1])
+                (nb + lhsFreeCount + Array.IndexOf(rhsFree, ra))
+        | ValueNone, ValueNone -> [| dot pars xs.[0] xs.[1] |], [| ValueNone |]
+
 /// The family's entries for the rules table.
-let rules = [ dotGeneralP, dotGeneralRules ]
+let rules = [ dotGeneralP, dotGeneralRules |> withBatch dotGeneralBatch ]

@@ -39,6 +39,7 @@ let rules =
         geP, jvpOnly zeroJvp
         eqP, jvpOnly zeroJvp
         neP, jvpOnly zeroJvp
-        selectNP, selectRules
+        selectNP, selectRules |> withBatch (BatchKit.elementwiseWith (fun _ -> false) selectNP)
         stopGradientP, jvpOnly zeroJvp
     ]
+    |> BatchKit.vectorized

@@ -48,5 +48,6 @@ let rules =
         signP, jvpOnly zeroJvp
         maxP, extremumRules gtP ltP
         minP, extremumRules ltP gtP
-        clampP, clampRules
+        clampP, clampRules |> withBatch (BatchKit.elementwiseWith (fun i -> i <> 1) clampP)
     ]
+    |> BatchKit.vectorized

@@ -87,10 +87,10 @@ let private cumsumRules =
 /// The family's entries for the rules table.
 let rules =
     [
-        reduceMaxP, chooserRules
-        reduceMinP, chooserRules
-        reduceProdP, prodRules
-        argmaxP, jvpOnly zeroJvp
-        argminP, jvpOnly zeroJvp
-        cumsumP, cumsumRules
+        reduceMaxP, chooserRules |> withBatch (BatchKit.reducer reduceMaxP)
+        reduceMinP, chooserRules |> withBatch (BatchKit.reducer reduceMinP)
+        reduceProdP, prodRules |> withBatch (BatchKit.reducer reduceProdP)
+        argmaxP, jvpOnly zeroJvp |> withBatch (BatchKit.alongAxis true argmaxP)
+        argminP, jvpOnly zeroJvp |> withBatch (BatchKit.alongAxis true argminP)
+        cumsumP, cumsumRules |> withBatch (BatchKit.alongAxis false cumsumP)
     ]

@@ -18,7 +18,15 @@ type LinearArg =
 /// for known operands or a zero cotangent).
 type TransposeRule = Tensor[] -> LinearArg[] -> Params -> Tensor voption[]
 
-/// All rules of one primitive. Every primitive has a JVP rule; linear ones also transpose.
+/// A batch rule (vmap): given the operands, for each the axis that carries the batch
+/// (`ValueNone`: the operand is the same for every example, as a symbolic zero is no
+/// tangent) and the params, return the outputs and the batch axis of each (`ValueNone`: the
+/// output is the same for every example). Written with ops, so a batched program is still
+/// differentiable and printable.
+type BatchRule = Tensor[] -> int voption[] -> Params -> Tensor[] * int voption[]
+
+/// All rules of one primitive. Every primitive has a JVP rule; linear ones also transpose;
+/// every built-in one batches.
 type PrimitiveRules =
     {
         /// The forward-mode rule.
@@ -28,6 +36,9 @@ type PrimitiveRules =
         /// The operands whose true cotangent is the negation of what `Transpose` returns: the
         /// backward pass carries the sign instead of computing a negation pass (neg, sub).
         NegatedOperands: int[]
+        /// The batch rule (vmap); None: vmap evaluates the primitive once per example and
+        /// stacks the results (correct, slower; only user-defined primitives may lack one).
+        Batch: BatchRule option
     }
 
 namespace FunDiff.Rules
@@ -43,7 +54,11 @@ module RuleKit =
             Jvp = jvp
             Transpose = None
             NegatedOperands = [||]
+            Batch = None
         }
+
+    /// Adds a batch rule.
+    let withBatch (batch: BatchRule) (rules: PrimitiveRules) = { rules with Batch = Some batch }
 
     /// Adds a transpose rule.
     let withTranspose (transpose: TransposeRule) (rules: PrimitiveRules) =

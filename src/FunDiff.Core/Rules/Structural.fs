@@ -80,15 +80,66 @@ let private convertRules =
         | _ -> [| ValueNone |])
     |> withTranspose (single (fun ct operand _ -> Prim.convert operand.DType ct))
 
+// ---- batch rules: the batch axis is one more axis the primitive carries along ----------------
+
+let private batched (f: Tensor -> int -> Params -> Tensor * int) : BatchRule =
+    fun xs axes pars ->
+        let y, axis = f xs.[0] axes.[0].Value pars
+        BatchKit.single y axis
+
+// broadcasting keeps its operand's axes in order: the batch goes in front of both
+let private broadcastBatch =
+    batched (fun x a pars ->
+        let shape, dims = pars.Ints "shape", pars.Ints "broadcast_dimensions"
+        let x = BatchKit.moveAxis a 0 x
+
+        Prim.broadcastInDim (Array.insertAt 0 x.Aval.Shape.[0] shape) (Array.insertAt 0 0 (dims |> Array.map ((+) 1))) x,
+        0)
+
+let private reshapeBatch =
+    batched (fun x a pars ->
+        let x = BatchKit.moveAxis a 0 x
+        Prim.reshape (Array.insertAt 0 x.Aval.Shape.[0] (pars.Ints "new_sizes")) x, 0)
+
+// the permutation takes the batch axis first: no move before it
+let private transposeBatch =
+    batched (fun x a pars ->
+        Prim.transpose (Array.insertAt 0 a (BatchKit.shiftPast a (pars.Ints "permutation"))) x, 0)
+
+let private sliceBatch =
+    batched (fun x a pars ->
+        let start, limit = pars.Ints "start_indices", pars.Ints "limit_indices"
+        Prim.slice (Array.insertAt a 0 start) (Array.insertAt a x.Aval.Shape.[a] limit) x, a)
+
+let private padBatch =
+    batched (fun x a pars -> Prim.pad (Array.insertAt a 0 (pars.Ints "low")) (Array.insertAt a 0 (pars.Ints "high")) x, a)
+
+let private concatenateBatch: BatchRule =
+    fun xs axes pars ->
+        let parts = BatchKit.allInFront xs axes
+        BatchKit.single (Interpreter.Bind1(concatenateP, parts, BatchKit.withParam "dimension" (Int(pars.Int "dimension" + 1)) pars)) 0
+
 /// The family's entries for the rules table.
 let rules =
     [
-        reduceSumP, linear reduceSumP |> jvpOnly |> withTranspose reduceSumTranspose
-        broadcastInDimP, linear broadcastInDimP |> jvpOnly |> withTranspose broadcastTranspose
-        reshapeP, linear reshapeP |> jvpOnly |> withTranspose reshapeTranspose
-        transposeP, linear transposeP |> jvpOnly |> withTranspose transposeTranspose
-        sliceP, linear sliceP |> jvpOnly |> withTranspose sliceTranspose
-        padP, linear padP |> jvpOnly |> withTranspose padTranspose
-        concatenateP, concatenateRules
-        convertElementTypeP, convertRules
+        reduceSumP,
+        linear reduceSumP
+        |> jvpOnly
+        |> withTranspose reduceSumTranspose
+        |> withBatch (BatchKit.reducer reduceSumP)
+        broadcastInDimP,
+        linear broadcastInDimP
+        |> jvpOnly
+        |> withTranspose broadcastTranspose
+        |> withBatch broadcastBatch
+        reshapeP, linear reshapeP |> jvpOnly |> withTranspose reshapeTranspose |> withBatch reshapeBatch
+        transposeP,
+        linear transposeP
+        |> jvpOnly
+        |> withTranspose transposeTranspose
+        |> withBatch transposeBatch
+        sliceP, linear sliceP |> jvpOnly |> withTranspose sliceTranspose |> withBatch sliceBatch
+        padP, linear padP |> jvpOnly |> withTranspose padTranspose |> withBatch padBatch
+        concatenateP, concatenateRules |> withBatch concatenateBatch
+        convertElementTypeP, convertRules |> withBatch (BatchKit.elementwise convertElementTypeP)
     ]

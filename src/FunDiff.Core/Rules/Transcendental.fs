@@ -28,3 +28,4 @@ let rules =
         // d erf(x) = 2/√π · e^(−x²)
         erfP, jvpOnly (unary (fun x _ t -> t * (2.0 / sqrt System.Math.PI * exp (-(x * x)))))
     ]
+    |> BatchKit.vectorized

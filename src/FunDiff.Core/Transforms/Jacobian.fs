@@ -1,54 +1,80 @@
-/// Jacobians, Hessians and Hessian-vector products, built from one linearization.
+/// Jacobians, built from one linearization and one batched evaluation (vmap) of its linear
+/// map or its transpose over a basis, as JAX's jacfwd/jacrev are.
 /// A Jacobian of `f` at `x` has shape `out.shape ++ in.shape`.
 module FunDiff.Transforms.Jacobian
 
 open FunDiff
 open FunDiff.Transforms.Linearize
 
-/// Stacks per-direction results of one shape and arranges them as `out.shape ++ in.shape`.
-let private assemble (outShape: int[]) (inShape: int[]) (parts: Tensor[]) (partsAlongOutput: bool) =
-    let full = Array.append outShape inShape
+/// Rows `start .. start + count - 1` of the identity on `aval`'s elements, as a batch of
+/// `count` basis tensors of `aval` (shape `count ++ aval.shape`).
+let private basisBatch (aval: Aval) (start: int) (count: int) =
+    let size = aval.Size
+    let values = Array.zeroCreate (count * size)
 
-    if parts.Length = 0 || Shape.size full = 0 then
+    for k in 0 .. count - 1 do
+        values.[k * size + start + k] <- 1.0
+
+    Prim.ofArray (Backend.NDArray(Aval(Array.append [| count |] aval.Shape, Float64), values))
+
+/// `map` applied to every basis direction of `aval`, as batched evaluations of `chunk`
+/// directions each (all at once for a chunk of 0 or less); the results stacked along axis 0.
+let private overBasis (transform: string) (aval: Aval) (chunk: int) (map: Tensor -> Tensor) =
+    let n = aval.Size
+    let chunk = if chunk <= 0 then n else min chunk n
+
+    [|
+        for start in 0..chunk .. n - 1 do
+            let count = min chunk (n - start)
+            yield Batching.vmapAxes transform 0 0 map (basisBatch aval start count)
+    |]
+    |> Prim.concatenate 0
+
+/// Columns: the linear program applied to every input basis direction in one batched
+/// evaluation (or one per chunk), arranged as `out.shape ++ in.shape`.
+let private forwardColumns (transform: string) (chunk: int) (x: Tensor) (y: Tensor) (linear: Program) =
+    let full = Array.append y.Aval.Shape x.Aval.Shape
+
+    if Shape.size full = 0 then
         Prim.zeros (Aval(full, Float64))
-    elif partsAlongOutput then
-        // parts are rows (one per output element), each of in.shape
-        Prim.reshape full (Prim.stack 0 parts)
     else
-        // parts are columns (one per input element), each of out.shape
-        Prim.reshape full (Prim.stack outShape.Length parts)
+        // (in elements, out.shape...): the direction axis moves last, then splits into in.shape
+        let columns =
+            overBasis transform x.Aval chunk (fun v -> (Program.eval linear [| v |]).[0])
 
-/// Columns: the linear program applied to each input basis direction.
-let private forwardColumns (x: Tensor) (y: Tensor) (linear: Program) =
-    let cols =
-        Array.init x.Size (fun i -> (Program.eval linear [| Prim.basis x.Aval i |]).[0])
+        let outRank = y.Rank
+        Prim.reshape full (Prim.transpose (Array.init (outRank + 1) (fun k -> (k + 1) % (outRank + 1))) columns)
 
-    assemble y.Aval.Shape x.Aval.Shape cols false
+/// Rows: the transposed program applied to every output basis direction in one batched
+/// evaluation (or one per chunk), arranged as `out.shape ++ in.shape`.
+let private reverseRows (transform: string) (chunk: int) (x: Tensor) (y: Tensor) (linear: Program) =
+    let full = Array.append y.Aval.Shape x.Aval.Shape
 
-/// Rows: the transposed program applied to each output basis direction.
-let private reverseRows (x: Tensor) (y: Tensor) (linear: Program) =
-    let outAval = y.Aval.WithDType Float64
+    if Shape.size full = 0 then
+        Prim.zeros (Aval(full, Float64))
+    else
+        let rows =
+            overBasis transform (y.Aval.WithDType Float64) chunk (fun u -> (Transpose.backwardPass linear [| u |]).[0])
 
-    let rows =
-        Array.init y.Size (fun j -> (Transpose.backwardPass linear [| Prim.basis outAval j |]).[0])
+        Prim.reshape full rows
 
-    assemble y.Aval.Shape x.Aval.Shape rows true
-
-/// Forward-mode Jacobian: one linearize, then one evaluation per input element.
-let internal jacfwd (f: Tensor -> Tensor) (x: Tensor) =
+/// Forward-mode Jacobian: one linearize, then the linear map batched over the input basis
+/// (in chunks of `chunk` directions; 0: all at once).
+let internal jacfwd (chunk: int) (f: Tensor -> Tensor) (x: Tensor) =
     let y, linear = linearizeProgram "jacfwd" f x
-    forwardColumns x y linear
+    forwardColumns "jacfwd" chunk x y linear
 
-/// Reverse-mode Jacobian: one linearize, then one transposed evaluation per output element.
-let internal jacrev (f: Tensor -> Tensor) (x: Tensor) =
+/// Reverse-mode Jacobian: one linearize, then the pullback batched over the output basis
+/// (in chunks of `chunk` directions; 0: all at once).
+let internal jacrev (chunk: int) (f: Tensor -> Tensor) (x: Tensor) =
     let y, linear = linearizeProgram "jacrev" f x
-    reverseRows x y linear
+    reverseRows "jacrev" chunk x y linear
 
 /// The Jacobian by the cheaper mode: forward when the input is smaller than the output.
 let internal jacobian (f: Tensor -> Tensor) (x: Tensor) =
     let y, linear = linearizeProgram "jacobian" f x
 
     if x.Size < y.Size then
-        forwardColumns x y linear
+        forwardColumns "jacobian" 0 x y linear
     else
-        reverseRows x y linear
+        reverseRows "jacobian" 0 x y linear
