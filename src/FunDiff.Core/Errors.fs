@@ -109,6 +109,4 @@ module internal Guard =
     /// Raises ArgumentOutOfRangeException naming `name` (a parameter of `op`) unless `value` ≥ 1.
     let positive (op: string) (name: string) (value: int) =
         if value < 1 then
-            raise (
-                ArgumentOutOfRangeException(name, value, sprintf "%s: %s = %d must be at least 1." op name value)
-            )
+            raise (ArgumentOutOfRangeException(name, value, sprintf "%s: %s = %d must be at least 1." op name value))

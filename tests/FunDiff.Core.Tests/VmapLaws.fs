@@ -122,7 +122,8 @@ let jvpCommutesLaw: Law =
         let v = directionFor r d i
         let withOperand (x: Tensor) (xs: Tensor[]) = Array.updateAt i x xs
 
-        let _, outer = jvp (fun x -> batchedApply app d (withOperand x d.Batched)) d.Batched.[i] v
+        let _, outer =
+            jvp (fun x -> batchedApply app d (withOperand x d.Batched)) d.Batched.[i] v
 
         let inner =
             (Batching.vmapMany
@@ -143,7 +144,10 @@ let vjpCommutesLaw: Law =
         let d = draw r app
         let i = app.Wrt
         let withOperand (x: Tensor) (xs: Tensor[]) = Array.updateAt i x xs
-        let y, pullback = vjp (fun x -> batchedApply app d (withOperand x d.Batched)) d.Batched.[i]
+
+        let y, pullback =
+            vjp (fun x -> batchedApply app d (withOperand x d.Batched)) d.Batched.[i]
+
         let u = randomTensor r -1.0 1.0 y.Shape
         let outer = pullback u
 

@@ -72,7 +72,10 @@ let single (y: Tensor) (axis: int) : Tensor[] * int voption[] = [| y |], [| Valu
 
 /// The params with one entry replaced.
 let withParam (name: string) (value: Param) (pars: Params) =
-    Params(pars.Entries |> Array.map (fun (n, v) -> if n = name then (n, value) else (n, v)))
+    Params(
+        pars.Entries
+        |> Array.map (fun (n, v) -> if n = name then (n, value) else (n, v))
+    )
 
 let private bind1 (prim: Primitive) (xs: Tensor[]) (pars: Params) = Interpreter.Bind1(prim, xs, pars)
 
@@ -168,7 +171,9 @@ let perExample (prim: Primitive) : BatchRule =
                 )
             )
 
-        let stacked = Array.init outputs (fun k -> Prim.stack 0 (results |> Array.map (fun r -> r.[k])))
+        let stacked =
+            Array.init outputs (fun k -> Prim.stack 0 (results |> Array.map (fun r -> r.[k])))
+
         stacked, Array.create outputs (ValueSome 0)
 
 /// Gives every entry of an elementwise family that has no batch rule yet the elementwise one.

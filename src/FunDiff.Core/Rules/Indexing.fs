@@ -55,14 +55,19 @@ let private foldedIndices (n: int) (indices: Tensor) =
     let constant (v: float) = Prim.convert dtype (Prim.scalar v)
 
     let offsets =
-        Prim.convert dtype (Prim.ofArray (Backend.NDArray(Aval([| b |], Float64), Array.init b (fun k -> float (k * n)))))
+        Prim.convert
+            dtype
+            (Prim.ofArray (Backend.NDArray(Aval([| b |], Float64), Array.init b (fun k -> float (k * n)))))
         |> Prim.broadcastInDim indices.Aval.Shape [| 0 |]
 
     let wrapped =
         Prim.where (Prim.compare ltP indices (constant 0.0)) (Prim.arithmetic addP indices (constant (float n))) indices
 
     let sentinel = constant (float (-(b * n) - 1))
-    let inRange = Prim.where (Prim.compare ltP wrapped (constant 0.0)) sentinel (Prim.arithmetic addP wrapped offsets)
+
+    let inRange =
+        Prim.where (Prim.compare ltP wrapped (constant 0.0)) sentinel (Prim.arithmetic addP wrapped offsets)
+
     Prim.where (Prim.compare geP wrapped (constant (float n))) sentinel inRange
 
 let private gatherBatch: BatchRule =
@@ -80,7 +85,12 @@ let private gatherBatch: BatchRule =
             // the batch axis folded into the gathered one: one gather reads every example
             let x = BatchKit.moveAxis a axis x
             let n = x.Aval.Shape.[axis + 1]
-            let folded = Prim.reshape (Array.append x.Aval.Shape.[.. axis - 1] (Array.append [| -1 |] x.Aval.Shape.[axis + 2 ..])) x
+
+            let folded =
+                Prim.reshape
+                    (Array.append x.Aval.Shape.[.. axis - 1] (Array.append [| -1 |] x.Aval.Shape.[axis + 2 ..]))
+                    x
+
             let indices = foldedIndices n (BatchKit.moveAxis b 0 indices)
             BatchKit.single (Prim.gather axis folded indices) axis
         | ValueNone, ValueNone -> [| Prim.gather axis x indices |], [| ValueNone |]
@@ -93,7 +103,8 @@ let private scatterAddBatch: BatchRule =
 
         match axes.[0], axes.[1] with
         | ValueSome a, ValueNone when a < axis -> BatchKit.single (Prim.scatterAdd (axis + 1) size updates indices) a
-        | ValueSome a, ValueNone when a >= axis + k -> BatchKit.single (Prim.scatterAdd axis size updates indices) (a - k + 1)
+        | ValueSome a, ValueNone when a >= axis + k ->
+            BatchKit.single (Prim.scatterAdd axis size updates indices) (a - k + 1)
         | ValueSome a, ValueNone ->
             BatchKit.single (Prim.scatterAdd (axis + 1) size (BatchKit.moveAxis a 0 updates) indices) 0
         | ua, ValueSome b ->
@@ -102,7 +113,15 @@ let private scatterAddBatch: BatchRule =
             let updates = BatchKit.batchedAt n axis updates ua
             let indices = foldedIndices size (BatchKit.moveAxis b 0 indices)
             let summed = Prim.scatterAdd axis (n * size) updates indices
-            let shape = Array.concat [ summed.Aval.Shape.[.. axis - 1]; [| n; size |]; summed.Aval.Shape.[axis + 1 ..] ]
+
+            let shape =
+                Array.concat
+                    [
+                        summed.Aval.Shape.[.. axis - 1]
+                        [| n; size |]
+                        summed.Aval.Shape.[axis + 1 ..]
+                    ]
+
             BatchKit.single (Prim.reshape shape summed) axis
         | ValueNone, ValueNone -> [| Prim.scatterAdd axis size updates indices |], [| ValueNone |]
 

@@ -108,7 +108,11 @@ let private dotGeneralBatch: BatchRule =
             let l, r = BatchKit.moveAxis la 0 xs.[0], BatchKit.moveAxis ra 0 xs.[1]
 
             let pars =
-                withDims (shifted 0 lc) (shifted 0 rc) (Array.insertAt 0 0 (shifted 0 lb)) (Array.insertAt 0 0 (shifted 0 rb))
+                withDims
+                    (shifted 0 lc)
+                    (shifted 0 rc)
+                    (Array.insertAt 0 0 (shifted 0 lb))
+                    (Array.insertAt 0 0 (shifted 0 rb))
 
             BatchKit.single (dot pars l r) 0
         | ValueSome la, ValueNone ->
@@ -120,9 +124,7 @@ let private dotGeneralBatch: BatchRule =
             let lhsFreeCount = xs.[0].Rank - lc.Length - nb
             let rhsFree = freeAxes xs.[1].Rank (Array.append rc rb)
 
-            BatchKit.single
-                (dot (withDims lc rc lb rb) xs.[0] xs.[1])
-                (nb + lhsFreeCount + Array.IndexOf(rhsFree, ra))
+            BatchKit.single (dot (withDims lc rc lb rb) xs.[0] xs.[1]) (nb + lhsFreeCount + Array.IndexOf(rhsFree, ra))
         | ValueNone, ValueNone -> [| dot pars xs.[0] xs.[1] |], [| ValueNone |]
 
 /// The family's entries for the rules table.

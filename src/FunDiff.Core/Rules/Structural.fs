@@ -93,7 +93,10 @@ let private broadcastBatch =
         let shape, dims = pars.Ints "shape", pars.Ints "broadcast_dimensions"
         let x = BatchKit.moveAxis a 0 x
 
-        Prim.broadcastInDim (Array.insertAt 0 x.Aval.Shape.[0] shape) (Array.insertAt 0 0 (dims |> Array.map ((+) 1))) x,
+        Prim.broadcastInDim
+            (Array.insertAt 0 x.Aval.Shape.[0] shape)
+            (Array.insertAt 0 0 (dims |> Array.map ((+) 1)))
+            x,
         0)
 
 let private reshapeBatch =
@@ -103,8 +106,7 @@ let private reshapeBatch =
 
 // the permutation takes the batch axis first: no move before it
 let private transposeBatch =
-    batched (fun x a pars ->
-        Prim.transpose (Array.insertAt 0 a (BatchKit.shiftPast a (pars.Ints "permutation"))) x, 0)
+    batched (fun x a pars -> Prim.transpose (Array.insertAt 0 a (BatchKit.shiftPast a (pars.Ints "permutation"))) x, 0)
 
 let private sliceBatch =
     batched (fun x a pars ->
@@ -112,12 +114,16 @@ let private sliceBatch =
         Prim.slice (Array.insertAt a 0 start) (Array.insertAt a x.Aval.Shape.[a] limit) x, a)
 
 let private padBatch =
-    batched (fun x a pars -> Prim.pad (Array.insertAt a 0 (pars.Ints "low")) (Array.insertAt a 0 (pars.Ints "high")) x, a)
+    batched (fun x a pars ->
+        Prim.pad (Array.insertAt a 0 (pars.Ints "low")) (Array.insertAt a 0 (pars.Ints "high")) x, a)
 
 let private concatenateBatch: BatchRule =
     fun xs axes pars ->
         let parts = BatchKit.allInFront xs axes
-        BatchKit.single (Interpreter.Bind1(concatenateP, parts, BatchKit.withParam "dimension" (Int(pars.Int "dimension" + 1)) pars)) 0
+
+        BatchKit.single
+            (Interpreter.Bind1(concatenateP, parts, BatchKit.withParam "dimension" (Int(pars.Int "dimension" + 1)) pars))
+            0
 
 /// The family's entries for the rules table.
 let rules =
@@ -132,7 +138,11 @@ let rules =
         |> jvpOnly
         |> withTranspose broadcastTranspose
         |> withBatch broadcastBatch
-        reshapeP, linear reshapeP |> jvpOnly |> withTranspose reshapeTranspose |> withBatch reshapeBatch
+        reshapeP,
+        linear reshapeP
+        |> jvpOnly
+        |> withTranspose reshapeTranspose
+        |> withBatch reshapeBatch
         transposeP,
         linear transposeP
         |> jvpOnly

@@ -4,6 +4,14 @@ namespace FunDiff
 open System
 open FunDiff.Transforms
 
+/// How vmap treats an argument or a leaf (an entry of JAX's `in_axes`): mapped over one of
+/// its axes, or the same for every example (broadcast, as a closed-over value is).
+type VmapAxis =
+    /// Every leaf is batched along this axis (negative counts from the end).
+    | Along of axis: int
+    /// The value is the same for every example.
+    | Shared
+
 /// Trees: values whose leaves are tensors (or floats) — records, tuples, lists, arrays, maps,
 /// options, unions, C# records and classes, nested freely — and the transforms over them.
 /// `Diff` stays monomorphic on Tensor; use `Tree.grad` & co. for functions of many tensors.
@@ -309,3 +317,47 @@ module Tree =
     let valueAndGrad2 (f: 'A -> 'B -> Tensor) (a: 'A) (b: 'B) : Tensor * ('A * 'B) =
         Guard.notNull "Tree.valueAndGrad2" "f" f
         valueAndGrad (fun (a, b) -> f a b) (a, b)
+
+    // ---- batching ------------------------------------------------------------------------------
+
+    let private axisOf (axis: VmapAxis) =
+        match axis with
+        | Along a -> ValueSome a
+        | Shared -> ValueNone
+
+    /// vmap over the leaves of `x`, leaf i mapped as `axes.[i]` says; the output's leaves carry
+    /// the batch along axis 0.
+    let private vmapLeavesWith (transform: string) (axes: VmapAxis[]) (f: 'T -> 'U) (x: 'T) : 'U =
+        let xs, def = flattenAs "x" x
+        let outDef = ref Unchecked.defaultof<TreeDef>
+
+        let ys =
+            Batching.vmapMany transform (onLeaves def f outDef) xs (axes |> Array.map axisOf) (fun _ -> 0)
+
+        rebuildAs outDef.Value ys
+
+    /// vmap over a tree: every leaf of `xs` is mapped over its axis 0 (all with one batch
+    /// size), and every leaf of the result carries the batch along axis 0. Values that should
+    /// be the same for every example are closed over:
+    /// `Tree.vmap (fun batch -> Tree.grad (fun p -> loss p batch) model) batches` gives
+    /// per-example gradients, each a model-shaped record.
+    let vmap (f: 'T -> 'U) (xs: 'T) : 'U =
+        Guard.notNull "Tree.vmap" "f" f
+        let leaves, _ = flattenAs "x" xs
+        vmapLeavesWith "Tree.vmap" (Array.create leaves.Length (Along 0)) f xs
+
+    /// vmap of a curried function of two trees, each mapped `Along axis` (all its leaves) or
+    /// `Shared` (JAX's `in_axes=(None, 0)`): `Tree.vmap2 Shared (Along 0) perExampleLoss model batch`.
+    let vmap2 (axisA: VmapAxis) (axisB: VmapAxis) (f: 'A -> 'B -> 'U) (a: 'A) (b: 'B) : 'U =
+        Guard.notNull "Tree.vmap2" "f" f
+        let na, nb = (fst (flattenAs "a" a)).Length, (fst (flattenAs "b" b)).Length
+        let axes = Array.append (Array.create na axisA) (Array.create nb axisB)
+        vmapLeavesWith "Tree.vmap2" axes (fun (a, b) -> f a b) (a, b)
+
+    /// vmap with the axis of each leaf chosen by its path (as `Tree.flatten` orders the
+    /// leaves; a path reads like `x.Layers[1].W`): `axisOf path` is `Along k` or `Shared`.
+    let vmapLeaves (axisOf: string -> VmapAxis) (f: 'T -> 'U) (xs: 'T) : 'U =
+        Guard.notNull "Tree.vmapLeaves" "axisOf" axisOf
+        Guard.notNull "Tree.vmapLeaves" "f" f
+        let _, _, paths = flattenWithPaths "x" xs
+        vmapLeavesWith "Tree.vmapLeaves" (paths |> Array.map axisOf) f xs
