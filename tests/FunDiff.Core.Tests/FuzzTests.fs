@@ -1356,7 +1356,8 @@ let private againstRounding (expected: Tensor) =
 /// Checks every law on a program: values of the predicted shapes within their bounds; jvp
 /// against central differences and linearize against jvp; ⟨u, J v⟩ = ⟨Jᵀ u, v⟩; jacfwd against
 /// jacrev on small shapes; for g x = Σ w · f x, hvp against central differences of grad and
-/// reverse-over-reverse against forward-over-reverse; makeIR's program against f. Raises
+/// reverse-over-reverse against forward-over-reverse; makeIR's program against f; vmap of f
+/// and of grad g against loops over a batch. Raises
 /// with the failed law. `unary` computes the unary ops.
 let private checkProgramWith (unary: UnaryOp -> Tensor -> Tensor) (p: RandomProgram) =
     let inputShape = Array.ofList p.InputShape
@@ -1428,6 +1429,20 @@ let private checkProgramWith (unary: UnaryOp -> Tensor -> Tensor) (p: RandomProg
     let program = makeIR f x
     assertClose "makeIR's program evaluated with Program.eval against f" rounding y (Program.eval program [| x |]).[0]
 
+    // batched: vmap of the program, and of its gradient, over three inputs against loops
+    let batch =
+        Tensor.stack
+            [
+                x
+                randomTensor r -inputBound inputBound inputShape
+                randomTensor r -inputBound inputBound inputShape
+            ]
+
+    let looped = Tensor.stack [ for i in 0..2 -> f (Tensor.index i batch) ]
+    assertClose "vmap f against a loop of f" (againstRounding looped) looped (vmap f batch)
+    let loopedGrad = Tensor.stack [ for i in 0..2 -> grad g (Tensor.index i batch) ]
+    assertClose "vmap (grad g) against a loop of grad g" (againstRounding loopedGrad) loopedGrad (vmap (grad g) batch)
+
 let private checkProgram = checkProgramWith applyUnary
 
 // ---- the tests ----------------------------------------------------------------------------------
@@ -1443,7 +1458,7 @@ let private fromEnvironment (variable: string) (parse: string -> 'T) (fallback: 
     | text -> parse text
 
 [<Fact>]
-let ``random programs: jvp, vjp, jacfwd, jacrev, hvp and second derivatives agree with central differences, with each other and with makeIR``
+let ``random programs: jvp, vjp, jacfwd, jacrev, hvp, vmap and second derivatives agree with central differences, with each other, with loops and with makeIR``
     ()
     =
     let count = fromEnvironment "FUNDIFF_FUZZ_COUNT" int defaultCount
