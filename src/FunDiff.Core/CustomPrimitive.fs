@@ -8,27 +8,20 @@ open FunDiff.Backend
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Primitive =
 
-    /// Defines a primitive of any number of tensor operands and one output.
-    /// - `impl` computes on concrete tensors (it runs under plain evaluation, so ops inside it
-    ///   compute directly);
-    /// - `shapeRule` gives the output aval from the operands' avals (raise ShapeException for
-    ///   bad input);
-    /// - `jvp primals tangents output` returns the output tangent; a tangent that is zero is
-    ///   passed as zeros. Write it with ops: it is then differentiable again;
-    /// - `transpose` (only for a primitive linear in some operands): `transpose ct args` returns
-    ///   the cotangent of each `Linear` operand (`ValueNone` for `Known` ones).
-    /// Example: `let softClip = Primitive.define "soft_clip" (fun xs -> tanh xs.[0]) (fun a -> a.[0]) (fun xs ts y -> ts.[0] * (1.0 - y * y)) None`.
-    let define
+    // every define* builds its primitive here; `op` names the entry point in argument errors
+    let private defineWith
+        (op: string)
         (name: string)
         (impl: Tensor[] -> Tensor)
         (shapeRule: Aval[] -> Aval)
         (jvp: Tensor[] -> Tensor[] -> Tensor -> Tensor)
         (transpose: (Tensor -> LinearArg[] -> Tensor voption[]) option)
+        (batch: (Tensor[] -> int option[] -> Tensor * int) option)
         : Primitive =
-        Guard.notNull "Primitive.define" "name" name
-        Guard.notNull "Primitive.define" "impl" impl
-        Guard.notNull "Primitive.define" "shapeRule" shapeRule
-        Guard.notNull "Primitive.define" "jvp" jvp
+        Guard.notNull op "name" name
+        Guard.notNull op "impl" impl
+        Guard.notNull op "shapeRule" shapeRule
+        Guard.notNull op "jvp" jvp
 
         let rules =
             {
@@ -40,7 +33,12 @@ module Primitive =
                         [| ValueSome(jvp primals ts outs.[0]) |]
                 Transpose = transpose |> Option.map (fun t -> fun cts args _ -> t cts.[0] args)
                 NegatedOperands = [||]
-                Batch = None
+                Batch =
+                    batch
+                    |> Option.map (fun rule ->
+                        fun xs axes _ ->
+                            let y, axis = rule xs (axes |> Array.map ValueOption.toOption)
+                            [| y |], [| ValueSome axis |])
             }
 
         let evaluate (arrays: NDArray[]) (_: Params) =
@@ -67,6 +65,41 @@ module Primitive =
                 Interpreter.Restore saved
 
         Primitive(name, evaluate, (fun avals _ -> [| shapeRule avals |]), box rules)
+
+    /// Defines a primitive of any number of tensor operands and one output.
+    /// - `impl` computes on concrete tensors (it runs under plain evaluation, so ops inside it
+    ///   compute directly);
+    /// - `shapeRule` gives the output aval from the operands' avals (raise ShapeException for
+    ///   bad input);
+    /// - `jvp primals tangents output` returns the output tangent; a tangent that is zero is
+    ///   passed as zeros. Write it with ops: it is then differentiable again;
+    /// - `transpose` (only for a primitive linear in some operands): `transpose ct args` returns
+    ///   the cotangent of each `Linear` operand (`ValueNone` for `Known` ones).
+    /// Example: `let softClip = Primitive.define "soft_clip" (fun xs -> tanh xs.[0]) (fun a -> a.[0]) (fun xs ts y -> ts.[0] * (1.0 - y * y)) None`.
+    let define
+        (name: string)
+        (impl: Tensor[] -> Tensor)
+        (shapeRule: Aval[] -> Aval)
+        (jvp: Tensor[] -> Tensor[] -> Tensor -> Tensor)
+        (transpose: (Tensor -> LinearArg[] -> Tensor voption[]) option)
+        : Primitive =
+        defineWith "Primitive.define" name impl shapeRule jvp transpose None
+
+    /// `define` with a batch rule for vmap: `batch operands axes` gets each operand whole
+    /// (batched along `axes.[i]`, or the same for every example where `axes.[i]` is None)
+    /// and returns the batched output and the axis that carries its batch. Without one, vmap
+    /// applies the primitive once per example and stacks the results (correct, slower).
+    /// Example, an elementwise primitive: `fun xs axes -> Primitive.apply p [ xs.[0] ], axes.[0].Value`.
+    let defineBatched
+        (name: string)
+        (impl: Tensor[] -> Tensor)
+        (shapeRule: Aval[] -> Aval)
+        (jvp: Tensor[] -> Tensor[] -> Tensor -> Tensor)
+        (transpose: (Tensor -> LinearArg[] -> Tensor voption[]) option)
+        (batch: Tensor[] -> int option[] -> Tensor * int)
+        : Primitive =
+        Guard.notNull "Primitive.defineBatched" "batch" batch
+        defineWith "Primitive.defineBatched" name impl shapeRule jvp transpose (Some batch)
 
     /// Applies a primitive to operands: `Primitive.apply softClip [ x ]`.
     let apply (prim: Primitive) (operands: Tensor list) : Tensor =

@@ -771,6 +771,8 @@ module private NullSweep =
             box (vector ()).Aval
         elif t = typeof<Params> then
             box Params.Empty
+        elif t = typeof<VmapAxis> then
+            box (Along 0)
         elif t.IsArray && t.GetArrayRank() = 1 then
             let a = Array.CreateInstance(t.GetElementType(), 1)
             a.SetValue(dummy (t.GetElementType()), 0)

@@ -274,3 +274,30 @@ let ``a user primitive without a batch rule is evaluated once per example and st
         rounding
         (loop (grad (fun x -> Tensor.sum (apply x))) xs)
         (vmap (grad (fun x -> Tensor.sum (apply x))) xs)
+
+[<Fact>]
+let ``a user primitive with a batch rule is applied once to the whole batch`` () =
+    let calls = ref 0
+
+    let rec softClip: Lazy<Primitive> =
+        lazy
+            (Primitive.defineBatched
+                "soft_clip_batched"
+                (fun xs ->
+                    calls.Value <- calls.Value + 1
+                    Tensor.tanh xs.[0])
+                (fun a -> a.[0])
+                (fun _ ts y -> ts.[0] * (1.0 - y * y))
+                None
+                (fun xs axes -> Primitive.apply softClip.Value [ xs.[0] ], axes.[0].Value))
+
+    let apply x = Primitive.apply softClip.Value [ x ]
+    calls.Value <- 0
+    assertClose "vmap of a batched user primitive" rounding (Tensor.tanh xs) (vmap apply xs)
+    Assert.Equal(1, calls.Value)
+
+    assertClose
+        "vmap (grad) of it"
+        rounding
+        (loop (grad (fun x -> Tensor.sum (apply x))) xs)
+        (vmap (grad (fun x -> Tensor.sum (apply x))) xs)

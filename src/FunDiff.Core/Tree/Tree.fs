@@ -349,6 +349,8 @@ module Tree =
     /// vmap of a curried function of two trees, each mapped `Along axis` (all its leaves) or
     /// `Shared` (JAX's `in_axes=(None, 0)`): `Tree.vmap2 Shared (Along 0) perExampleLoss model batch`.
     let vmap2 (axisA: VmapAxis) (axisB: VmapAxis) (f: 'A -> 'B -> 'U) (a: 'A) (b: 'B) : 'U =
+        Guard.notNull "Tree.vmap2" "axisA" axisA
+        Guard.notNull "Tree.vmap2" "axisB" axisB
         Guard.notNull "Tree.vmap2" "f" f
         let na, nb = (fst (flattenAs "a" a)).Length, (fst (flattenAs "b" b)).Length
         let axes = Array.append (Array.create na axisA) (Array.create nb axisB)
@@ -360,4 +362,15 @@ module Tree =
         Guard.notNull "Tree.vmapLeaves" "axisOf" axisOf
         Guard.notNull "Tree.vmapLeaves" "f" f
         let _, _, paths = flattenWithPaths "x" xs
-        vmapLeavesWith "Tree.vmapLeaves" (paths |> Array.map axisOf) f xs
+
+        let axes =
+            paths
+            |> Array.map (fun path ->
+                let axis = axisOf path
+
+                if obj.ReferenceEquals(axis, null) then
+                    Guard.nullArgument "Tree.vmapLeaves" (sprintf "axisOf \"%s\"" path)
+
+                axis)
+
+        vmapLeavesWith "Tree.vmapLeaves" axes f xs
