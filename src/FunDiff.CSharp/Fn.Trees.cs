@@ -1,4 +1,4 @@
-// Room: the generic tree overloads of the C# transforms (Grad<T>, ...).
+// Room: the generic tree overloads of the C# transforms (Grad<T>, Vmap<T, U>, ...).
 using System;
 using static FunDiff.FSharpInterop;
 
@@ -195,4 +195,77 @@ public static partial class Fn
     /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
     /// <exception cref="ShapeException">When <paramref name="v"/>'s structure differs from <paramref name="x"/>'s.</exception>
     public static T Hvp<T>(Func<T, Tensor> f, T x, T v) => TreeModule.hvp(ToFSharp(f), x, v);
+
+    /// <summary>
+    /// Batching over trees: every leaf of the argument is mapped over its axis 0 (all with one
+    /// batch size), and every leaf of the result carries the batch along axis 0. Values that are
+    /// the same for every example are closed over, or passed <see cref="InAxis.Shared"/> with the
+    /// two-argument overload.
+    /// </summary>
+    /// <typeparam name="T">The argument's tree type: a batch of examples, e.g. a value tuple
+    /// <c>(Tensor X, Tensor Y)</c> whose leaves have the batch as axis 0.</typeparam>
+    /// <typeparam name="U">The result's tree type, e.g. a model-shaped record of gradients.</typeparam>
+    /// <param name="f">A function of one example (inside it, leaves have per-example shapes).</param>
+    /// <returns>The batched function: a <typeparamref name="U"/> whose leaves stack the examples' results.</returns>
+    /// <exception cref="ShapeException">When the returned function is called with leaves of
+    /// different batch sizes, or a leaf without an axis 0.</exception>
+    /// <example>
+    /// Per-example gradients, each an <c>Mlp</c>: <c>Vmap(((Tensor X, Tensor Y) e) =&gt; Grad((Mlp q) =&gt; Loss(q, e.X, e.Y))(model))((xs, ys))</c>.
+    /// </example>
+    public static Func<T, U> Vmap<T, U>(Func<T, U> f)
+    {
+        var function = ToFSharp(f);
+        return x => TreeModule.vmap(function, x);
+    }
+
+    /// <summary>
+    /// Batching over a function of two trees, each argument mapped along an axis (all its leaves)
+    /// or shared by every example: JAX's <c>in_axes=(None, 0)</c> is
+    /// <c>Vmap(f, InAxis.Shared, InAxis.Along(0))</c>. Every leaf of the result carries the batch
+    /// along axis 0.
+    /// </summary>
+    /// <typeparam name="T1">The first argument's type (a tree).</typeparam>
+    /// <typeparam name="T2">The second argument's type (a tree).</typeparam>
+    /// <typeparam name="U">The result's tree type.</typeparam>
+    /// <param name="f">A function of one example's arguments.</param>
+    /// <param name="first">How the first argument is treated.</param>
+    /// <param name="second">How the second argument is treated.</param>
+    /// <returns>The batched function of both arguments.</returns>
+    /// <exception cref="ShapeException">When the returned function is called with mapped leaves of
+    /// different batch sizes, or a leaf without its batch axis.</exception>
+    /// <example>
+    /// <code>
+    /// var perExample = Vmap((Mlp p, (Tensor X, Tensor Y) e) =&gt; Grad((Mlp q) =&gt; Loss(q, e.X, e.Y))(p),
+    ///                       InAxis.Shared, InAxis.Along(0))(model, (xs, ys));
+    /// </code>
+    /// </example>
+    public static Func<T1, T2, U> Vmap<T1, T2, U>(Func<T1, T2, U> f, InAxis first, InAxis second)
+    {
+        var function = ToFSharp(f);
+        var (axisA, axisB) = (first.ToFSharp(), second.ToFSharp());
+        return (a, b) => TreeModule.vmap2(axisA, axisB, function, a, b);
+    }
+
+    /// <summary>
+    /// Batching over a tree with the axis of each leaf chosen by its path: <paramref name="axisOf"/>
+    /// is asked once per leaf, with paths as the errors name them, from <c>x</c>:
+    /// <c>x.W</c>, <c>x.Layers[1].B</c>, <c>x.Item2</c> (a value tuple's second element),
+    /// <c>x["bias"]</c>. Every leaf of the result carries the batch along axis 0.
+    /// </summary>
+    /// <typeparam name="T">The argument's tree type.</typeparam>
+    /// <typeparam name="U">The result's tree type.</typeparam>
+    /// <param name="f">A function of one example.</param>
+    /// <param name="axisOf">The leaf's treatment given its path: <see cref="InAxis.Along(int)"/>
+    /// or <see cref="InAxis.Shared"/>.</param>
+    /// <returns>The batched function.</returns>
+    /// <exception cref="ShapeException">When the returned function is called with mapped leaves of
+    /// different batch sizes, or a leaf without its batch axis.</exception>
+    /// <example><c>Vmap(f, path =&gt; path.EndsWith(".Item2") ? InAxis.Along(1) : InAxis.Along(0))((xs, ysByColumn))</c></example>
+    public static Func<T, U> Vmap<T, U>(Func<T, U> f, Func<string, InAxis> axisOf)
+    {
+        var function = ToFSharp(f);
+        ArgumentNullException.ThrowIfNull(axisOf);
+        var axes = ToFSharp<string, VmapAxis>(path => axisOf(path).ToFSharp(), nameof(axisOf));
+        return x => TreeModule.vmapLeaves(axes, function, x);
+    }
 }

@@ -1,4 +1,4 @@
-// Room: the C# transforms (Grad, Jvp, Vjp, Jacobian, Hessian, ...) over Func<Tensor, Tensor>.
+// Room: the C# transforms (Grad, Jvp, Vjp, Jacobian, Hessian, Vmap, ...) over Func<Tensor, Tensor>.
 using System;
 using System.Runtime.CompilerServices;
 using static FunDiff.FSharpInterop;
@@ -9,7 +9,7 @@ namespace FunDiff;
 /// The FunDiff transforms for C#: each takes a function <c>Func&lt;Tensor, Tensor&gt;</c> and
 /// returns another function (or, where that is the natural form, a value), computed by the F#
 /// transforms in <c>FunDiff.Diff</c>. Transforms compose to any depth:
-/// <c>Grad(Grad(f))</c>, <c>Jvp(Grad(f), x, v)</c>, <c>Jacfwd(Jacrev(f))</c>.
+/// <c>Grad(Grad(f))</c>, <c>Jvp(Grad(f), x, v)</c>, <c>Jacfwd(Jacrev(f))</c>, <c>Vmap(Grad(f))</c>.
 /// </summary>
 /// <example>
 /// <code>
@@ -29,7 +29,8 @@ namespace FunDiff;
 /// Functions of many tensors take and return <em>trees</em> (C# records, classes with public
 /// properties, lists, dictionaries, value tuples, arrays, nested freely) through the generic
 /// overloads: <c>Grad((Mlp p) =&gt; Loss(p))</c>, <c>Vjp&lt;T, U&gt;</c>, <c>Grad&lt;T1, T2&gt;</c> for
-/// two arguments, <c>ValueAndGradAux</c>; <see cref="Trees"/> has the tree utilities and
+/// two arguments, <c>ValueAndGradAux</c>, <c>Vmap&lt;T, U&gt;</c> (with <see cref="InAxis"/> for an argument
+/// or a leaf mapped along another axis or shared); <see cref="Trees"/> has the tree utilities and
 /// <see cref="Adam"/>, <see cref="Sgd"/>, <see cref="Momentum"/> the optimizers. The
 /// <c>Tensor</c> overloads carry <c>[OverloadResolutionPriority(1)]</c>: wherever one applies
 /// (<c>Grad(x =&gt; x * x)</c>, <c>Jvp(x =&gt; x * x, 3.0, 1.0)</c>) C# takes it rather than a
@@ -143,6 +144,37 @@ public static partial class Fn
     }
 
     /// <summary>
+    /// The Jacobian by forward mode, evaluating <paramref name="chunk"/> basis directions per
+    /// batched evaluation (torch.func's <c>chunk_size</c>): less memory for a large input, the
+    /// same Jacobian as <see cref="Jacfwd"/>.
+    /// </summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="chunk">The number of tangents pushed forward at once, at least 1.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">If <paramref name="chunk"/> is less than 1.</exception>
+    /// <example><c>JacfwdChunked(f, 64)(x)</c> equals <c>Jacfwd(f)(x)</c>.</example>
+    public static Func<Tensor, Tensor> JacfwdChunked(Func<Tensor, Tensor> f, int chunk)
+    {
+        var function = Diff.jacfwdChunked(chunk, ToFSharp(f));
+        return function.Invoke;
+    }
+
+    /// <summary>
+    /// The Jacobian by reverse mode, evaluating <paramref name="chunk"/> cotangent directions per
+    /// batched evaluation: less memory for a large output, the same Jacobian as <see cref="Jacrev"/>.
+    /// </summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="chunk">The number of cotangents pulled back at once, at least 1.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">If <paramref name="chunk"/> is less than 1.</exception>
+    /// <example><c>JacrevChunked(f, 64)(x)</c> equals <c>Jacrev(f)(x)</c>.</example>
+    public static Func<Tensor, Tensor> JacrevChunked(Func<Tensor, Tensor> f, int chunk)
+    {
+        var function = Diff.jacrevChunked(chunk, ToFSharp(f));
+        return function.Invoke;
+    }
+
+    /// <summary>
     /// The Jacobian by the cheaper mode (forward when the input has fewer elements than the
     /// output, reverse otherwise), of shape <c>output.Shape ++ x.Shape</c>.
     /// </summary>
@@ -188,6 +220,47 @@ public static partial class Fn
     /// <exception cref="ShapeException">If <paramref name="v"/>'s shape differs from <paramref name="x"/>'s.</exception>
     [OverloadResolutionPriority(1)]
     public static Tensor Hvp(Func<Tensor, Tensor> f, Tensor x, Tensor v) => Diff.hvp(ToFSharp(f), x, v);
+
+    /// <summary>
+    /// Batching: <c>Vmap(f)(xs)</c> is <paramref name="f"/> applied to every slice <c>xs[i]</c>
+    /// along axis 0, stacked along axis 0 of the result, computed as one batched evaluation (each
+    /// primitive applied once to the whole batch), not a loop. Composes with every transform in
+    /// any order: <c>Vmap(Grad(f))</c> gives per-example gradients, <c>Grad(x =&gt; Vmap(f)(x).Sum())</c>
+    /// differentiates through the batch, <c>Vmap(Vmap(f))</c> maps two axes.
+    /// </summary>
+    /// <param name="f">A function of one example; inside it, tensors have per-example shapes. A
+    /// tensor it closes over is the same for every example.</param>
+    /// <returns>The function <c>xs =&gt; Stack(f(xs[0]), f(xs[1]), ...)</c>.</returns>
+    /// <exception cref="ShapeException">When the returned function is called with a scalar (it has
+    /// no axis 0), or <paramref name="f"/> raises one on an example's shapes.</exception>
+    /// <exception cref="ConcretizationException">When <paramref name="f"/> reads a per-example
+    /// value as a number (<c>(double)x</c>, an <c>if</c> on it): use <c>TensorExtensions.Where</c> instead.</exception>
+    /// <example><c>Vmap(Grad(loss))(examples)</c>: row <c>i</c> is <c>Grad(loss)(examples[i])</c>.</example>
+    [OverloadResolutionPriority(1)]
+    public static Func<Tensor, Tensor> Vmap(Func<Tensor, Tensor> f)
+    {
+        var function = Diff.vmap(ToFSharp(f));
+        return function.Invoke;
+    }
+
+    /// <summary>
+    /// <see cref="Vmap(Func{Tensor, Tensor})"/> over axis <paramref name="inAxis"/> of the input,
+    /// with the batch placed at axis <paramref name="outAxis"/> of the result (JAX's
+    /// <c>in_axes</c> and <c>out_axes</c>). Negative axes count from the end, as in NumPy.
+    /// </summary>
+    /// <param name="f">A function of one example.</param>
+    /// <param name="inAxis">The input's batch axis.</param>
+    /// <param name="outAxis">Where the batch goes in the result.</param>
+    /// <returns>The batched function.</returns>
+    /// <exception cref="ShapeException">When the returned function is called with an input that
+    /// has no axis <paramref name="inAxis"/>, or the result has no room for <paramref name="outAxis"/>.</exception>
+    /// <example><c>Vmap(f, -1, -1)(m)</c> maps <c>f</c> over the columns of <c>m</c> and keeps them columns.</example>
+    [OverloadResolutionPriority(1)]
+    public static Func<Tensor, Tensor> Vmap(Func<Tensor, Tensor> f, int inAxis, int outAxis)
+    {
+        var function = Diff.vmapAxes(inAxis, outAxis, ToFSharp(f));
+        return function.Invoke;
+    }
 
     /// <summary>
     /// The program <paramref name="f"/> computes on inputs of <c>x</c>'s shape and dtype, with

@@ -5,7 +5,7 @@ namespace FunDiff;
 
 /// <summary>
 /// The transforms of <see cref="Fn"/> in fluent form, on any <c>Func&lt;Tensor, Tensor&gt;</c>:
-/// <c>f.Grad()</c>, <c>f.Grad().Grad()</c>, <c>f.Hessian()</c>, <c>f.Jvp(x, v)</c>, ...
+/// <c>f.Grad()</c>, <c>f.Grad().Grad()</c>, <c>f.Hessian()</c>, <c>f.Jvp(x, v)</c>, <c>f.Grad().Vmap()</c>, ...
 /// Each is exactly the <see cref="Fn"/> method of the same name.
 /// </summary>
 /// <example>
@@ -63,6 +63,20 @@ public static class FuncExtensions
     /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
     public static Func<Tensor, Tensor> Jacrev(this Func<Tensor, Tensor> f) => Fn.Jacrev(f);
 
+    /// <summary>The Jacobian by forward mode, <paramref name="chunk"/> tangents at a time; see <see cref="Fn.JacfwdChunked"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="chunk">The number of tangents pushed forward at once, at least 1.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, equal to <c>f.Jacfwd()</c>'s.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">If <paramref name="chunk"/> is less than 1.</exception>
+    public static Func<Tensor, Tensor> JacfwdChunked(this Func<Tensor, Tensor> f, int chunk) => Fn.JacfwdChunked(f, chunk);
+
+    /// <summary>The Jacobian by reverse mode, <paramref name="chunk"/> cotangents at a time; see <see cref="Fn.JacrevChunked"/>.</summary>
+    /// <param name="f">Any function of one tensor.</param>
+    /// <param name="chunk">The number of cotangents pulled back at once, at least 1.</param>
+    /// <returns>The function <c>x =&gt; ∂f/∂x</c>, equal to <c>f.Jacrev()</c>'s.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">If <paramref name="chunk"/> is less than 1.</exception>
+    public static Func<Tensor, Tensor> JacrevChunked(this Func<Tensor, Tensor> f, int chunk) => Fn.JacrevChunked(f, chunk);
+
     /// <summary>The Jacobian by the cheaper mode; see <see cref="Fn.Jacobian"/>.</summary>
     /// <param name="f">Any function of one tensor.</param>
     /// <returns>The function <c>x =&gt; ∂f/∂x</c>, of shape <c>output.Shape ++ x.Shape</c>.</returns>
@@ -78,6 +92,23 @@ public static class FuncExtensions
     /// <returns>The function <c>(x, v) =&gt; H(x) v</c>.</returns>
     /// <exception cref="NonScalarOutputException">When <paramref name="f"/>'s output is not a scalar.</exception>
     public static Func<Tensor, Tensor, Tensor> Hvp(this Func<Tensor, Tensor> f) => Fn.Hvp(f);
+
+    /// <summary>Batching over axis 0, one batched evaluation; see <see cref="Fn.Vmap(Func{Tensor, Tensor})"/>.</summary>
+    /// <param name="f">A function of one example.</param>
+    /// <returns>The function <c>xs =&gt; Stack(f(xs[0]), f(xs[1]), ...)</c>.</returns>
+    /// <exception cref="ShapeException">When called with a scalar (it has no axis 0).</exception>
+    /// <example><c>f.Grad().Vmap()(examples)</c> gives per-example gradients.</example>
+    public static Func<Tensor, Tensor> Vmap(this Func<Tensor, Tensor> f) => Fn.Vmap(f);
+
+    /// <summary>Batching over axis <paramref name="inAxis"/>, the batch at axis <paramref name="outAxis"/>
+    /// of the result; see <see cref="Fn.Vmap(Func{Tensor, Tensor}, int, int)"/>.</summary>
+    /// <param name="f">A function of one example.</param>
+    /// <param name="inAxis">The input's batch axis (negative counts from the end).</param>
+    /// <param name="outAxis">Where the batch goes in the result (negative counts from the end).</param>
+    /// <returns>The batched function.</returns>
+    /// <exception cref="ShapeException">When called with an input that has no axis <paramref name="inAxis"/>.</exception>
+    public static Func<Tensor, Tensor> Vmap(this Func<Tensor, Tensor> f, int inAxis, int outAxis) =>
+        Fn.Vmap(f, inAxis, outAxis);
 
     /// <summary>The derivative of a function of one number; see <see cref="Fn.Derivative"/>.</summary>
     /// <param name="f">A function of a one-element tensor.</param>

@@ -48,6 +48,20 @@ public class FluentTests
     }
 
     [Fact]
+    public void Vmap_and_the_chunked_Jacobians()
+    {
+        Func<Tensor, Tensor> g = x => x.Sin() * x.Sum();
+        var xs = Tensor.Stack(X, V, X * V);
+        Same(Fn.Vmap(g)(xs), g.Vmap()(xs));
+        Same(Fn.Vmap(F.Grad())(xs), F.Grad().Vmap()(xs));
+        Same(Fn.Vmap(g, -1, -1)(xs), g.Vmap(-1, -1)(xs));
+        Close(Tensor.Stack(g(X), g(V), g(X * V)), g.Vmap()(xs));
+        Same(Fn.JacfwdChunked(g, 2)(X), g.JacfwdChunked(2)(X));
+        Same(Fn.JacrevChunked(g, 2)(X), g.JacrevChunked(2)(X));
+        Close(g.Jacfwd()(X), g.JacfwdChunked(2)(X));
+    }
+
+    [Fact]
     public void Hvp_is_a_function_of_two_tensors()
     {
         Func<Tensor, Tensor, Tensor> hvp = F.Hvp();

@@ -23,6 +23,7 @@ public class NullArgumentTests
         if (t == typeof(double[])) return new[] { 1.0, 2.0 };
         if (t == typeof(Tensor[])) return new[] { Vector() };
         if (t == typeof(string)) return "name";
+        if (t == typeof(int)) return 1;   // a valid chunk size or axis (JacfwdChunked needs chunk >= 1)
         if (typeof(Delegate).IsAssignableFrom(t))
         {
             var invoke = t.GetMethod("Invoke")!;
@@ -137,7 +138,7 @@ public class NullArgumentTests
         // the sweep covers the surface: if it found nothing to test it would pass vacuously
         var methods = Methods().ToList();
         Assert.True(methods.Count > 40, $"only {methods.Count} methods swept");
-        foreach (var required in new[] { "Grad", "Hvp", "Map2", "Update", "Gradient" })
+        foreach (var required in new[] { "Grad", "Hvp", "Map2", "Update", "Gradient", "Vmap", "JacfwdChunked", "JacrevChunked" })
             Assert.Contains(methods, m => m.Name == required);
 
         var failures = Failures();
