@@ -115,6 +115,10 @@ let broadcastInDim (shape: int[]) (dims: int[]) (x: NDArray) =
 
     if (x.Size = 1 || x.IsUniform) && aval.Size >= 2 then
         NDArray.uniform aval (x.At 0)
+    elif aval.Size = x.Size then
+        // only axes of size 1 are inserted (the dims increase): the same elements in the same
+        // order, so a view (batch rules insert such axes, e.g. a batch of one)
+        NDArray.view aval 0 x
     else
         broadcastGather aval dims x
 

@@ -26,7 +26,13 @@ let private overBasis (transform: string) (aval: Aval) (chunk: int) (map: Tensor
     [|
         for start in 0..chunk .. n - 1 do
             let count = min chunk (n - start)
-            yield Batching.vmapAxes transform 0 0 map (basisBatch aval start count)
+            let directions = basisBatch aval start count
+
+            // one direction (the pullback of a scalar function): no batch to trace
+            if count = 1 then
+                yield Prim.expandDims 0 (map (Prim.reshape aval.Shape directions))
+            else
+                yield Batching.vmapAxes transform 0 0 map directions
     |]
     |> Prim.concatenate 0
 
