@@ -301,3 +301,55 @@ let ``a user primitive with a batch rule is applied once to the whole batch`` ()
         rounding
         (loop (grad (fun x -> Tensor.sum (apply x))) xs)
         (vmap (grad (fun x -> Tensor.sum (apply x))) xs)
+
+/// A two-layer MLP in an F# record (layers in a list, as a user might hold them).
+type private Layer = { Weights: Tensor; Bias: Tensor }
+type private Mlp = { Layers: Layer list }
+
+[<Fact>]
+let ``per-example gradients of an MLP held in a record equal a loop of Tree.grad`` () =
+    let layer (inputs: int) (outputs: int) =
+        {
+            Weights = randomTensor r -0.5 0.5 [| inputs; outputs |]
+            Bias = randomTensor r -0.5 0.5 [| outputs |]
+        }
+
+    let mlp = { Layers = [ layer 4 6; layer 6 3 ] }
+
+    let labels =
+        Tensor.oneHot 3 (Tensor.convert DType.Int64 (Tensor.ofArray [| 0.0; 2.0; 1.0; 1.0; 0.0 |]))
+
+    let loss (m: Mlp) (x: Tensor, y: Tensor) =
+        let hidden = Tensor.tanh (Tensor.matmul x m.Layers.[0].Weights + m.Layers.[0].Bias)
+        let logits = Tensor.matmul hidden m.Layers.[1].Weights + m.Layers.[1].Bias
+        -(Tensor.sum (y * Tensor.logSoftmax logits))
+
+    let perExample =
+        Tree.vmap (fun ex -> Tree.grad (fun m -> loss m ex) mlp) (xs, labels)
+
+    for i in 0..4 do
+        let expected =
+            Tree.grad (fun m -> loss m (Tensor.index i xs, Tensor.index i labels)) mlp
+
+        for k in 0..1 do
+            assertClose
+                (sprintf "example %d, layer %d weights" i k)
+                rounding
+                expected.Layers.[k].Weights
+                (Tensor.index i perExample.Layers.[k].Weights)
+
+            assertClose
+                (sprintf "example %d, layer %d bias" i k)
+                rounding
+                expected.Layers.[k].Bias
+                (Tensor.index i perExample.Layers.[k].Bias)
+
+    // the batch gradient is the sum of the per-example ones
+    let batch =
+        Tree.grad (fun m -> Tensor.sum (Tree.vmap2 Shared (Along 0) loss m (xs, labels))) mlp
+
+    assertClose
+        "batch = Σ per-example"
+        rounding
+        batch.Layers.[0].Weights
+        (Tensor.sumAxes [ 0 ] perExample.Layers.[0].Weights)
