@@ -1,7 +1,8 @@
 /// Entry point. `quick`: the Stopwatch runner, which prints markdown tables and rewrites
 /// docs/BENCHMARKS.md. `quick families`: only the primitive-family rows, printed, nothing
 /// written. `quick vmap`: only the vmap rows (tables 10–12 and their targets), printed,
-/// nothing written. `peak-memory n calls`: the child process of the peak-memory measurement.
+/// nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed).
+/// `peak-memory n calls`: the child process of the peak-memory measurement.
 /// Anything else: BenchmarkDotNet over the benchmark classes (no arguments runs them all;
 /// BenchmarkDotNet's own arguments such as `--filter` pass through).
 module FunDiff.Bench.Program
@@ -105,6 +106,9 @@ let main argv =
     match List.ofArray argv with
     | [ "quick"; "families" ] -> quickFamilies ()
     | [ "quick"; "vmap" ] -> quickVmap ()
+    | [ "profile"; "vmap" ] ->
+        warnIfUnoptimized ()
+        Profile.run ()
     | "quick" :: _ -> quick ()
     | [ "peak-memory"; n; calls ] ->
         PeakMemory.child (int n) (int calls)
