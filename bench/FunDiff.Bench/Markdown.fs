@@ -871,6 +871,10 @@ gradient, the mean of the 64 (the self-check verifies that too), with the same m
 work but a 1.5 MiB result; *vmap / batch gradient* is what having the 64 gradients separately
 costs over having their mean. Before timing, the self-check requires vmap's and the loop's
 gradients to agree within 1e-9 (max abs difference) in every leaf and fails otherwise.
+*Allocated* counts the thread's managed allocations: the buffers FunDiff's pool hands out
+(16 384 elements and more, such as the 98 MiB of W1 gradients) are not in it when the pool
+has them idle, so vmap's column shows its small objects only. Where the time goes:
+`-- profile vmap` (per primitive, beside the backend's product alone and the 98 MiB write).
 
 **Jacobians batched against the loop** (table 11): `hessian rosenbrock` and
 `jacrev (fun x -> sin x * x)` (R¹⁰⁰⁰ → R¹⁰⁰⁰, a diagonal Jacobian reverse mode does not know is
