@@ -175,21 +175,21 @@ let vmapTargetRows (ms: Measurement list) : string list list =
             [
                 sprintf
                     "per-example gradients (MLP, 64 examples): vmap ≥ %s× faster than a loop of grads"
-                    (sig3 perExampleVsLoopTarget)
+                    (string perExampleVsLoopTarget)
                 ratio speedup
                 met (speedup >= perExampleVsLoopTarget)
             ]
             [
                 sprintf
                     "per-example gradients (MLP, 64 examples): vmap within %s× of one batch gradient"
-                    (sig3 perExampleVsBatchTarget)
+                    (string perExampleVsBatchTarget)
                 ratio overBatch
                 met (overBatch <= perExampleVsBatchTarget)
             ]
             [
                 sprintf
                     "Hessian of Rosenbrock, n = 100: batched ≥ %s× faster than the loop over the basis"
-                    (sig3 hessianSpeedupTarget)
+                    (string hessianSpeedupTarget)
                 ratio hessianSpeedup
                 met (hessianSpeedup >= hessianSpeedupTarget)
             ]
