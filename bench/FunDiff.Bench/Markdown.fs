@@ -147,6 +147,182 @@ let familyTable (ms: Measurement list) =
                 ]
         ]
 
+/// The targets of the vmap issue: per-example gradients ≥ 10× faster than the loop of grads and
+/// within 3× of one batch gradient; the batched Hessian ≥ 5× faster than the loop at n = 100.
+let perExampleVsLoopTarget, perExampleVsBatchTarget, hessianSpeedupTarget =
+    10.0, 3.0, 5.0
+
+/// The vmap rows of the targets table (empty when the vmap cases were not measured).
+let vmapTargetRows (ms: Measurement list) : string list list =
+    let find key =
+        ms |> List.tryFind (fun m -> m.Case.Key = key)
+
+    let met (ok: bool) = if ok then "**met**" else "**not met**"
+
+    match
+        find "vmap.mlp.vmap",
+        find "vmap.mlp.loop",
+        find "vmap.mlp.batch",
+        find "vmap.hess.new.100",
+        find "vmap.hess.loop.100"
+    with
+    | Some v, Some loop, Some batch, Some hNew, Some hLoop ->
+        let speedup = pairedRatio loop v
+        let overBatch = pairedRatio v batch
+        let hessianSpeedup = pairedRatio hLoop hNew
+
+        [
+            [
+                sprintf
+                    "per-example gradients (MLP, 64 examples): vmap ≥ %s× faster than a loop of grads"
+                    (string perExampleVsLoopTarget)
+                ratio speedup
+                met (speedup >= perExampleVsLoopTarget)
+            ]
+            [
+                sprintf
+                    "per-example gradients (MLP, 64 examples): vmap within %s× of one batch gradient"
+                    (string perExampleVsBatchTarget)
+                ratio overBatch
+                met (overBatch <= perExampleVsBatchTarget)
+            ]
+            [
+                sprintf
+                    "Hessian of Rosenbrock, n = 100: batched ≥ %s× faster than the loop over the basis"
+                    (string hessianSpeedupTarget)
+                ratio hessianSpeedup
+                met (hessianSpeedup >= hessianSpeedupTarget)
+            ]
+        ]
+    | _ -> []
+
+/// The vmap issue's tables (10–12), numbered after the primitive families.
+let vmapTables (ms: Measurement list) =
+    let m key =
+        match ms |> List.tryFind (fun m -> m.Case.Key = key) with
+        | Some m -> m
+        | None -> failwithf "no measurement %s" key
+
+    let t key = time (m key).MedianSeconds
+    let b key = bytes (m key).MedianBytes
+    let r a b' = ratio (pairedRatio (m a) (m b'))
+    let bold (s: string) = "**" + s + "**"
+    let sb = StringBuilder()
+    let add (s: string) = sb.Append(s).Append('\n') |> ignore
+
+    add "### 10. Per-example gradients of the MLP 784-256-10, 64 examples: vmap, a loop, one batch gradient\n"
+
+    add
+        "`Tree.vmap (fun example -> Tree.grad (fun p -> loss p example) p) (x, y)` (64 gradients in one batched evaluation) against a loop of 64 `Tree.grad` calls, one per example, and against one `Tree.grad` of the mean loss over the whole batch (one gradient, not 64). The self-check found vmap's and the loop's gradients equal to within 1e-9 before timing.\n"
+
+    add (
+        table
+            [
+                "vmap of grad"
+                "loop of 64 grads"
+                "one batch gradient"
+                "**loop / vmap**"
+                "**vmap / batch gradient**"
+                "allocated: vmap"
+                "allocated: loop"
+                "allocated: batch gradient"
+            ]
+            [
+                [
+                    t "vmap.mlp.vmap"
+                    t "vmap.mlp.loop"
+                    t "vmap.mlp.batch"
+                    bold (r "vmap.mlp.loop" "vmap.mlp.vmap")
+                    bold (r "vmap.mlp.vmap" "vmap.mlp.batch")
+                    b "vmap.mlp.vmap"
+                    b "vmap.mlp.loop"
+                    b "vmap.mlp.batch"
+                ]
+            ]
+    )
+
+    add "### 11. Jacobians batched over the basis (vmap) against the loop over basis directions\n"
+
+    add
+        "`hessian rosenbrock` (= jacfwd (jacrev f)) and `jacrev (fun x -> sin x * x)` as FunDiff computes them now (one linearization, its linear map or transpose applied to the whole basis in one batched evaluation) against the loop they replaced, written in the bench with the public API (`linearize` / `vjp`, then one application per basis direction, stacked). Both give the same matrices (checked before timing).\n"
+
+    add (
+        table
+            [
+                "Jacobian"
+                "batched"
+                "loop over the basis"
+                "**loop / batched**"
+                "allocated: batched"
+                "allocated: loop"
+            ]
+            [
+                for n in VmapWorkloads.hessianSizes do
+                    let nk, lk = sprintf "vmap.hess.new.%d" n, sprintf "vmap.hess.loop.%d" n
+
+                    yield
+                        [
+                            sprintf "hessian rosenbrock, n = %d" n
+                            t nk
+                            t lk
+                            bold (r lk nk)
+                            b nk
+                            b lk
+                        ]
+
+                yield
+                    [
+                        "jacrev (sin x * x), R¹⁰⁰⁰ → R¹⁰⁰⁰"
+                        t "vmap.jacrev.new"
+                        t "vmap.jacrev.loop"
+                        bold (r "vmap.jacrev.loop" "vmap.jacrev.new")
+                        b "vmap.jacrev.new"
+                        b "vmap.jacrev.loop"
+                    ]
+            ]
+    )
+
+    add "### 12. vmap's cost per primitive: the scalar loop over 1000 examples\n"
+
+    add
+        "The scalar loop of table 5 (5000 primitives per evaluation) vmapped over 1000 values of a (5000 primitives, each on 1000 numbers) against 1000 separate evaluations (5 million primitives on one number each). µs per primitive per example is the call's time over 5000 × 1000.\n"
+
+    let perExample key =
+        (m key).MedianSeconds * 1e6
+        / (float scalarLoopPrimitives * float VmapWorkloads.scalarBatch)
+
+    add (
+        table
+            [
+                "version"
+                "time per call"
+                "**µs per primitive per example**"
+                "**vs vmap**"
+                "allocated per call"
+                "bytes per primitive per example"
+            ]
+            [
+                for key, name in
+                    [
+                        "vmap.scalar.vmap", "`vmap scalarLoop` over 1000 examples"
+                        "vmap.scalar.loop", "1000 evaluations of `scalarLoop`"
+                    ] ->
+                    [
+                        name
+                        t key
+                        bold (sig3 (perExample key))
+                        bold (r key "vmap.scalar.vmap")
+                        b key
+                        sig3 (
+                            (m key).MedianBytes
+                            / (float scalarLoopPrimitives * float VmapWorkloads.scalarBatch)
+                        )
+                    ]
+            ]
+    )
+
+    sb.ToString()
+
 /// The result tables (what the console shows).
 let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) =
     let find key =
@@ -410,20 +586,21 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                     t "jac.f.fwd"
                     t "jac.f.rev"
                     bold (r "jac.f.fwd" "jac.f.rev")
-                    "reverse wins (~1000 forward passes vs 1 backward)"
+                    "reverse wins (1000 forward directions, batched, vs 1 backward)"
                 ]
                 [
                     "g: R → R¹⁰⁰⁰, sin(t·a) + t²·b"
                     t "jac.g.fwd"
                     t "jac.g.rev"
                     bold (r "jac.g.fwd" "jac.g.rev")
-                    "forward wins (1 forward pass vs ~1000 backward)"
+                    "forward wins (1 forward direction vs 1000 backward, batched)"
                 ]
             ]
     )
 
     add "### 9. Primitive families against TensorPrimitives and Span copies, 10⁵ and 10⁷ elements\n"
     add (familyTable ms)
+    add (vmapTables ms)
 
     // ---- targets ----
     add "### Targets of the performance issue\n"
@@ -457,7 +634,7 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
     add (
         table
             [ "target"; "figure"; "status" ]
-            [
+            ([
                 [ "grad / f ≤ 3, MLP"; ratio gMlp; met (under 3.0 gMlp) ]
                 [
                     "FunDiff gradient ≤ 4× the hand-written one, n = 10⁵"
@@ -558,7 +735,8 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                      | Some false -> "**not met** (heap grows from call to call)"
                      | None -> "not measured")
                 ]
-            ]
+             ]
+             @ vmapTargetRows ms)
     )
 
     add "### All measurements\n"
@@ -608,7 +786,8 @@ go below with these kernels, and *share* tells how much of the gradient is matmu
 (`jvp (grad f) x v`); *hvp / grad* should stay a small constant (about 2–4 in JAX).
 
 **The Hessian** `hessian rosenbrock x` = `jacfwd (jacrev f)`: one linearization of the
-gradient, then its linear program applied to each of the n basis directions (n × n result).
+gradient, then its linear program applied to all n basis directions in one batched (vmap)
+evaluation (n × n result).
 
 **The scalar loop** z ← a·cos(z + i) + z·b (1000 iterations, scalar tensors, derivative
 with respect to a) binds 5 primitives per iteration (add, cos, mul, mul, add), 5000 per
@@ -673,10 +852,47 @@ time: each pass counted as reading its operands and writing its result once (8 b
 element), the reshape as nothing. These rows run in their own interleaved rounds after the
 others (%FAMILY_SETTINGS%), FunDiff and its reference side by side in every round.
 
-**jacfwd vs jacrev**: `jacfwd` linearizes once and pushes each input basis direction
-through the linear program; `jacrev` runs one VJP and pulls back each output basis direction.
+**jacfwd vs jacrev**: `jacfwd` linearizes once and pushes the input basis directions
+through the linear program; `jacrev` runs one VJP and pulls back the output basis directions
+(both as one batched vmap evaluation over the whole basis).
 For f: R¹⁰⁰⁰ → R (Rosenbrock at n = 10³) reverse needs one pullback and forward a thousand
-pushes; for g: R → R¹⁰⁰⁰ the reverse.
+pushes (batched into one evaluation on 1000 × 1000 arrays); for g: R → R¹⁰⁰⁰ the reverse.
+
+**Per-example gradients** (table 10) are the MLP's gradients of each of the 64 examples'
+own loss (softmax cross-entropy of one example, written per example: `x` of 784 inputs and
+its one-hot label, no batch axis), with respect to all four weights: 64 model-shaped
+gradients, W1's alone 64 × 784 × 256 doubles (98 MiB). *vmap of grad* is
+`Tree.vmap (fun example -> Tree.grad (fun p -> exampleLoss p example) p) (x, y)`: one batched
+evaluation of the gradient, each leaf of the result carrying the batch on axis 0. *loop of 64
+grads* calls `Tree.grad` once per example (the example indexed out of the batch) and keeps the
+64 records as they come, unstacked (the loop's best case: stacking them would copy the 98 MiB
+once more). *One batch gradient* is table 2's `Tree.grad` of the mean loss over the batch: one
+gradient, the mean of the 64 (the self-check verifies that too), with the same matrix-product
+work but a 1.5 MiB result; *vmap / batch gradient* is what having the 64 gradients separately
+costs over having their mean. Before timing, the self-check requires vmap's and the loop's
+gradients to agree within 1e-9 (max abs difference) in every leaf and fails otherwise.
+*Allocated* counts the thread's managed allocations: the buffers FunDiff's pool hands out
+(16 384 elements and more, such as the 98 MiB of W1 gradients) are not in it when the pool
+has them idle, so vmap's column shows its small objects only. Where the time goes:
+`-- profile vmap` (per primitive, beside the backend's product alone and the 98 MiB write).
+
+**Jacobians batched against the loop** (table 11): `hessian rosenbrock` and
+`jacrev (fun x -> sin x * x)` (R¹⁰⁰⁰ → R¹⁰⁰⁰, a diagonal Jacobian reverse mode does not know is
+diagonal) as FunDiff computes them now, one linearization and one batched evaluation of its
+linear map (jacfwd) or transpose (jacrev) over the whole basis, against the loop-based version
+they replaced, kept runnable in the bench with the public API: `linearize f x`, then the
+returned linear map applied to each input basis direction and the columns stacked (jacfwd);
+`vjp f x`, then the pullback applied to each output basis direction and the rows stacked
+(jacrev); the Hessian is that jacfwd of that jacrev. Both versions' matrices are checked equal
+(and the Hessians against the hand-derived tridiagonal one) before timing.
+
+**vmap's cost per primitive** (table 12): the scalar loop of table 5 vmapped over 1000 values
+of a, so each of its 5000 primitives runs once on a 1000-element array, against 1000 separate
+evaluations on scalar tensors (5 million primitives), their results stacked as vmap's are.
+*µs per primitive per example* divides the call's time by 5000 × 1000: the batched row is the
+per-primitive overhead spread over the batch plus the kernels' per-element cost, the loop row
+is table 5's per-primitive overhead. Tables 10–12 run in their own interleaved rounds after
+the others (%VMAP_SETTINGS%), each case beside its comparison in every round.
 
 All figures come from one run of the quick runner: every case is warmed up, then measured in
 interleaved rounds (each round runs each case once, in a rotating order) so that the noise of
@@ -705,6 +921,9 @@ Judge the memory-bound targets (rows 1 at 10⁶, 3 and 7) over several runs, not
 /// The whole of docs/BENCHMARKS.md.
 /// The marker in `explanation` where the family rows' settings go.
 let private familySettingsMarker = "%FAMILY_SETTINGS%"
+
+/// The marker in `explanation` where the vmap rows' settings go.
+let private vmapSettingsMarker = "%VMAP_SETTINGS%"
 
 /// A quick run's settings in words.
 let private describeSettings (settings: Settings) =
@@ -739,9 +958,10 @@ let document
 
     add (
         sprintf
-            "Quick runner: %s (the primitive-family rows: %s), medians; the run took %.0f s. The machine is shared and noisy: compare ratios measured in one run, not absolute times across runs."
+            "Quick runner: %s (the primitive-family rows: %s; the vmap rows: %s), medians; the run took %.0f s. The machine is shared and noisy: compare ratios measured in one run, not absolute times across runs."
             (describeSettings settings)
             (describeSettings families)
+            (describeSettings vmapSettings)
             elapsed.TotalSeconds
     )
 
@@ -764,12 +984,21 @@ let document
         "Only the primitive-family rows (table 9), printed to the console without rewriting this file: `-- quick families`.\n"
 
     add
+        "Only the vmap rows (tables 10–12 and their targets), printed to the console without rewriting this file: `-- quick vmap`.\n"
+
+    add
         "Precise figures by BenchmarkDotNet (all classes; or pass BenchmarkDotNet's own arguments, e.g. `--filter '*Rosenbrock*'`):\n"
 
     add "```\ndotnet run -c Release --project bench/FunDiff.Bench\n```\n"
     add "## Results\n"
     add body
-    add (explanation.Replace(familySettingsMarker, describeSettings families))
+
+    add (
+        explanation
+            .Replace(familySettingsMarker, describeSettings families)
+            .Replace(vmapSettingsMarker, describeSettings vmapSettings)
+    )
+
     sb.ToString()
 
 /// Writes docs/BENCHMARKS.md under the repository root; returns its path.

@@ -331,6 +331,93 @@ let familyCases () : Case list =
                     }
     ]
 
+/// The vmap issue's cases: per-example gradients of the MLP (vmap, a loop of 64 grads, one
+/// batch gradient), the Hessian of Rosenbrock and jacrev of an elementwise map batched and by
+/// the loop over the basis they replaced, and the scalar loop vmapped over 1000 examples and
+/// evaluated 1000 times. Their inputs are built here, outside the timed calls.
+let vmapCases () : Case list =
+    let mlp =
+        let x, y = mlpData ()
+        let p = mlpParams ()
+        let batchGrad = Tree.grad (mlpLoss x y)
+
+        [
+            {
+                Key = "vmap.mlp.vmap"
+                Label = "per-example MLP gradients, Tree.vmap of Tree.grad (64 examples)"
+                Run = fun () -> sink <- VmapWorkloads.perExampleGradsVmap p (x, y)
+            }
+            {
+                Key = "vmap.mlp.loop"
+                Label = "per-example MLP gradients, a loop of 64 Tree.grad"
+                Run = fun () -> sink <- VmapWorkloads.perExampleGradsLoop p (x, y)
+            }
+            {
+                Key = "vmap.mlp.batch"
+                Label = "MLP batch gradient, Tree.grad of the mean loss (64 examples)"
+                Run = fun () -> sink <- batchGrad p
+            }
+        ]
+
+    let hessians =
+        [
+            for n in VmapWorkloads.hessianSizes do
+                let x = Tensor.ofArray (rosenbrockInput n)
+                let h = hessian rosenbrock
+                let hLoop = VmapWorkloads.hessianLoop rosenbrock
+
+                yield
+                    {
+                        Key = sprintf "vmap.hess.new.%d" n
+                        Label = sprintf "Rosenbrock hessian, n = %d, batched (vmap over the basis)" n
+                        Run = fun () -> sink <- h x
+                    }
+
+                yield
+                    {
+                        Key = sprintf "vmap.hess.loop.%d" n
+                        Label = sprintf "Rosenbrock hessian, n = %d, loop over the basis" n
+                        Run = fun () -> sink <- hLoop x
+                    }
+        ]
+
+    let jacobian =
+        let x = VmapWorkloads.elementwiseMapInput ()
+        let j = jacrev VmapWorkloads.elementwiseMap
+        let jLoop = VmapWorkloads.jacrevLoop VmapWorkloads.elementwiseMap
+
+        [
+            {
+                Key = "vmap.jacrev.new"
+                Label = "jacrev (sin x * x), R¹⁰⁰⁰ → R¹⁰⁰⁰, batched"
+                Run = fun () -> sink <- j x
+            }
+            {
+                Key = "vmap.jacrev.loop"
+                Label = "jacrev (sin x * x), R¹⁰⁰⁰ → R¹⁰⁰⁰, loop over the basis"
+                Run = fun () -> sink <- jLoop x
+            }
+        ]
+
+    let scalar =
+        let a = VmapWorkloads.scalarBatchInput ()
+        let examples = [ for i in 0 .. VmapWorkloads.scalarBatch - 1 -> Tensor.index i a ]
+
+        [
+            {
+                Key = "vmap.scalar.vmap"
+                Label = "scalar loop, vmap over 1000 examples"
+                Run = fun () -> sink <- VmapWorkloads.scalarLoopVmap a
+            }
+            {
+                Key = "vmap.scalar.loop"
+                Label = "scalar loop, 1000 separate evaluations"
+                Run = fun () -> sink <- VmapWorkloads.scalarLoopEach examples
+            }
+        ]
+
+    mlp @ hessians @ jacobian @ scalar
+
 /// Settings of a quick run.
 type Settings =
     {
@@ -356,6 +443,16 @@ let familySettings =
         Rounds = 11
         SampleTarget = TimeSpan.FromMilliseconds 80.0
         WarmUp = TimeSpan.FromMilliseconds 300.0
+    }
+
+/// Settings of the vmap rows, measured in their own interleaved rounds (a loop row takes 20–300
+/// ms a call, and vmap's per-example gradients allocate ~100 MB a call, which should not land
+/// in the other rows' rounds).
+let vmapSettings =
+    {
+        Rounds = 15
+        SampleTarget = TimeSpan.FromMilliseconds 80.0
+        WarmUp = TimeSpan.FromMilliseconds 400.0
     }
 
 /// Runs a case until `duration` has passed (at least 3 calls); returns seconds per call of the
