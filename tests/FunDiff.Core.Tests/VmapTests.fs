@@ -353,3 +353,40 @@ let ``per-example gradients of an MLP held in a record equal a loop of Tree.grad
         rounding
         batch.Layers.[0].Weights
         (Tensor.sumAxes [ 0 ] perExample.Layers.[0].Weights)
+
+[<Fact>]
+let ``binary primitives repeat an operand along leading axes exactly as if it were materialized`` () =
+    let binaries =
+        [
+            FunDiff.Primitives.Arithmetic.addP
+            FunDiff.Primitives.Arithmetic.subP
+            FunDiff.Primitives.Arithmetic.mulP
+            FunDiff.Primitives.Arithmetic.divP
+            FunDiff.Primitives.Arithmetic.powP
+            FunDiff.Primitives.Arithmetic.atan2P
+            FunDiff.Primitives.Piecewise.maxP
+            FunDiff.Primitives.Piecewise.minP
+            FunDiff.Primitives.Logical.ltP
+            FunDiff.Primitives.Logical.leP
+            FunDiff.Primitives.Logical.gtP
+            FunDiff.Primitives.Logical.geP
+            FunDiff.Primitives.Logical.eqP
+            FunDiff.Primitives.Logical.neP
+        ]
+
+    for prim in binaries do
+        for bigShape, smallShape in [ [| 5; 3 |], [| 3 |]; [| 2; 4; 9 |], [| 4; 9 |]; [| 2; 4; 9 |], [| 9 |]; [| 3; 1 |], [| 1 |]; [| 0; 3 |], [| 3 |] ] do
+            let big = randomTensor r 0.5 2.0 bigShape
+            let small = randomTensor r 0.5 2.0 smallShape
+            let materialized = Tensor.broadcastTo bigShape small
+            let bind a b = Interpreter.Bind1(prim, [| a; b |], Params.Empty)
+            let label = sprintf "%s of %A and %A" prim.Name bigShape smallShape
+            Assert.Equal<float[]>(values (bind big materialized), values (bind big small))
+            Assert.Equal<float[]>(values (bind materialized big), values (bind small big))
+            // the derivatives: the repeated operand's cotangent sums over the leading axes
+            let comparison = List.contains prim.Name [ "lt"; "le"; "gt"; "ge"; "eq"; "ne" ]
+
+            if not comparison then
+                let g (s: Tensor) = Tensor.sum (Tensor.convert Float64 (bind big s))
+                let gm (s: Tensor) = Tensor.sum (Tensor.convert Float64 (bind big (Tensor.broadcastTo bigShape s)))
+                assertClose (label + ", grad") rounding (grad gm small) (grad g small)

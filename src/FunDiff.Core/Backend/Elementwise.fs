@@ -201,16 +201,56 @@ and private powArray (c: float) (x: NDArray) =
 
     NDArray(x.Aval, out)
 
-/// The output aval of a binary elementwise op whose operands have equal shapes or one is rank 0.
+/// The output aval of a binary elementwise op whose operands have equal shapes, or one is rank
+/// 0, or one repeats along the other's leading axes: the larger operand's shape.
 let private binaryAval (dtype: DType) (x: NDArray) (y: NDArray) =
-    let shape = if x.Aval.Rank = 0 then y.Shape else x.Shape
-
-    if x.Aval.Rank = 0 && y.Aval.Rank <> 0 then
-        Aval(shape, dtype)
-    elif x.DType = dtype then
+    if x.Aval.Rank >= y.Aval.Rank && x.DType = dtype then
         x.Aval
     else
-        Aval(shape, dtype)
+        Aval((if x.Aval.Rank >= y.Aval.Rank then x.Shape else y.Shape), dtype)
+
+/// Whether `small` (rank ≥ 1, below `big`'s) repeats along `big`'s leading axes: its shape is
+/// `big`'s trailing axes (NumPy broadcasting without size-1 axes). vmap's elementwise rule
+/// leaves an operand that is the same for every example in this form instead of copying it
+/// to the batch size.
+let internal repeatsAlongLeading (big: NDArray) (small: NDArray) =
+    let r, k = big.Aval.Rank, small.Aval.Rank
+
+    k >= 1
+    && k < r
+    && (let mutable same = true
+
+        for a in 0 .. k - 1 do
+            if small.Shape.[a] <> big.Shape.[r - k + a] then
+                same <- false
+
+        same)
+
+/// `small` copied once per row of `big` (for kernels that take equal shapes or a scalar).
+let private repeatRows (big: NDArray) (small: NDArray) =
+    let out = NDArray.alloc big.Size
+    let src = small.Span
+
+    for r in 0 .. (if small.Size = 0 then 0 else big.Size / small.Size) - 1 do
+        src.CopyTo(Span<float>(out, r * small.Size, small.Size))
+
+    NDArray(Aval(big.Shape, small.DType), out)
+
+/// The operands with one that repeats along the other's leading axes materialized, for the
+/// kernels without their own row loop.
+let internal expandRepeated (x: NDArray) (y: NDArray) =
+    if repeatsAlongLeading x y && not (NDArray.isConstant y) then
+        struct (x, repeatRows x y)
+    elif repeatsAlongLeading y x && not (NDArray.isConstant x) then
+        struct (repeatRows y x, y)
+    else
+        struct (x, y)
+
+/// A binary kernel that takes equal shapes or a scalar, made to take a repeating operand too.
+let private repeating (kernel: NDArray -> NDArray -> NDArray) =
+    fun x y ->
+        let struct (x, y) = expandRepeated x y
+        kernel x y
 
 type private SpanSpan = delegate of ReadOnlySpan<float> * ReadOnlySpan<float> * Span<float> -> unit
 type private SpanScalar = delegate of ReadOnlySpan<float> * float * Span<float> -> unit
@@ -230,6 +270,23 @@ let private binaryWith
 
         if aval.Size >= 2 && NDArray.isConstant x && NDArray.isConstant y then
             NDArray.uniform aval (scalar (x.At 0) (y.At 0))
+        elif not (NDArray.isConstant y) && repeatsAlongLeading x y then
+            // y repeats along x's leading axes: one span kernel per row, y never copied
+            let out = NDArray.alloc aval.Size
+            let n = y.Size
+
+            for r in 0 .. (if n = 0 then 0 else aval.Size / n) - 1 do
+                both.Invoke(x.Span.Slice(r * n, n), y.Span, Span(out, r * n, n))
+
+            NDArray(aval, out)
+        elif not (NDArray.isConstant x) && repeatsAlongLeading y x then
+            let out = NDArray.alloc aval.Size
+            let n = x.Size
+
+            for r in 0 .. (if n = 0 then 0 else aval.Size / n) - 1 do
+                both.Invoke(x.Span, y.Span.Slice(r * n, n), Span(out, r * n, n))
+
+            NDArray(aval, out)
         else
             let out = NDArray.alloc aval.Size
 
@@ -295,7 +352,7 @@ let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: ND
 /// `binaryLoop` as a map with its scalar function.
 let private binaryLoopMap (f: float -> float -> float) : BinaryMap =
     {
-        Kernel = binaryLoop None f
+        Kernel = repeating (binaryLoop None f)
         Scalar = f
     }
 
@@ -318,7 +375,7 @@ let private powChecked (x: NDArray) (y: NDArray) =
 
 let pow: BinaryMap =
     {
-        Kernel = powChecked
+        Kernel = repeating powChecked
         Scalar = fun a b -> Math.Pow(a, b)
     }
 
@@ -407,11 +464,11 @@ let private zipMap
     : BinaryMap =
     {
         Kernel =
-            fun x y ->
+            repeating (fun x y ->
                 let aval = binaryAval x.DType x y
                 let out = NDArray.alloc aval.Size
                 zipInto vector scalar x y out
-                NDArray(aval, out)
+                NDArray(aval, out))
         Scalar = scalar
     }
 

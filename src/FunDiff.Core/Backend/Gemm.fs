@@ -20,9 +20,38 @@ open FunDiff
 [<Literal>]
 let private LongRow = 128
 
+/// Rows shorter than this are written element by element in an outer product (k = 1).
+[<Literal>]
+let private ShortOuterRow = 16
+
 /// out[i, :] = Σ_p a[i, p] · b[p, :] for one (m×k)·(k×n) product with k ≥ 1: m·k vectorized
 /// calls of length n. The i-p-j order streams rows of b and keeps the output row in cache.
-let private multiplyByRows
+let rec private multiplyByRows
+    (a: float[])
+    (aOff: int)
+    (b: float[])
+    (bOff: int)
+    (out: float[])
+    (outOff: int)
+    (m: int)
+    (k: int)
+    (n: int)
+    =
+    if k = 1 && n < ShortOuterRow then
+        // an outer product with short rows (a batched per-example gradient, e.g. 256 × 10): a
+        // TensorPrimitives call per row of a few elements costs more than the row itself;
+        // one multiply per element rounds exactly as the vector kernel does
+        for i in 0 .. m - 1 do
+            let ai = a.[aOff + i]
+            let rowOff = outOff + i * n
+
+            for j in 0 .. n - 1 do
+                out.[rowOff + j] <- b.[bOff + j] * ai
+    else
+        multiplyRowUpdates a aOff b bOff out outOff m k n
+
+/// `multiplyByRows` as vectorized row updates: row i of the output is Σ_p a[i,p] · (row p of b).
+and private multiplyRowUpdates
     (a: float[])
     (aOff: int)
     (b: float[])

@@ -15,15 +15,26 @@ module internal Kit =
     let unaryImpl (kernel: NDArray -> NDArray) =
         fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] |]
 
+    /// A binary kernel that takes equal shapes or a scalar; an operand repeating along the
+    /// other's leading axes (vmap's unbatched operand) is materialized for it first.
     let binaryImpl (kernel: NDArray -> NDArray -> NDArray) =
-        fun (xs: NDArray[]) (_: Params) -> [| kernel xs.[0] xs.[1] |]
+        fun (xs: NDArray[]) (_: Params) ->
+            let struct (x, y) = Elementwise.expandRepeated xs.[0] xs.[1]
+            [| kernel x y |]
 
     /// An elementwise unary primitive: its kernel and the scalar function that kernel applies.
     let unaryMapP name (map: Elementwise.UnaryMap) shapeRule =
         Primitive(name, unaryImpl map.Kernel, shapeRule, null, ScalarFunction.Unary map.Scalar)
 
     /// An elementwise binary primitive (rank-0 broadcasting), with its scalar function.
+    /// (Its kernel takes a repeating operand itself: add, sub, mul and div loop over the rows.)
     let binaryMapP name (map: Elementwise.BinaryMap) shapeRule =
-        Primitive(name, binaryImpl map.Kernel, shapeRule, null, ScalarFunction.Binary map.Scalar)
+        Primitive(
+            name,
+            (fun xs _ -> [| map.Kernel xs.[0] xs.[1] |]),
+            shapeRule,
+            null,
+            ScalarFunction.Binary map.Scalar
+        )
 
     let floatUnaryP name (map: Elementwise.UnaryMap) = unaryMapP name map (floatUnary name)

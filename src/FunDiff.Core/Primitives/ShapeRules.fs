@@ -29,8 +29,16 @@ let numericUnary (name: string) (avals: Aval[]) (_: Params) =
 
     [| avals.[0] |]
 
-/// Two operands of one dtype whose shapes are equal or of which one is rank 0 (a scalar that
-/// the kernel broadcasts without materializing it); `outDType` None keeps the dtype.
+/// Whether shape `small` is the trailing axes of `big` (and of lower rank): it repeats along
+/// `big`'s leading axes.
+let private isTrailing (big: int[]) (small: int[]) =
+    small.Length < big.Length && Shape.equal small big.[big.Length - small.Length ..]
+
+/// Two operands of one dtype whose shapes are equal, or of which one is rank 0 (a scalar that
+/// the kernel broadcasts without materializing it), or one of which is the other's trailing
+/// axes (it repeats along the leading ones: vmap leaves an operand shared by every example in
+/// this form, and the kernels loop over rows instead of copying it); `outDType` None keeps the
+/// dtype.
 let binary (name: string) (outDType: DType option) (avals: Aval[]) (_: Params) =
     arity name 2 avals
     let x, y = avals.[0], avals.[1]
@@ -38,18 +46,24 @@ let binary (name: string) (outDType: DType option) (avals: Aval[]) (_: Params) =
     if x.DType <> y.DType then
         fail "%s: dtypes %O and %O differ; the ops promote before binding (use Tensor.convert)." name x y
 
-    if x.Rank <> 0 && y.Rank <> 0 && not (Shape.equal x.Shape y.Shape) then
+    if
+        x.Rank <> 0
+        && y.Rank <> 0
+        && not (Shape.equal x.Shape y.Shape)
+        && not (isTrailing x.Shape y.Shape)
+        && not (isTrailing y.Shape x.Shape)
+    then
         fail
-            "%s: shapes %s and %s differ. The primitive needs equal shapes or a scalar; the Tensor operators broadcast first."
+            "%s: shapes %s and %s differ. The primitive needs equal shapes, a scalar, or one shape the other's trailing axes; the Tensor operators broadcast first."
             name
             (Shape.show x.Shape)
             (Shape.show y.Shape)
 
-    let shape = if x.Rank = 0 then y.Shape else x.Shape
+    let shape = if x.Rank >= y.Rank then x.Shape else y.Shape
     let dtype = defaultArg outDType x.DType
 
     [|
-        (if x.Rank <> 0 && x.DType = dtype then
+        (if x.Rank >= y.Rank && x.DType = dtype then
              x
          else
              Aval(shape, dtype))

@@ -82,12 +82,15 @@ let private bind1 (prim: Primitive) (xs: Tensor[]) (pars: Params) = Interpreter.
 /// The rule of an elementwise primitive (any arity) whose operands have one per-example shape
 /// or rank 0: the output keeps the batch axis of the first batched full-rank operand (no
 /// transpose for it); other batched operands are moved to that axis; an unbatched rank-0
-/// operand stays a scalar (the kernels broadcast it for free); an unbatched full-rank one is
-/// broadcast along the batch; a batched per-example scalar is broadcast across the example's
-/// shape.
+/// operand stays a scalar (the kernels broadcast it for free); with the batch in front, an
+/// unbatched operand stays as it is where the kernel repeats it; any other is broadcast to the
+/// batched output's shape (a lower-rank operand is an example's trailing axes).
 /// `scalarOperand i` says whether operand i may be rank 0 when the others are not (binary
-/// arithmetic: both; clamp: the bounds; select_n: none).
-let elementwiseWith (scalarOperand: int -> bool) (prim: Primitive) : BatchRule =
+/// arithmetic: both; clamp: the bounds; select_n: none); `repeats` whether an operand may be
+/// the trailing axes of the other (the binary primitives' kernels repeat it along the leading
+/// axes), so that with the batch in front an unbatched operand is passed as it is, not copied
+/// to the batch size.
+let elementwiseWith (scalarOperand: int -> bool) (repeats: bool) (prim: Primitive) : BatchRule =
     fun xs axes pars ->
         let n = size xs axes
         let mutable outRank = 0
@@ -112,6 +115,12 @@ let elementwiseWith (scalarOperand: int -> bool) (prim: Primitive) : BatchRule =
             exampleShape xs.[i] axes.[i]
 
         let batchedShape = Array.insertAt dest n exampleOut
+        // where the last k axes of an example sit in the batched output (a lower-rank operand
+        // is an example's trailing axes, as the binary kernels repeat it)
+        let trailing (k: int) =
+            Array.init k (fun j ->
+                let axis = outRank - k + j
+                if axis < dest then axis else axis + 1)
 
         let adapted =
             Array.init xs.Length (fun i ->
@@ -119,14 +128,17 @@ let elementwiseWith (scalarOperand: int -> bool) (prim: Primitive) : BatchRule =
 
                 match axes.[i] with
                 | ValueNone when x.Rank = 0 && scalarOperand i -> x
+                | ValueNone when repeats && dest = 0 -> x
+                | ValueNone -> Prim.broadcastInDim batchedShape (trailing x.Rank) x
                 | ValueSome a when full.[i] -> moveAxis a dest x
-                | ValueSome _ -> Prim.broadcastInDim batchedShape [| dest |] x
-                | axis -> batchedAt n dest x axis)
+                | ValueSome a ->
+                    Prim.broadcastInDim batchedShape (Array.insertAt 0 dest (trailing (x.Rank - 1))) (moveAxis a 0 x))
 
         single (bind1 prim adapted pars) dest
 
-/// The rule of an elementwise primitive whose operands may each be rank 0.
-let elementwise (prim: Primitive) : BatchRule = elementwiseWith (fun _ -> true) prim
+/// The rule of a unary elementwise primitive, or of a binary one (whose operands may each be
+/// rank 0, or the other's trailing axes).
+let elementwise (prim: Primitive) : BatchRule = elementwiseWith (fun _ -> true) true prim
 
 /// The rule of a reduction over the `axes` param (sorted): the reduced axes are renumbered
 /// past the batch axis, which survives, shifted left by the reduced axes before it.

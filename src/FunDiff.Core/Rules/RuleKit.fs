@@ -100,9 +100,11 @@ module RuleKit =
             Prim.broadcastTo out.Aval.Shape t
 
     /// The cotangent of a binary primitive's operand: summed to a scalar if the operand was a
-    /// rank-0 operand broadcast by the kernel.
+    /// rank-0 operand broadcast by the kernel, over the leading axes if it repeated along them.
     let unbroadcast (aval: Aval) (ct: Tensor) =
-        if aval.Rank = 0 && ct.Rank <> 0 then Prim.sum ct else ct
+        if aval.Rank = 0 && ct.Rank <> 0 then Prim.sum ct
+        elif aval.Rank < ct.Rank then Prim.sumAxes (Array.init (ct.Rank - aval.Rank) id) ct
+        else ct
 
     /// The sum of two tangents, either of which may be a symbolic zero, fit to the output.
     let addTangents (out: Tensor) (a: Tensor voption) (b: Tensor voption) =

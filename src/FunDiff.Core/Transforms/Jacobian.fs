@@ -10,7 +10,9 @@ open FunDiff.Transforms.Linearize
 /// `count` basis tensors of `aval` (shape `count ++ aval.shape`).
 let private basisBatch (aval: Aval) (start: int) (count: int) =
     let size = aval.Size
-    let values = Array.zeroCreate (count * size)
+    // pooled (a large basis is recycled across calls instead of landing on the LOH each time)
+    let values = Backend.NDArray.alloc (count * size)
+    System.Array.Clear values
 
     for k in 0 .. count - 1 do
         values.[k * size + start + k] <- 1.0
