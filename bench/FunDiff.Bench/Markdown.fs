@@ -739,6 +739,7 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
              @ vmapTargetRows ms)
     )
 
+    add RemainingCosts.section
     add "### All measurements\n"
     add (measurementsTable ms)
     add "### Program sizes (equations after `makeIR`, Rosenbrock at n = 10³)\n"

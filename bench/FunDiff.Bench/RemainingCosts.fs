@@ -1,0 +1,67 @@
+/// The section of docs/BENCHMARKS.md under the targets table: for every target the tables
+/// mark "not met", by how much (the table's figure) and what the remaining cost is, as the
+/// profiles found it (allocation ticks by type from an EventListener, dotnet-trace thread
+/// time, GC pause from GC.GetTotalPauseDuration, per-equation Stopwatch timing by
+/// `-- profile vmap`). Prose, not measured in the run: each paragraph says where its figures
+/// come from, so a reader can tell the run's numbers from the profiles'.
+module FunDiff.Bench.RemainingCosts
+
+/// The section's markdown.
+let section =
+    """### Where the remaining cost is (targets not met)
+
+The figures are the targets table's, from this run; the causes come from profiles, and each
+paragraph says which. They are measured on this shared two-core machine. A quiet Release
+harness gives lower absolute times than a bench run under load (the scalar loop evaluates in
+0.038–0.05 µs per primitive there).
+
+- **Scalar loop, evaluation** (target 0.06 µs; figure at or just above it): 94 B per primitive
+  remain. They are the operand array (two operands: 40 B) and the result's `ConcreteTensor`
+  (the number held in it, no `NDArray`). The rest of the time is the owner walk over the
+  interpreter stack, one `AsyncLocal` read per bind. The scalar fast path already skips the
+  shape rule, the kernel and the arrays (DESIGN-DECISIONS, "Rank-0 float64 work takes a scalar
+  fast path").
+- **Scalar loop, jvp** (target 0.15 µs; about 0.25–0.37 µs): each primitive binds its primal
+  and, through its JVP rule, 1–3 tangent primitives (`mul`: two products and a sum). So a
+  primitive costs 2–4 evaluated binds (at about 0.05 µs each) plus 446 B: a `JvpTracer` per
+  output, the tangent `voption[]` handed to the rule and returned by it, and the rule's
+  closures.
+- **Scalar loop, grad** (target 0.25 µs and 400 B; about 0.7–1.1 µs and 1093 B). Profiled by
+  allocation ticks and dotnet-trace (DESIGN-DECISIONS, "grad keeps its JVP-over-staging pair"):
+  - `Tensor[]` operand and result arrays are 28 % of the bytes;
+  - `voption<Tensor>[]` and `LinearArg[]` of the rules are 22 %;
+  - about 250 B per staged equation survive to the end of the call (the `Equation`, its arrays,
+    the `Var`, its `Atom`, the staging tracer), so about 20 % of `grad`'s time is GC pause
+    (1 % under `jvp`).
+
+  The remedy is a compact linear tape: struct equations with operand ids, from which a
+  `Program` is built only when one is printed or evaluated again. It belongs with jit's
+  restructuring of `Program` and `Primitive` (issue 15).
+- **Rosenbrock f within 1.5× the hand-written f** (about 2.8×): the two slices are views now,
+  but the eager `f` still makes 8 array passes (`b*b`, `a-…`, `**2`, `*100`, `1-b`, `**2`,
+  `+`, `sum`) where the loop makes one. Each pass is within 1.3× of a TensorPrimitives pass
+  (table 9), so the gap is the number of passes. Only fusion removes passes: jit (issue 15).
+- **Rosenbrock grad / f ≤ 2.5** (about 2.7–2.8): the backward pass is about 12 more passes (the
+  cotangents of the two squares, the products and the two slices, padded back into `x`'s
+  shape and summed). Their ratio to `f`'s 8 passes is set by the op mix, not by overhead, so
+  this too needs fusion.
+- **Elementwise `tanh x * y + x` within 1.5× of the fused loop** (about 2.2×): 3 passes against
+  1, each within table 9's ratios. Fusion again (issue 15).
+- **Matmul against OpenBLAS**: not measured when `libopenblas.so.0` cannot be loaded on the
+  machine (the bench says so above).
+- **Per-example gradients, vmap ≥ 10× a loop of grads and within 3× of one batch gradient**.
+  Profiled by `-- profile vmap`, with a Stopwatch per equation of the staged program:
+  - the per-example W1 gradients are 64 × 784 × 256 doubles, 98 MiB, and the one product that
+    writes them is 69–74 % of vmap's kernel time;
+  - writing 98 MiB into a reused array takes 4.5–7 ms on this machine, so ≥ 10× the loop (about
+    1.4 ms) would be faster than writing the result: not reachable at this model size;
+  - against the batch gradient, whose matching product writes 0.2 MiB, the gap is that write,
+    plus a full collection every other call (2.1 ms) for the pool to take back the 98 MiB
+    buffer (large-object heap).
+- **Hessian of Rosenbrock, n = 100, batched ≥ 5× the loop over the basis** (about 3.8×):
+  - about 43 % of the batched call is the transforms: linearizing `jacrev f` and tracing the
+    batched program, about 140 µs whatever n is;
+  - the rest is about 40 kernels on 100 × 99 arrays;
+  - with the transforms free the ratio would be about 4.9×;
+  - compiling the linear program once (jit) removes the per-call tracing.
+"""
