@@ -3,6 +3,22 @@ namespace FunDiff
 
 open FunDiff.Transforms
 
+/// A jitted function of one tensor (`Diff.jitted f`): call it with `Invoke`, and ask how often
+/// and why it was traced. `jit f` is its `Invoke`.
+[<Sealed>]
+type Jitted internal (cache: Jit.JitCache) =
+    /// Applies the function: traced on the first call of each input signature (shape and
+    /// dtype), then the traced program is reused.
+    member _.Invoke(x: Tensor) : Tensor =
+        Guard.notNull "jit" "x" x
+        (cache.Call [| x |]).[0]
+
+    /// How many times the function has been traced.
+    member _.TraceCount = cache.Traces
+
+    /// Why the last trace happened: "the first call", or e.g. "input 0 changed f64[3] -> f64[4]".
+    member _.LastRetrace = cache.LastRetrace
+
 /// The transforms, over `Tensor -> Tensor` (monomorphic, so lambdas that index a tensor keep
 /// their type inference). They compose to any depth: `grad (grad f)`, `jvp (grad f)`,
 /// `jacfwd (jacrev f)`.
@@ -141,6 +157,21 @@ module Diff =
         fun x ->
             Guard.notNull "vmapAxes" "x" x
             Batching.vmapAxes "vmap" inAxis outAxis f x
+
+    /// `jit f` with the trace count and the reason of the last retrace: `(jitted f).Invoke x`.
+    let jitted (f: Tensor -> Tensor) : Jitted =
+        Guard.notNull "jitted" "f" f
+        Jitted(Jit.JitCache("jit", fun xs -> [| f xs.[0] |]))
+
+    /// jit: `f` traced once per input signature (shape and dtype) into a program that later
+    /// calls reuse, bound as one `jit` primitive, so it composes with every transform:
+    /// `jit (grad f)`, `grad (jit f)`, `vmap (jit f)`, `hessian (jit f)`. Values `f` closes
+    /// over are constants of the program; inside `f` a tensor has no number (an `if` on a value
+    /// raises ConcretizationException: use `Tensor.where`). This first version evaluates the
+    /// traced program by binding its equations again; fused compiled code comes next.
+    let jit (f: Tensor -> Tensor) : Tensor -> Tensor =
+        Guard.notNull "jit" "f" f
+        (jitted f).Invoke
 
     /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
     /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the

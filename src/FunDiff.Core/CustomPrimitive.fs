@@ -39,6 +39,7 @@ module Primitive =
                         fun xs axes _ ->
                             let y, axis = rule xs (axes |> Array.map ValueOption.toOption)
                             [| y |], [| ValueSome axis |])
+                PrimalAndTangent = None
             }
 
         let evaluate (arrays: NDArray[]) (_: Params) =

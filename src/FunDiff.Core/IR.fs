@@ -243,6 +243,20 @@ and internal ProgramText private () =
 
         sb.ToString()
 
+/// A program held by a higher-order primitive's params (jit's body): closed, its captured
+/// constants hoisted to its first inputs (so it computes from its inputs alone). Prints as
+/// its body, indented under the equation that holds it.
+[<Sealed>]
+type ClosedProgram internal (program: Program, name: string) =
+    inherit ClosedBody()
+    /// The body: no consts, every captured value an input.
+    member _.Program = program
+    /// What was traced (`jit`'s function, or the rule that derived it).
+    member _.Name = name
+
+    override _.ToString() =
+        (string program).Replace("\n", "\n        ")
+
 /// Evaluation of programs by binding their equations again.
 module Program =
 
@@ -295,3 +309,9 @@ module Program =
                 env.[e.OutputArray.[j].Id] <- outs.[j]
 
         Array.map read p.OutputArray
+
+    /// The closed form of a program: its const vars become its first inputs, and the captured
+    /// tensors are returned to be passed as those inputs.
+    let internal close (p: Program) : Program * Tensor[] =
+        Program([||], [||], Array.append p.ConstVarArray p.InVarArray, p.EquationArray, p.OutputArray, p.NumVars),
+        Array.copy p.ConstArray

@@ -4,6 +4,28 @@ namespace FunDiff
 open System.Threading
 open FunDiff.Backend
 
+module private ClosedBodyIds =
+    let mutable next = 0L
+
+/// A closed program held as a parameter by a higher-order primitive (jit's body): a program
+/// whose captured constants are its first inputs, so it is pure. Declared here and implemented
+/// by the IR (`ClosedProgram`), so that `Param` and `Program` meet without a registry filled
+/// by side effects. Each traced body is one value: equal to itself, ordered by creation (so
+/// params stay comparable and hashable; programs are not compared structurally yet).
+[<AbstractClass; AllowNullLiteral>]
+type ClosedBody() =
+    let id = Interlocked.Increment(&ClosedBodyIds.next)
+    /// Unique per body, in creation order.
+    member _.Id = id
+    override b.Equals(o: obj) = obj.ReferenceEquals(b, o)
+    override _.GetHashCode() = hash id
+
+    interface System.IComparable with
+        member b.CompareTo(o: obj) =
+            match o with
+            | :? ClosedBody as other -> compare b.Id other.Id
+            | _ -> invalidArg "o" "a ClosedBody compares only with a ClosedBody"
+
 /// One parameter value of a primitive: immutable, with structural equality (so programs can be
 /// compared and hashed), never a closure.
 type Param =
@@ -11,6 +33,8 @@ type Param =
     | Ints of int[]
     | Float of float
     | DType of DType
+    /// A closed program (jit's body).
+    | Closed of ClosedBody
 
     override p.ToString() =
         match p with
@@ -18,6 +42,7 @@ type Param =
         | Ints xs -> "(" + (xs |> Array.map string |> String.concat ",") + ")"
         | Float f -> Format.scalar Float64 f
         | DType d -> d.ShortName
+        | Closed body -> string body
 
 /// The named parameters of one application of a primitive (`axes`, `shape`, `y`, ...).
 [<Sealed; AllowNullLiteral>]
@@ -42,6 +67,7 @@ type Params(entries: (string * Param)[]) =
                 | Ints xs -> box (Array.copy xs)
                 | Float f -> box f
                 | DType d -> box d
+                | Closed body -> box body
 
         named
 

@@ -1357,7 +1357,8 @@ let private againstRounding (expected: Tensor) =
 /// against central differences and linearize against jvp; ⟨u, J v⟩ = ⟨Jᵀ u, v⟩; jacfwd against
 /// jacrev on small shapes; for g x = Σ w · f x, hvp against central differences of grad and
 /// reverse-over-reverse against forward-over-reverse; makeIR's program against f; vmap of f
-/// and of grad g against loops over a batch. Raises
+/// and of grad g against loops over a batch; jit of f, grad g and hvp g and grad of jit g
+/// against eager. Raises
 /// with the failed law. `unary` computes the unary ops.
 let private checkProgramWith (unary: UnaryOp -> Tensor -> Tensor) (p: RandomProgram) =
     let inputShape = Array.ofList p.InputShape
@@ -1429,6 +1430,20 @@ let private checkProgramWith (unary: UnaryOp -> Tensor -> Tensor) (p: RandomProg
     let program = makeIR f x
     assertClose "makeIR's program evaluated with Program.eval against f" rounding y (Program.eval program [| x |]).[0]
 
+    // jitted: the traced program re-evaluated, alone and under grad and hvp, against eager
+    // (the same primitives on the same values; a transpose may sum fan-out in another order)
+    let nearly (expected: Tensor) =
+        {
+            Relative = 1e-13
+            Absolute = 1e-13 * (1.0 + magnitude expected)
+        }
+
+    assertClose "jit f against f" (nearly y) y (jit f x)
+    let gx = grad g x
+    assertClose "jit (grad g) against grad g" (nearly gx) gx (jit (grad g) x)
+    assertClose "grad (jit g) against grad g" (nearly gx) gx (grad (jit g) x)
+    assertClose "jit (hvp g x) against hvp g x" (nearly hv) hv (jit (hvp g x) v)
+
     // batched: vmap of the program, and of its gradient, over three inputs against loops
     let batch =
         Tensor.stack
@@ -1458,7 +1473,7 @@ let private fromEnvironment (variable: string) (parse: string -> 'T) (fallback: 
     | text -> parse text
 
 [<Fact>]
-let ``random programs: jvp, vjp, jacfwd, jacrev, hvp, vmap and second derivatives agree with central differences, with each other, with loops and with makeIR``
+let ``random programs: jvp, vjp, jacfwd, jacrev, hvp, vmap, jit and second derivatives agree with central differences, with each other, with loops, with eager and with makeIR``
     ()
     =
     let count = fromEnvironment "FUNDIFF_FUZZ_COUNT" int defaultCount

@@ -375,11 +375,21 @@ let ``binary primitives repeat an operand along leading axes exactly as if it we
         ]
 
     for prim in binaries do
-        for bigShape, smallShape in [ [| 5; 3 |], [| 3 |]; [| 2; 4; 9 |], [| 4; 9 |]; [| 2; 4; 9 |], [| 9 |]; [| 3; 1 |], [| 1 |]; [| 0; 3 |], [| 3 |] ] do
+        for bigShape, smallShape in
+            [
+                [| 5; 3 |], [| 3 |]
+                [| 2; 4; 9 |], [| 4; 9 |]
+                [| 2; 4; 9 |], [| 9 |]
+                [| 3; 1 |], [| 1 |]
+                [| 0; 3 |], [| 3 |]
+            ] do
             let big = randomTensor r 0.5 2.0 bigShape
             let small = randomTensor r 0.5 2.0 smallShape
             let materialized = Tensor.broadcastTo bigShape small
-            let bind a b = Interpreter.Bind1(prim, [| a; b |], Params.Empty)
+
+            let bind a b =
+                Interpreter.Bind1(prim, [| a; b |], Params.Empty)
+
             let label = sprintf "%s of %A and %A" prim.Name bigShape smallShape
             Assert.Equal<float[]>(values (bind big materialized), values (bind big small))
             Assert.Equal<float[]>(values (bind materialized big), values (bind small big))
@@ -387,6 +397,10 @@ let ``binary primitives repeat an operand along leading axes exactly as if it we
             let comparison = List.contains prim.Name [ "lt"; "le"; "gt"; "ge"; "eq"; "ne" ]
 
             if not comparison then
-                let g (s: Tensor) = Tensor.sum (Tensor.convert Float64 (bind big s))
-                let gm (s: Tensor) = Tensor.sum (Tensor.convert Float64 (bind big (Tensor.broadcastTo bigShape s)))
+                let g (s: Tensor) =
+                    Tensor.sum (Tensor.convert Float64 (bind big s))
+
+                let gm (s: Tensor) =
+                    Tensor.sum (Tensor.convert Float64 (bind big (Tensor.broadcastTo bigShape s)))
+
                 assertClose (label + ", grad") rounding (grad gm small) (grad g small)

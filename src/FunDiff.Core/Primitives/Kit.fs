@@ -29,12 +29,6 @@ module internal Kit =
     /// An elementwise binary primitive (rank-0 broadcasting), with its scalar function.
     /// (Its kernel takes a repeating operand itself: add, sub, mul and div loop over the rows.)
     let binaryMapP name (map: Elementwise.BinaryMap) shapeRule =
-        Primitive(
-            name,
-            (fun xs _ -> [| map.Kernel xs.[0] xs.[1] |]),
-            shapeRule,
-            null,
-            ScalarFunction.Binary map.Scalar
-        )
+        Primitive(name, (fun xs _ -> [| map.Kernel xs.[0] xs.[1] |]), shapeRule, null, ScalarFunction.Binary map.Scalar)
 
     let floatUnaryP name (map: Elementwise.UnaryMap) = unaryMapP name map (floatUnary name)

@@ -32,7 +32,8 @@ let numericUnary (name: string) (avals: Aval[]) (_: Params) =
 /// Whether shape `small` is the trailing axes of `big` (and of lower rank): it repeats along
 /// `big`'s leading axes.
 let private isTrailing (big: int[]) (small: int[]) =
-    small.Length < big.Length && Shape.equal small big.[big.Length - small.Length ..]
+    small.Length < big.Length
+    && Shape.equal small big.[big.Length - small.Length ..]
 
 /// Two operands of one dtype whose shapes are equal, or of which one is rank 0 (a scalar that
 /// the kernel broadcasts without materializing it), or one of which is the other's trailing

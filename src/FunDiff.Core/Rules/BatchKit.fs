@@ -138,7 +138,8 @@ let elementwiseWith (scalarOperand: int -> bool) (repeats: bool) (prim: Primitiv
 
 /// The rule of a unary elementwise primitive, or of a binary one (whose operands may each be
 /// rank 0, or the other's trailing axes).
-let elementwise (prim: Primitive) : BatchRule = elementwiseWith (fun _ -> true) true prim
+let elementwise (prim: Primitive) : BatchRule =
+    elementwiseWith (fun _ -> true) true prim
 
 /// The rule of a reduction over the `axes` param (sorted): the reduced axes are renumbered
 /// past the batch axis, which survives, shifted left by the reduced axes before it.

@@ -39,7 +39,9 @@ let rules =
         geP, jvpOnly zeroJvp
         eqP, jvpOnly zeroJvp
         neP, jvpOnly zeroJvp
-        selectNP, selectRules |> withBatch (BatchKit.elementwiseWith (fun _ -> false) false selectNP)
+        selectNP,
+        selectRules
+        |> withBatch (BatchKit.elementwiseWith (fun _ -> false) false selectNP)
         stopGradientP, jvpOnly zeroJvp
     ]
     |> BatchKit.vectorized

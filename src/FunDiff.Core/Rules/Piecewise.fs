@@ -48,6 +48,8 @@ let rules =
         signP, jvpOnly zeroJvp
         maxP, extremumRules gtP ltP
         minP, extremumRules ltP gtP
-        clampP, clampRules |> withBatch (BatchKit.elementwiseWith (fun i -> i <> 1) false clampP)
+        clampP,
+        clampRules
+        |> withBatch (BatchKit.elementwiseWith (fun i -> i <> 1) false clampP)
     ]
     |> BatchKit.vectorized

@@ -39,6 +39,9 @@ type PrimitiveRules =
         /// The batch rule (vmap); None: vmap evaluates the primitive once per example and
         /// stacks the results (correct, slower; only user-defined primitives may lack one).
         Batch: BatchRule option
+        /// A JVP rule that computes the primal outputs too, for a higher-order primitive whose
+        /// linearization yields both (jit): used instead of binding the primal and then `Jvp`.
+        PrimalAndTangent: (Tensor[] -> Tensor voption[] -> Params -> Tensor[] * Tensor voption[]) option
     }
 
 namespace FunDiff.Rules
@@ -55,6 +58,7 @@ module RuleKit =
             Transpose = None
             NegatedOperands = [||]
             Batch = None
+            PrimalAndTangent = None
         }
 
     /// Adds a batch rule.
@@ -102,9 +106,12 @@ module RuleKit =
     /// The cotangent of a binary primitive's operand: summed to a scalar if the operand was a
     /// rank-0 operand broadcast by the kernel, over the leading axes if it repeated along them.
     let unbroadcast (aval: Aval) (ct: Tensor) =
-        if aval.Rank = 0 && ct.Rank <> 0 then Prim.sum ct
-        elif aval.Rank < ct.Rank then Prim.sumAxes (Array.init (ct.Rank - aval.Rank) id) ct
-        else ct
+        if aval.Rank = 0 && ct.Rank <> 0 then
+            Prim.sum ct
+        elif aval.Rank < ct.Rank then
+            Prim.sumAxes (Array.init (ct.Rank - aval.Rank) id) ct
+        else
+            ct
 
     /// The sum of two tangents, either of which may be a symbolic zero, fit to the output.
     let addTangents (out: Tensor) (a: Tensor voption) (b: Tensor voption) =

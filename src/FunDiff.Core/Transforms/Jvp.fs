@@ -35,8 +35,16 @@ type internal JvpTrace(parent: Trace, transform: string) =
                 tangents.[i] <- ValueSome t.Tangent
             | x -> primals.[i] <- x
 
-        let outs = Interpreter.Bind(prim, primals, pars)
-        let outTangents = (Table.lookup prim).Jvp primals tangents pars outs
+        let rules = Table.lookup prim
+
+        let struct (outs, outTangents) =
+            match rules.PrimalAndTangent with
+            | Some rule ->
+                let outs, tangents = rule primals tangents pars
+                struct (outs, tangents)
+            | None ->
+                let outs = Interpreter.Bind(prim, primals, pars)
+                struct (outs, rules.Jvp primals tangents pars outs)
 
         for i in 0 .. outs.Length - 1 do
             let y = outs.[i]
