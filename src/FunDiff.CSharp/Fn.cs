@@ -263,6 +263,25 @@ public static partial class Fn
     }
 
     /// <summary>
+    /// jit: <paramref name="f"/> traced once per input signature (shape and dtype) into a
+    /// program that later calls reuse, bound as one <c>jit</c> primitive, so it composes with
+    /// every transform: <c>Jit(Grad(f))</c>, <c>Grad(Jit(f))</c>, <c>Vmap(Jit(f))</c>. Tensors
+    /// <paramref name="f"/> closes over are constants of the program. This first version
+    /// evaluates the traced program by binding its equations again (no fused code yet).
+    /// </summary>
+    /// <param name="f">The function; inside it a tensor has no number.</param>
+    /// <returns>The jitted function.</returns>
+    /// <exception cref="ConcretizationException">When <paramref name="f"/> reads a value as a number
+    /// (<c>(double)x</c>, an <c>if</c> on it): use <c>TensorExtensions.Where</c>.</exception>
+    /// <example><c>var step = Jit(Grad(loss)); step(x); step(x2);</c> traces once for one shape.</example>
+    [OverloadResolutionPriority(1)]
+    public static Func<Tensor, Tensor> Jit(Func<Tensor, Tensor> f)
+    {
+        var function = Diff.jit(ToFSharp(f));
+        return function.Invoke;
+    }
+
+    /// <summary>
     /// The program <paramref name="f"/> computes on inputs of <c>x</c>'s shape and dtype, with
     /// known values folded and dead equations removed.
     /// </summary>

@@ -100,6 +100,11 @@ public static class FuncExtensions
     /// <example><c>f.Grad().Vmap()(examples)</c> gives per-example gradients.</example>
     public static Func<Tensor, Tensor> Vmap(this Func<Tensor, Tensor> f) => Fn.Vmap(f);
 
+    /// <summary>jit: traced once per input signature; see <see cref="Fn.Jit(Func{Tensor, Tensor})"/>.</summary>
+    /// <param name="f">The function.</param>
+    /// <returns>The jitted function.</returns>
+    public static Func<Tensor, Tensor> Jit(this Func<Tensor, Tensor> f) => Fn.Jit(f);
+
     /// <summary>Batching over axis <paramref name="inAxis"/>, the batch at axis <paramref name="outAxis"/>
     /// of the result; see <see cref="Fn.Vmap(Func{Tensor, Tensor}, int, int)"/>.</summary>
     /// <param name="f">A function of one example.</param>

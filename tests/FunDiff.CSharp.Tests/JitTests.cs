@@ -1,0 +1,40 @@
+using FunDiff;
+using static FunDiff.Fn;
+using static FunDiff.CSharp.Tests.Support;
+
+namespace FunDiff.CSharp.Tests;
+
+/// <summary>
+/// jit from C#: <c>Jit(f)</c> equals <c>f</c>, and composes with <c>Grad</c>, <c>Hvp</c> and
+/// <c>Vmap</c> in both orders; the fluent form; a value read inside raises naming jit.
+/// </summary>
+public class JitTests
+{
+    private static readonly Tensor W = Tensor.OfArray(Enumerable.Range(0, 12).Select(i => Math.Sin(0.7 * i)).ToArray()).Reshape(3, 4);
+
+    private static Tensor F(Tensor x) => (W.MatMul(x).Tanh() * x[..3].Sin()).Sum() + (x * x * x).Sum() / 3.0;
+
+    private static readonly Tensor X = Tensor.Of(0.3, -0.2, 0.5, 0.9);
+    private static readonly Tensor V = Tensor.Of(1.0, 0.5, -0.5, 0.25);
+
+    [Fact]
+    public void Jit_equals_the_function_and_composes_with_every_transform()
+    {
+        Close(F(X), Jit(F)(X), 1e-13);
+        Close(Grad(F)(X), Jit(Grad(F))(X), 1e-13);
+        Close(Grad(F)(X), Grad(Jit(F))(X), 1e-13);
+        Close(Hvp(F, X, V), Hvp(Jit(F), X, V), 1e-13);
+        var xs = Tensor.Stack(X, X * 2.0, X.Sin());
+        Close(Vmap(Grad(F))(xs), Vmap(Jit(Grad(F)))(xs), 1e-13);
+        Close(Vmap(Grad(F))(xs), Jit(Vmap(Grad(F)))(xs), 1e-13);
+        Func<Tensor, Tensor> f = F;
+        Close(F(X), f.Jit()(X), 1e-13);
+    }
+
+    [Fact]
+    public void Reading_a_value_inside_jit_raises_naming_it()
+    {
+        var e = Assert.Throws<ConcretizationException>(() => Jit(x => (double)x.Sum() > 0 ? x : -x)(X));
+        Assert.Contains("jit", e.Message);
+    }
+}
