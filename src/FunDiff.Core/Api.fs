@@ -2,11 +2,12 @@
 namespace FunDiff
 
 open FunDiff.Transforms
+open FunDiff.Jit
 
 /// A jitted function of one tensor (`Diff.jitted f`): call it with `Invoke`, and ask how often
 /// and why it was traced. `jit f` is its `Invoke`.
 [<Sealed>]
-type Jitted internal (cache: Jit.JitCache) =
+type Jitted internal (cache: JitPrimitive.JitCache) =
     /// Applies the function: traced on the first call of each input signature (shape and
     /// dtype), then the traced program is reused.
     member _.Invoke(x: Tensor) : Tensor =
@@ -161,7 +162,7 @@ module Diff =
     /// `jit f` with the trace count and the reason of the last retrace: `(jitted f).Invoke x`.
     let jitted (f: Tensor -> Tensor) : Jitted =
         Guard.notNull "jitted" "f" f
-        Jitted(Jit.JitCache("jit", fun xs -> [| f xs.[0] |]))
+        Jitted(JitPrimitive.JitCache("jit", fun xs -> [| f xs.[0] |]))
 
     /// jit: `f` traced once per input signature (shape and dtype) into a program that later
     /// calls reuse, bound as one `jit` primitive, so it composes with every transform:

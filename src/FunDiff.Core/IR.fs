@@ -254,6 +254,9 @@ type ClosedProgram internal (program: Program, name: string) =
     /// What was traced (`jit`'s function, or the rule that derived it).
     member _.Name = name
 
+    /// jit's compiled form of the body, made on first evaluation (typed obj: it compiles later).
+    member val internal Compiled: obj = null with get, set
+
     override _.ToString() =
         (string program).Replace("\n", "\n        ")
 

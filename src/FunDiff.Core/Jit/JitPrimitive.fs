@@ -1,20 +1,22 @@
 /// jit (issue 15, first slice).
 /// - Computes: `f` traced once per input signature (avals) into a closed program (captured
 ///   constants hoisted to its first inputs), bound as one `jit` primitive whose param is the
-///   program. This slice evaluates the body by binding its equations again; the optimization
-///   passes and fused code generation come behind the same primitive.
+///   program. Evaluated by `Executor` (scalar equations as straight-line float code, the rest
+///   bound on concrete tensors); the optimization passes and fused array loops come behind
+///   the same primitive.
 /// - Its rules make it compose with every transform: JVP linearizes the body at the primals
 ///   and binds the linear program as another `jit` (so under `grad` the tangent work is one
 ///   linear `jit` equation); the transpose rule transposes a body with some inputs known
 ///   (the residuals); the batch rule batches the body.
 /// - Inside the traced function a value has no number (the trace stages everything, as
 ///   makeIR's): reading one raises ConcretizationException naming jit.
-module FunDiff.Transforms.Jit
+module FunDiff.Jit.JitPrimitive
 
 open System
 open System.Collections.Concurrent
 open FunDiff
 open FunDiff.Backend
+open FunDiff.Transforms
 open FunDiff.Transforms.Staging
 
 let private bodyOf (pars: Params) =
@@ -48,14 +50,31 @@ let internal paramsOf (name: string) (body: Program) =
 let internal bind (pars: Params) (inputs: Tensor[]) =
     Interpreter.Bind(self.Value, inputs, pars)
 
-// concrete evaluation: the body's equations on concrete values (no trace: plain evaluation)
+/// The body's compiled form, made on its first evaluation and kept with it (a race compiles
+/// twice and keeps one: both are the same steps).
+let private compiledOf (body: ClosedProgram) =
+    match body.Compiled with
+    | :? Executor.Compiled as c -> c
+    | _ ->
+        let c = Executor.Compiled.Of body.Program
+        body.Compiled <- c
+        c
+
+// concrete evaluation: the compiled body on concrete values (no trace: plain evaluation);
+// under NaN debugging the equations are bound one by one, so a NaN is reported in context
 let private evaluate (arrays: NDArray[]) (pars: Params) =
-    let body = (bodyOf pars).Program
+    let body = bodyOf pars
+    let args = arrays |> Array.map Prim.ofArray
     let saved = Interpreter.Enter null
 
     try
-        Program.eval body (arrays |> Array.map Prim.ofArray)
-        |> Array.map (fun t -> t.Concrete "jit")
+        let results =
+            if Interpreter.DebuggingNans then
+                Program.eval body.Program args
+            else
+                (compiledOf body).Run args
+
+        results |> Array.map (fun t -> t.Concrete "jit")
     finally
         Interpreter.Restore saved
 
