@@ -219,6 +219,22 @@ public static partial class Fn
     }
 
     /// <summary>
+    /// jit over trees: <paramref name="f"/> traced once per input structure and leaf signature
+    /// (shapes and dtypes), the traced program reused by later calls; composes with every
+    /// transform. A C# training step <c>Jit((Mlp p) =&gt; Trees.Sub(p, Trees.Scale(Grad&lt;Mlp&gt;(Loss)(p), 0.1)))</c>
+    /// is traced once.
+    /// </summary>
+    /// <typeparam name="T">The argument's tree type.</typeparam>
+    /// <typeparam name="U">The result's tree type.</typeparam>
+    /// <param name="f">The function; inside it a tensor has no number.</param>
+    /// <returns>The jitted function.</returns>
+    public static Func<T, U> Jit<T, U>(Func<T, U> f)
+    {
+        var function = TreeModule.jit(ToFSharp(f));
+        return function.Invoke;
+    }
+
+    /// <summary>
     /// Batching over a function of two trees, each argument mapped along an axis (all its leaves)
     /// or shared by every example: JAX's <c>in_axes=(None, 0)</c> is
     /// <c>Vmap(f, InAxis.Shared, InAxis.Along(0))</c>. Every leaf of the result carries the batch

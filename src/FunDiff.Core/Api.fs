@@ -2,7 +2,7 @@
 namespace FunDiff
 
 open FunDiff.Transforms
-open FunDiff.Jit
+open FunDiff.Compiler
 
 /// A jitted function of one tensor (`Diff.jitted f`): call it with `Invoke`, and ask how often
 /// and why it was traced. `jit f` is its `Invoke`.

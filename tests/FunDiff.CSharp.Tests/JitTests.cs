@@ -37,4 +37,19 @@ public class JitTests
         var e = Assert.Throws<ConcretizationException>(() => Jit(x => (double)x.Sum() > 0 ? x : -x)(X));
         Assert.Contains("jit", e.Message);
     }
+
+    [Fact]
+    public void A_jitted_training_step_over_a_record_equals_the_eager_step()
+    {
+        var x = Tensor.OfArray(Enumerable.Range(0, 12).Select(i => Math.Cos(0.3 * i)).ToArray()).Reshape(4, 3);
+        var y = Tensor.OfArray(Enumerable.Range(0, 8).Select(i => Math.Sin(0.5 * i)).ToArray()).Reshape(4, 2);
+        Tensor Loss(Mlp p) => ((x.MatMul(p.W1) + p.B1).Tanh().MatMul(p.W2) + p.B2 - y).Square().Sum();
+        Mlp Step(Mlp p) => Trees.Sub(p, Trees.Scale(Grad<Mlp>(Loss)(p), 0.05));
+        var model = new Mlp(W.Reshape(4, 3)[..3] * 0.5, Tensor.Zeros(3), Tensor.Ones(3, 2) * 0.1, Tensor.Zeros(2));
+        var step = Jit<Mlp, Mlp>(Step);
+        var eager = Step(Step(model));
+        var compiled = step(step(model));
+        Close(eager.W1, compiled.W1, 1e-13);
+        Close(eager.B2, compiled.B2, 1e-13);
+    }
 }

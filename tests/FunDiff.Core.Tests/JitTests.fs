@@ -163,3 +163,46 @@ let ``a shape error inside jit names it and is not cached`` () =
 
     Assert.Equal(2, traced.TraceCount)
     assertClose "then a good call" exact (Tensor.matmul w x) (traced.Invoke x)
+
+type private Layer = { Weights: Tensor; Bias: Tensor }
+
+[<Fact>]
+let ``Tree.jit of a training step over a record model equals the eager step`` () =
+    let layer (inputs: int) (outputs: int) =
+        {
+            Weights = randomTensor r -0.5 0.5 [| inputs; outputs |]
+            Bias = randomTensor r -0.5 0.5 [| outputs |]
+        }
+
+    let model = [ layer 4 6; layer 6 3 ]
+
+    let labels =
+        Tensor.oneHot 3 (Tensor.convert DType.Int64 (Tensor.ofArray [| 0.0; 2.0; 1.0; 1.0; 0.0 |]))
+
+    let loss (m: Layer list) =
+        let hidden = Tensor.tanh (Tensor.matmul xs m.[0].Weights + m.[0].Bias)
+        let logits = Tensor.matmul hidden m.[1].Weights + m.[1].Bias
+        -(Tensor.mean (Tensor.sumAxes [ 1 ] (labels * Tensor.logSoftmax logits)))
+
+    let step (m: Layer list) =
+        Tree.sub m (Tree.scale 0.1 (Tree.grad loss m))
+
+    let jitted = Tree.jit step
+    let eager1, compiled1 = step model, jitted model
+    let eager2, compiled2 = step eager1, jitted compiled1
+
+    for k in 0..1 do
+        assertClose (sprintf "step 1, layer %d" k) exact eager1.[k].Weights compiled1.[k].Weights
+        assertClose (sprintf "step 2, layer %d" k) exact eager2.[k].Weights compiled2.[k].Weights
+        assertClose (sprintf "step 2, bias %d" k) exact eager2.[k].Bias compiled2.[k].Bias
+
+    // another structure (one layer more) is traced apart
+    let lossOf3 (m: Layer list) =
+        Tensor.sum (m |> List.map (fun l -> Tensor.sum l.Bias) |> Tensor.stack)
+
+    let grads = Tree.jit (Tree.grad lossOf3)
+    let g2 = grads [ layer 2 2; layer 2 2 ]
+    let g3 = grads [ layer 2 2; layer 2 2; layer 2 3 ]
+    Assert.Equal(2, g2.Length)
+    Assert.Equal(3, g3.Length)
+    assertClose "bias gradient is ones" exact (Tensor.ones [| 3 |]) g3.[2].Bias

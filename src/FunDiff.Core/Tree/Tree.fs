@@ -3,6 +3,7 @@ namespace FunDiff
 
 open System
 open FunDiff.Transforms
+open FunDiff.Compiler
 
 /// How vmap treats an argument or a leaf (an entry of JAX's `in_axes`): mapped over one of
 /// its axes, or the same for every example (broadcast, as a closed-over value is).
@@ -374,3 +375,33 @@ module Tree =
                 axis)
 
         vmapLeavesWith "Tree.vmapLeaves" axes f xs
+
+    // ---- jit -----------------------------------------------------------------------------------
+
+    /// jit over trees: `f` traced once per input structure (types, lengths, keys) and leaf
+    /// signature (shapes, dtypes), as `jit` is; a training step
+    /// `Tree.jit (fun model -> Tree.grad loss model)` is traced once and reused.
+    let jit (f: 'T -> 'U) : 'T -> 'U =
+        Guard.notNull "Tree.jit" "f" f
+        // one cache per input structure: (structure, cache, the output structure it traced)
+        let structures = ResizeArray<TreeDef * JitPrimitive.JitCache * TreeDef ref>()
+        let gate = obj ()
+
+        let cacheFor (def: TreeDef) =
+            lock gate (fun () ->
+                match structures |> Seq.tryFind (fun (d, _, _) -> d.SameStructure def) with
+                | Some(_, cache, outDef) -> cache, outDef
+                | None ->
+                    if structures.Count >= 16 then
+                        structures.RemoveAt 0
+
+                    let outDef = ref Unchecked.defaultof<TreeDef>
+                    let cache = JitPrimitive.JitCache("Tree.jit", onLeaves def f outDef)
+                    structures.Add((def, cache, outDef))
+                    cache, outDef)
+
+        fun x ->
+            let leaves, def = flattenAs "x" x
+            let cache, outDef = cacheFor def
+            let ys = cache.Call leaves
+            rebuildAs outDef.Value ys

@@ -4,7 +4,7 @@
 /// shape rule and no dispatch per equation (what a scalar loop spends its time on). Every other
 /// equation binds its primitive on concrete tensors as evaluation does (kernels, checks and
 /// all). Fused array loops are the next step behind the same entry point.
-module internal FunDiff.Jit.Executor
+module internal FunDiff.Compiler.Executor
 
 open FunDiff
 

@@ -10,7 +10,7 @@
 ///   (the residuals); the batch rule batches the body.
 /// - Inside the traced function a value has no number (the trace stages everything, as
 ///   makeIR's): reading one raises ConcretizationException naming jit.
-module FunDiff.Jit.JitPrimitive
+module internal FunDiff.Compiler.JitPrimitive
 
 open System
 open System.Collections.Concurrent
