@@ -3,6 +3,10 @@
 /// written here, bit for bit: over random lengths around the vector widths, the 16-element row
 /// threshold and the non-temporal threshold, with NaN (of several payloads), ±0 and ±inf
 /// sprinkled in, on arrays that are windows of a larger buffer (views) as well as whole.
+/// (One xunit collection with BufferPoolTests: the outputs past the non-temporal threshold are
+/// pooled lengths, BufferPoolTests' among them, and renting them alongside those tests took
+/// their buffers and broke their counts.)
+[<Xunit.Collection("BufferPool")>]
 module FunDiff.Tests.KernelEquivalenceTests
 
 open System

@@ -68,14 +68,8 @@ let private reclaimTarget = 4L * 1024L * 1024L
 [<Literal>]
 let private MinCollectionSpacing = 32L * 1024L * 1024L
 
-/// The bytes to rent between induced collections when rentals are `bytes` long: 8 rentals, but
-/// no more than half the idle cap. Why the cap: the buffers a collection finds dead must fit the
-/// idle lists, or the next rentals miss and allocate fresh. 8 rentals of 10⁷ doubles (640 MB)
-/// outgrew the 512 MB cap: every collection dropped buffers, and a loop of two 10⁷-element
-/// copies allocated 40–76 MB fresh per call (page faults of new memory, measured at 2–3× the
-/// copies' own time); a full collection costs a few ms, far less than faulting in 80 MB.
-let private collectionSpacing (bytes: int64) =
-    max MinCollectionSpacing (min (8L * bytes) (maxIdleBytes / 2L))
+/// The bytes to rent between induced collections when rentals are `bytes` long.
+let private collectionSpacing (bytes: int64) = max MinCollectionSpacing (8L * bytes)
 
 /// At most this many idle buffers are kept per length: 64, or twice what one spacing between
 /// induced collections rents of that length (fewer would drop, at every collection, buffers
