@@ -1,7 +1,12 @@
 /// The vectorized kernels (comparisons, select_n, max/min, max/min/prod reductions, the tiled
-/// transpose) against plain scalar loops written here, bit for bit: over random lengths around
-/// the vector widths and the 16-element row threshold, with NaN (of several payloads), ±0 and
-/// ±inf sprinkled in, on arrays that are windows of a larger buffer (views) as well as whole.
+/// transpose, the non-temporal copies of large layout outputs) against plain scalar loops
+/// written here, bit for bit: over random lengths around the vector widths, the 16-element row
+/// threshold and the non-temporal threshold, with NaN (of several payloads), ±0 and ±inf
+/// sprinkled in, on arrays that are windows of a larger buffer (views) as well as whole.
+/// (One xunit collection with BufferPoolTests: the outputs past the non-temporal threshold are
+/// pooled lengths, BufferPoolTests' among them, and renting them alongside those tests took
+/// their buffers and broke their counts.)
+[<Xunit.Collection("BufferPool")>]
 module FunDiff.Tests.KernelEquivalenceTests
 
 open System
@@ -20,13 +25,15 @@ let private nanWith (payload: int64) (negative: bool) =
     BitConverter.Int64BitsToDouble(sign ||| 0x7FF8000000000000L ||| payload)
 
 /// Lengths at the edges of Vector<float> (2, 4 or 8 lanes), of the 16-element row threshold,
-/// and long ones.
+/// long ones, and ones at and past the size from which outputs are stored non-temporally
+/// (their elements before the first vector-aligned one take the scalar path).
 let private randomLength (r: Random) =
-    match r.Next 4 with
+    match r.Next 5 with
     | 0 -> r.Next 4
     | 1 -> [| 3; 4; 5; 7; 8; 9; 15; 16; 17; 31; 32; 33 |].[r.Next 12]
     | 2 -> r.Next(1, 70)
-    | _ -> 1000 + r.Next 600
+    | 3 -> 1000 + r.Next 600
+    | _ -> Stores.NonTemporalElements - 1 + r.Next 12
 
 /// A value: mostly small integers (so equal values and ties are common), with NaN, ±0 and
 /// ±inf sprinkled in at a rate that differs from sample to sample.
@@ -405,3 +412,133 @@ let ``transpose of a large matrix crosses many tiles`` () =
         "transpose 301 × 517"
         (transposeReference [| 1; 0 |] [| rows; cols |] values)
         (Layout.transpose [| 1; 0 |] x)
+
+// ---- non-temporal stores of large outputs ---------------------------------------------------
+
+/// Lengths around the size from which outputs are stored non-temporally.
+let private largeLengths =
+    [
+        Stores.NonTemporalElements - 1
+        Stores.NonTemporalElements
+        Stores.NonTemporalElements + 7
+    ]
+
+[<Fact>]
+let ``a non-temporal copy gives the source's bits at every alignment of either side`` () =
+    let r = Random 5
+
+    for n in largeLengths do
+        let src = randomValues r (n + 8)
+
+        for srcAt in 0..3 do
+            // every destination offset of a 32-byte vector (and of a 64-byte one, wider machines)
+            for dstAt in 0..8 do
+                let dst = Array.create (n + 9) 7.0
+                Stores.copy (ReadOnlySpan(src, srcAt, n)) (Span(dst, dstAt, n))
+
+                let expected =
+                    Array.init (n + 9) (fun i ->
+                        if i >= dstAt && i < dstAt + n then
+                            src.[srcAt + i - dstAt]
+                        else
+                            7.0)
+
+                assertBits
+                    (sprintf "copy of %d from %d to %d" n srcAt dstAt)
+                    expected
+                    (NDArray.ofData [| n + 9 |] Float64 dst)
+
+/// The row-major values of `shape` at every index, read by `at` from its flat output index.
+let private layoutReference (shape: int[]) (at: int[] -> float) =
+    let n = Shape.size shape
+    let strides = Shape.strides shape
+    Array.init n (fun flat -> at (Array.init shape.Length (fun k -> flat / strides.[k] % shape.[k])))
+
+[<Fact>]
+let ``a broadcast of rows into a large output repeats the row's bits`` () =
+    let r = Random 7
+
+    // rows of a length that shifts each row's alignment, rank 2 and 3
+    for shape, dims, operandShape in
+        [
+            [| 33; 1001 |], [| 1 |], [| 1001 |]
+            [| 2; 17; 999 |], [| 1; 2 |], [| 17; 999 |]
+            [| 40; 1000 |], [| 1 |], [| 1000 |]
+        ] do
+        let values = randomValues r (Shape.size operandShape)
+        let x = arrayOf r operandShape Float64 values
+        let operandStrides = Shape.strides operandShape
+
+        let expected =
+            layoutReference shape (fun index ->
+                values.[Array.fold2 (fun acc d st -> acc + index.[d] * st) 0 dims operandStrides])
+
+        assertBits (sprintf "broadcast to %A" shape) expected (Layout.broadcastInDim shape dims x)
+
+[<Fact>]
+let ``a concatenation into a large output places every operand's bits`` () =
+    let r = Random 11
+
+    for axis, shapes in
+        [
+            0, [ [| 16500 |]; [| 16501 |] ]
+            0, [ [| 20; 1001 |]; [| 13; 1001 |] ]
+            1, [ [| 40; 501 |]; [| 40; 333 |]; [| 40; 99 |] ]
+        ] do
+        let parts =
+            shapes |> List.map (fun shape -> shape, randomValues r (Shape.size shape))
+
+        let operands =
+            parts |> List.map (fun (shape, values) -> arrayOf r shape Float64 values)
+
+        let shape = Array.copy (fst parts.[0])
+        shape.[axis] <- parts |> List.sumBy (fun (s, _) -> s.[axis])
+
+        let expected =
+            layoutReference shape (fun index ->
+                // the operand the index falls in, and the index within it
+                let mutable at = index.[axis]
+                let mutable k = 0
+
+                while at >= (fst parts.[k]).[axis] do
+                    at <- at - (fst parts.[k]).[axis]
+                    k <- k + 1
+
+                let partShape, values = parts.[k]
+                let local = Array.copy index
+                local.[axis] <- at
+                values.[Array.fold2 (fun acc i st -> acc + i * st) 0 local (Shape.strides partShape)])
+
+        assertBits
+            (sprintf "concatenate on axis %d of %A" axis shapes)
+            expected
+            (Layout.concatenate axis (Array.ofList operands))
+
+[<Fact>]
+let ``a strided slice and a pad into a large output keep every element's bits`` () =
+    let r = Random 13
+    let shape = [| 40; 1003 |]
+    let values = randomValues r (Shape.size shape)
+    let x = arrayOf r shape Float64 values
+    // the rows' interior: a copy by rows, each starting at another alignment
+    let sliced = Layout.slice [| 0; 1 |] [| 40; 1002 |] x
+    assertBits "slice" (layoutReference [| 40; 1001 |] (fun i -> values.[i.[0] * 1003 + i.[1] + 1])) sliced
+
+    // a pad around the rows (scattered by rows) and around a flat array (one run)
+    let padded = Layout.pad [| 0; 3 |] [| 0; 2 |] x
+
+    let expectedPad =
+        layoutReference [| 40; 1008 |] (fun i ->
+            if i.[1] < 3 || i.[1] >= 1006 then
+                0.0
+            else
+                values.[i.[0] * 1003 + i.[1] - 3])
+
+    assertBits "pad of rows" expectedPad padded
+    let flat = randomValues r 33001
+    let paddedFlat = Layout.pad [| 3 |] [| 5 |] (arrayOf r [| 33001 |] Float64 flat)
+
+    assertBits
+        "pad of a flat array"
+        (Array.init 33009 (fun i -> if i < 3 || i >= 33004 then 0.0 else flat.[i - 3]))
+        paddedFlat

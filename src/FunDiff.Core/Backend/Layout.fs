@@ -3,10 +3,22 @@
 /// slice, are one strided gather or scatter driven by an odometer loop (no recursion).
 module internal FunDiff.Backend.Layout
 
+#nowarn "9" // native pointers: the pinned outputs of non-temporal copies (Stores)
+
 open System
 open System.Threading
 open System.Numerics.Tensors
+open Microsoft.FSharp.NativeInterop
 open FunDiff
+
+/// Rows of at least this many elements are copied into a large output non-temporally (Stores);
+/// shorter ones keep Array.Copy (the per-row set-up of an aligned copy would dominate them).
+[<Literal>]
+let private NonTemporalRow = 64
+
+/// Whether `n` elements in rows of `inner` are stored non-temporally.
+let private copiesRowsNonTemporally (n: int) (inner: int) =
+    Stores.isLarge n && inner >= NonTemporalRow
 
 /// Reads `src` at `offset + Σ index_k · srcStrides_k` for every index of `outShape`, row-major.
 /// A zero stride repeats (broadcast); permuted strides transpose; an offset slices.
@@ -24,10 +36,14 @@ let gather (src: float[]) (offset: int) (srcStrides: int[]) (outShape: int[]) =
             let innerStride = srcStrides.[rank - 1]
             let mutable pos = offset
             let mutable o = 0
+            let nonTemporal = innerStride = 1 && copiesRowsNonTemporally n inner
+            use pinned = fixed out
 
             while o < n do
                 // the innermost axis is a tight loop; the odometer advances the outer axes
-                if innerStride = 1 then
+                if nonTemporal then
+                    Stores.copyToPinned (ReadOnlySpan(src, pos, inner)) (NativePtr.add pinned o)
+                elif innerStride = 1 then
                     Array.blit src pos out o inner
                 elif innerStride = 0 then
                     // a broadcast along the innermost axis: a vectorized fill (10× the loop)
@@ -54,9 +70,13 @@ let gather (src: float[]) (offset: int) (srcStrides: int[]) (outShape: int[]) =
                         index.[axis] <- 0
                         axis <- axis - 1
 
+            if nonTemporal then
+                Stores.fence ()
+
     out
 
-/// Writes `src` (row-major over `srcShape`) into `dst` at `offset + Σ index_k · dstStrides_k`.
+/// Writes `src` (row-major over `srcShape`) into `dst` at `offset + Σ index_k · dstStrides_k`;
+/// non-temporally (Stores) when `dst` is large and the rows are long.
 let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[]) (src: ReadOnlySpan<float>) =
     let n = src.Length
     let rank = srcShape.Length
@@ -70,9 +90,13 @@ let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[
             let innerStride = dstStrides.[rank - 1]
             let mutable pos = offset
             let mutable o = 0
+            let nonTemporal = innerStride = 1 && copiesRowsNonTemporally dst.Length inner
+            use pinned = fixed dst
 
             while o < n do
-                if innerStride = 1 then
+                if nonTemporal then
+                    Stores.copyToPinned (src.Slice(o, inner)) (NativePtr.add pinned pos)
+                elif innerStride = 1 then
                     src.Slice(o, inner).CopyTo(Span<float>(dst, pos, inner))
                 else
                     let mutable p = pos
@@ -95,6 +119,9 @@ let scatterInto (dst: float[]) (offset: int) (dstStrides: int[]) (srcShape: int[
                         pos <- pos - dstStrides.[axis] * srcShape.[axis]
                         index.[axis] <- 0
                         axis <- axis - 1
+
+            if nonTemporal then
+                Stores.fence ()
 
 /// broadcast_in_dim as a gather with zero strides on the repeated axes.
 let private broadcastGather (aval: Aval) (dims: int[]) (x: NDArray) =
@@ -279,7 +306,7 @@ let pad (low: int[]) (high: int[]) (x: NDArray) =
     if x.Size > 0 && isContiguousRegion shape low interiorLimit then
         // the operand lands in one run (a contiguous slice's cotangent): zero only around it
         Array.Clear(out, 0, offset)
-        x.Span.CopyTo(Span<float>(out, offset, x.Size))
+        Stores.copy x.Span (Span<float>(out, offset, x.Size))
         Array.Clear(out, offset + x.Size, out.Length - offset - x.Size)
     else
         Array.Clear out
