@@ -47,6 +47,17 @@ harness gives lower absolute times than a bench run under load (the scalar loop 
   this too needs fusion.
 - **Elementwise `tanh x * y + x` within 1.5× of the fused loop** (about 2.2×): 3 passes against
   1, each within table 9's ratios. Fusion again (issue 15).
+- **Primitive families within 1.3× of TensorPrimitives / Span copies** (table 9; the rows
+  marked "no"). Profiled op by op in a Release harness (DESIGN-DECISIONS, "Large outputs of our
+  own vector loops are stored non-temporally"):
+  - the kernels themselves are not the gap: `pow_const 2` is `x*x`, a scalar operand is
+    vectorized, `sumAxes [0]` adds rows with TensorPrimitives, and outputs of 32768 elements
+    or more are stored non-temporally, as TensorPrimitives stores them;
+  - what remains at 10⁵ is the buffer pool: a bare loop renting its output from the pool is as
+    slow as our kernel. It pays about 3–5 µs of induced collection per rental, and writes into
+    a buffer last touched a collection ago, so out of cache;
+  - the fresh-array reference's own time swings 5–10× between runs on this machine, so a
+    single run's ratio in these rows is noisy both ways.
 - **Matmul against OpenBLAS**: not measured when `libopenblas.so.0` cannot be loaded on the
   machine (the bench says so above).
 - **Per-example gradients, vmap ≥ 10× a loop of grads and within 3× of one batch gradient**.
