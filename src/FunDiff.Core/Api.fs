@@ -174,6 +174,14 @@ module Diff =
         Guard.notNull "jit" "f" f
         (jitted f).Invoke
 
+    /// The program `jit f` runs on inputs of `x`'s aval, after the optimization passes
+    /// (common subexpressions merged, dead equations removed): print it (`%O`) to see what
+    /// is compiled. `lowered (jit f) x` shows the body of the jit equation.
+    let lowered (f: Tensor -> Tensor) (x: Tensor) : Program =
+        Guard.notNull "lowered" "f" f
+        Guard.notNull "lowered" "x" x
+        JitPrimitive.lowered (fun xs -> [| f xs.[0] |]) [| x.Aval |]
+
     /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
     /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the
     /// equations around it. Scoped to this call (AsyncLocal), not a global flag.

@@ -183,6 +183,10 @@ type Primitive
     /// The scalar function of an elementwise primitive (its value on rank-0 float64 operands).
     member _.Scalar = scalar
 
+    /// Whether its two operands commute (add, mul, max, min, eq, ne), so jit's passes may
+    /// reorder them; set where the primitive is declared.
+    member val Commutative = false with get, set
+
     /// The last shape-rule application, or null (read and replaced whole, so it is thread-safe).
     member internal _.LastShape
         with get () = Volatile.Read(&lastShape)

@@ -50,13 +50,13 @@ let internal paramsOf (name: string) (body: Program) =
 let internal bind (pars: Params) (inputs: Tensor[]) =
     Interpreter.Bind(self.Value, inputs, pars)
 
-/// The body's compiled form, made on its first evaluation and kept with it (a race compiles
-/// twice and keeps one: both are the same steps).
+/// The body's compiled form (after the passes), made on its first evaluation and kept with it
+/// (a race compiles twice and keeps one: both are the same steps).
 let private compiledOf (body: ClosedProgram) =
     match body.Compiled with
     | :? Executor.Compiled as c -> c
     | _ ->
-        let c = Executor.Compiled.Of body.Program
+        let c = Executor.Compiled.Of(Passes.optimize body.Program)
         body.Compiled <- c
         c
 
@@ -267,3 +267,16 @@ type internal JitCache(name: string, f: Tensor[] -> Tensor[]) =
             entries.TryRemove(key) |> ignore
 
         bind pars (Array.append captured xs)
+
+/// The program jit runs for `f` on inputs of these avals: `f` traced and closed (its captured
+/// values its first inputs), then optimized by the passes. A program that is one `jit`
+/// equation (`f` itself jitted) is that equation's body.
+let internal lowered (f: Tensor[] -> Tensor[]) (avals: Aval[]) : Program =
+    let body, _ = traceClosed "lowered" f avals
+
+    let inner =
+        match body.EquationArray with
+        | [| e |] when Object.ReferenceEquals(e.Primitive, self.Value) -> (bodyOf e.Params).Program
+        | _ -> body
+
+    Passes.optimize inner

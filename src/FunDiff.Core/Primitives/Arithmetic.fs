@@ -27,13 +27,13 @@ module Arithmetic =
                 floatUnary "pow_const" avals p)
 
     /// The `add` primitive.
-    let addP = binaryMapP "add" Elementwise.add (binary "add" None)
+    let addP = binaryMapP "add" Elementwise.add (binary "add" None) |> commutative
 
     /// The `sub` primitive.
     let subP = binaryMapP "sub" Elementwise.sub (binary "sub" None)
 
     /// The `mul` primitive.
-    let mulP = binaryMapP "mul" Elementwise.mul (binary "mul" None)
+    let mulP = binaryMapP "mul" Elementwise.mul (binary "mul" None) |> commutative
 
     /// The `div` primitive.
     let divP = binaryMapP "div" Elementwise.div (binary "div" None)

@@ -32,3 +32,8 @@ module internal Kit =
         Primitive(name, (fun xs _ -> [| map.Kernel xs.[0] xs.[1] |]), shapeRule, null, ScalarFunction.Binary map.Scalar)
 
     let floatUnaryP name (map: Elementwise.UnaryMap) = unaryMapP name map (floatUnary name)
+
+    /// Declares a binary primitive commutative (jit's passes may swap its operands).
+    let commutative (prim: Primitive) =
+        prim.Commutative <- true
+        prim

@@ -25,10 +25,14 @@ module Logical =
     let geP = builtin "ge" (binaryImpl Elementwise.ge) (binary "ge" (Some Bool))
 
     /// The `eq` primitive.
-    let eqP = builtin "eq" (binaryImpl Elementwise.eq) (binary "eq" (Some Bool))
+    let eqP =
+        builtin "eq" (binaryImpl Elementwise.eq) (binary "eq" (Some Bool))
+        |> commutative
 
     /// The `ne` primitive.
-    let neP = builtin "ne" (binaryImpl Elementwise.ne) (binary "ne" (Some Bool))
+    let neP =
+        builtin "ne" (binaryImpl Elementwise.ne) (binary "ne" (Some Bool))
+        |> commutative
 
     /// select_n(which, onFalse, onTrue): JAX's operand order, `which` a bool tensor.
     let selectNP =

@@ -19,10 +19,10 @@ module Piecewise =
     let signP = unaryMapP "sign" Elementwise.sign (numericUnary "sign")
 
     /// The `max` primitive.
-    let maxP = binaryMapP "max" Elementwise.max (binary "max" None)
+    let maxP = binaryMapP "max" Elementwise.max (binary "max" None) |> commutative
 
     /// The `min` primitive.
-    let minP = binaryMapP "min" Elementwise.min (binary "min" None)
+    let minP = binaryMapP "min" Elementwise.min (binary "min" None) |> commutative
 
     /// clamp(lo, x, hi); `lo` and `hi` have x's shape or rank 0.
     let clampP =
