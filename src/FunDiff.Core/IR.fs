@@ -257,6 +257,10 @@ type ClosedProgram internal (program: Program, name: string) =
     /// jit's compiled form of the body, made on first evaluation (typed obj: it compiles later).
     member val internal Compiled: obj = null with get, set
 
+    /// The programs jit's rules derive from the body (its linearization split, its transpose,
+    /// its batched form), traced once per key and kept with it.
+    member val internal Derived = System.Collections.Concurrent.ConcurrentDictionary<string, obj>()
+
     override _.ToString() =
         (string program).Replace("\n", "\n        ")
 

@@ -110,75 +110,200 @@ let private withInputs (inputs: Tensor[]) (at: int[]) (values: Tensor[]) =
     at |> Array.iteri (fun k i -> merged.[i] <- values.[k])
     merged
 
-// JVP: the body linearized at the primals gives the primal outputs and a linear program whose
-// consts are the residuals; that program, closed, is bound as another jit on the residuals and
-// the tangents. Under grad the tangent work is therefore one linear jit equation.
+/// A program derived from a body by a rule, traced once per key and kept with the body
+/// (a Lazy per key: concurrent first uses trace once).
+let private derived<'T> (body: ClosedProgram) (key: string) (make: unit -> 'T) : 'T =
+    let entry =
+        body.Derived.GetOrAdd(key, fun _ -> box (Lazy<'T>(Func<'T>(make)))) :?> Lazy<'T>
+
+    entry.Value
+
+/// A body split for its JVP: the known program (primal inputs → primal outputs, then the
+/// residuals) and the linear one (its consts, then the tangents → output tangents).
+type private Linearization =
+    {
+        Known: Params
+        KnownCaptured: Tensor[]
+        Linear: Params
+        /// The linear program's consts in order: a constant captured at trace time, or
+        /// ValueNone for a residual (the known call's next extra output).
+        LinearConsts: Tensor voption[]
+        Outputs: int
+    }
+
+let private avalsOf (p: Program) =
+    p.InVarArray |> Array.map (fun v -> v.Aval)
+
+let private maskKey (kind: string) (flags: bool[]) =
+    kind
+    + ":"
+    + (flags |> Array.map (fun f -> if f then "1" else "0") |> String.concat "")
+
+// The JVP, by partial evaluation of the body (JAX's partial_eval_jaxpr), traced once per set of
+// differentiated inputs: a *known* program from the primal inputs to the primal outputs and the
+// residuals, and a *linear* program from the residuals and the tangents to the output tangents.
+// Each is bound as a jit: under grad the forward work is one compiled call at the parent and
+// the tangent work one linear jit equation, which the transpose rule below transposes.
+let private linearizationOf (body: ClosedProgram) (wrt: bool[]) : Linearization =
+    derived body (maskKey "jvp" wrt) (fun () ->
+        let at =
+            [|
+                for i in 0 .. wrt.Length - 1 do
+                    if wrt.[i] then
+                        i
+            |]
+
+        let mutable linear = Unchecked.defaultof<Params>
+        let mutable consts = [||]
+        let mutable outputs = 0
+
+        let known, captured =
+            traceClosed
+                "jit"
+                (fun xs ->
+                    let ys, linearProgram =
+                        Linearize.linearizeMany
+                            "jit"
+                            (fun w -> Program.eval body.Program (withInputs xs at w))
+                            (at |> Array.map (fun i -> xs.[i]))
+
+                    // the linear program's consts: residuals (values of this trace, so extra
+                    // outputs of the known program) and constants the rules made (kept)
+                    let closed, linearConsts = Program.close linearProgram
+                    let isResidual (c: Tensor) = c :? Tracer
+                    linear <- paramsOf (body.Name + "_jvp") closed
+
+                    consts <-
+                        linearConsts
+                        |> Array.map (fun c -> if isResidual c then ValueNone else ValueSome c)
+
+                    outputs <- ys.Length
+                    Array.append ys (linearConsts |> Array.filter isResidual))
+                (avalsOf body.Program)
+
+        {
+            Known = paramsOf (body.Name + "_known") known
+            KnownCaptured = captured
+            Linear = linear
+            LinearConsts = consts
+            Outputs = outputs
+        })
+
 let private primalAndTangent (primals: Tensor[]) (tangents: Tensor voption[]) (pars: Params) =
     let body = bodyOf pars
+    let split = linearizationOf body (tangents |> Array.map (fun t -> t.IsSome))
+    let results = bind split.Known (Array.append split.KnownCaptured primals)
+    let mutable residual = split.Outputs
 
-    let wrt =
+    let consts =
+        split.LinearConsts
+        |> Array.map (fun c ->
+            match c with
+            | ValueSome c -> c
+            | ValueNone ->
+                residual <- residual + 1
+                results.[residual - 1])
+
+    let differentiated =
         [|
-            for i in 0 .. tangents.Length - 1 do
-                if tangents.[i].IsSome then
-                    i
+            for t in tangents do
+                if t.IsSome then
+                    t.Value
         |]
 
-    let f (xs: Tensor[]) =
-        Program.eval body.Program (withInputs primals wrt xs)
-
-    let ys, linear =
-        Linearize.linearizeMany "jit" f (wrt |> Array.map (fun i -> primals.[i]))
-
-    let closed, residuals = Program.close linear
-
-    let tangentsOut =
-        bind
-            (paramsOf (body.Name + "_jvp") closed)
-            (Array.append residuals (wrt |> Array.map (fun i -> tangents.[i].Value)))
-
-    ys, tangentsOut |> Array.map ValueSome
+    results.[.. split.Outputs - 1], bind split.Linear (Array.append consts differentiated) |> Array.map ValueSome
 
 // transpose with respect to the Linear inputs, the Known ones (residuals) fixed: the body as a
 // function of its linear inputs is linear, so its linearization at zero is itself, transposed
-// by the backward pass
+// by the backward pass; traced once per set of linear inputs into a program bound as a jit
 let private transpose (cts: Tensor[]) (args: LinearArg[]) (pars: Params) =
     let body = bodyOf pars
 
-    let known =
+    let isLinear =
         args
         |> Array.map (function
-            | Known v -> v
-            | Linear _ -> Unchecked.defaultof<Tensor>)
+            | Linear _ -> true
+            | Known _ -> false)
 
     let linearAt =
         [|
             for i in 0 .. args.Length - 1 do
-                match args.[i] with
-                | Linear _ -> i
-                | Known _ -> ()
+                if isLinear.[i] then
+                    i
         |]
 
-    let zeros =
-        linearAt
+    let knownAt =
+        [|
+            for i in 0 .. args.Length - 1 do
+                if not isLinear.[i] then
+                    i
+        |]
+
+    let inAvals = avalsOf body.Program
+    let outAvals = body.Program.OutputArray |> Array.map (fun a -> a.Aval)
+
+    let transposedPars, captured =
+        derived body (maskKey "transpose" isLinear) (fun () ->
+            let program, captured =
+                traceClosed
+                    "jit"
+                    (fun inputs ->
+                        let knowns, cts = inputs.[.. knownAt.Length - 1], inputs.[knownAt.Length ..]
+                        let fixedInputs = Array.zeroCreate inAvals.Length
+                        knownAt |> Array.iteri (fun k i -> fixedInputs.[i] <- knowns.[k])
+                        let zeros = linearAt |> Array.map (fun i -> Prim.zeros inAvals.[i])
+
+                        let _, linear =
+                            Linearize.linearizeMany
+                                "jit"
+                                (fun lins -> Program.eval body.Program (withInputs fixedInputs linearAt lins))
+                                zeros
+
+                        Transpose.backwardPass linear cts)
+                    (Array.append (knownAt |> Array.map (fun i -> inAvals.[i])) outAvals)
+
+            paramsOf (body.Name + "_transpose") program, captured)
+
+    let knowns =
+        knownAt
         |> Array.map (fun i ->
             match args.[i] with
-            | Linear aval -> Prim.zeros aval
-            | Known v -> v)
+            | Known v -> v
+            | Linear _ -> invalidOp "a linear input among the known ones")
 
-    let _, linear =
-        Linearize.linearizeMany "jit" (fun lins -> Program.eval body.Program (withInputs known linearAt lins)) zeros
-
-    let cotangents = Transpose.backwardPass linear cts
+    let cotangents = bind transposedPars (Array.concat [ captured; knowns; cts ])
     let result = Array.create args.Length ValueNone
     linearAt |> Array.iteri (fun k i -> result.[i] <- ValueSome cotangents.[k])
     result
 
-// batching: the body evaluated under the batch trace, every output batched along axis 0
+// batching: the body batched (vmapMany over its evaluation), traced once per batched
+// signature into a program bound as a jit; every output batched along axis 0
 let private batch (xs: Tensor[]) (axes: int voption[]) (pars: Params) =
     let body = bodyOf pars
 
-    let outs = Batching.vmapMany "jit" (Program.eval body.Program) xs axes (fun _ -> 0)
+    let key =
+        "batch:"
+        + String.concat
+            ","
+            [
+                for i in 0 .. xs.Length - 1 ->
+                    string xs.[i].Aval
+                    + (match axes.[i] with
+                       | ValueSome a -> "@" + string a
+                       | ValueNone -> "")
+            ]
 
+    let batchedPars, captured =
+        derived body key (fun () ->
+            let program, captured =
+                traceClosed
+                    "jit"
+                    (fun inputs -> Batching.vmapMany "jit" (Program.eval body.Program) inputs axes (fun _ -> 0))
+                    (xs |> Array.map (fun x -> x.Aval))
+
+            paramsOf (body.Name + "_batched") program, captured)
+
+    let outs = bind batchedPars (Array.append captured xs)
     outs, Array.create outs.Length (ValueSome 0)
 
 /// The `jit` primitive: a closed program as its `body` param, evaluated on its inputs.
