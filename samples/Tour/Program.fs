@@ -107,3 +107,24 @@ printfn "softmax = %O" s
 printfn "jacobian =\n%O" (jacobian Tensor.softmax logits)
 printfn "diag(s) − s sᵀ =\n%O" (Tensor.diag s - Tensor.outer s s)
 printfn "stable at ±1000: softmax [1000, 0, -1000] = %O" (Tensor.softmax (Tensor.ofArray [| 1000.0; 0.0; -1000.0 |]))
+
+section "Per-example gradients with vmap: one batched evaluation, no loop"
+// the logistic loss of one labelled point; vmap maps it over the four points at once
+let pointLoss (w: Tensor) (x: Tensor, y: Tensor) =
+    let p = Tensor.sigmoid (Tensor.dot x w)
+    -(y * Tensor.log p + (1.0 - y) * Tensor.log (1.0 - p))
+
+let perPoint = Tree.vmap (fun example -> grad (fun w -> pointLoss w example) w0) (features, labels)
+printfn "per-example gradients (one row per point) =\n%O" perPoint
+printfn "their mean = %O   (= grad loss(w0) above)" (Tensor.meanAxes [ 0 ] perPoint)
+printfn "the batched program (features are the input):\n%O" (makeIR (fun xs -> vmap (fun x -> Tensor.sigmoid (Tensor.dot x w0)) xs) features)
+
+section "jit: traced once per input shape, then the program is reused"
+let descend = jitted (fun w -> w - 0.5 * grad loss w)
+let mutable wj = w0
+
+for _ in 1..100 do
+    wj <- descend.Invoke wj
+
+printfn "100 jitted steps: w = %O (traced %d time(s): %s)" wj descend.TraceCount descend.LastRetrace
+printfn "what jit runs for one step:\n%O" (lowered (fun w -> w - 0.5 * grad loss w) w0)
