@@ -96,3 +96,15 @@ let ``lowered shows the optimized program jit runs`` () =
     Assert.Equal<string list>([ "exp"; "mul" ], names p)
     Assert.Contains("exp", string p)
     assertClose "jit f after the passes" rounding (f x) (jit f x)
+
+[<Fact>]
+let ``constant folding evaluates scalar equations of literals once`` () =
+    let f (x: Tensor) =
+        x * (Tensor.scalar 1.0 / Tensor.scalar 4.0 + Tensor.sin (Tensor.scalar 0.5))
+
+    let before = makeIR f x
+    let after = Passes.fold before
+    Assert.Equal<string list>([ "div"; "sin"; "add"; "mul" ], names before)
+    Assert.Equal<string list>([ "mul" ], names after)
+    Assert.Contains((string (1.0 / 4.0 + sin 0.5)).Substring(0, 6), string after)
+    assertClose "value" rounding (Program.eval before [| x |]).[0] (Program.eval after [| x |]).[0]

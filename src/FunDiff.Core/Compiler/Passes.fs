@@ -135,5 +135,51 @@ let dce (p: Program) : Program =
 
     Program(p.ConstVarArray, p.ConstArray, p.InVarArray, kept, p.OutputArray, p.NumVars)
 
+/// Constant folding: a pure equation whose operands are all literals and whose outputs are
+/// scalars is evaluated once, here, and its outputs become literals (`div 1.0 4.0` of a mean
+/// becomes `0.25`). Array results are not folded: they would be constants held by the program.
+let fold (p: Program) : Program =
+    let literal = Array.zeroCreate<Tensor> p.NumVars
+
+    let atom (a: Atom) =
+        match a with
+        | Atom.Var v when not (isNull (box literal.[v.Id])) -> Atom.Literal literal.[v.Id]
+        | a -> a
+
+    let kept = ResizeArray<Equation>()
+    let saved = Interpreter.Enter null
+
+    try
+        for e in p.EquationArray do
+            let inputs = e.InputArray |> Array.map atom
+
+            let foldable =
+                isPure e.Primitive
+                && inputs.Length > 0
+                && inputs
+                   |> Array.forall (function
+                       | Atom.Literal _ -> true
+                       | Atom.Var _ -> false)
+                && e.OutputArray |> Array.forall (fun v -> v.Aval.Rank = 0)
+
+            if foldable then
+                let values =
+                    Interpreter.Bind(
+                        e.Primitive,
+                        inputs
+                        |> Array.map (function
+                            | Atom.Literal t -> t
+                            | Atom.Var _ -> invalidOp "not a literal"),
+                        e.Params
+                    )
+
+                e.OutputArray |> Array.iteri (fun k v -> literal.[v.Id] <- values.[k])
+            else
+                kept.Add(Equation(e.Primitive, e.Params, inputs, e.OutputArray))
+    finally
+        Interpreter.Restore saved
+
+    Program(p.ConstVarArray, p.ConstArray, p.InVarArray, kept.ToArray(), p.OutputArray |> Array.map atom, p.NumVars)
+
 /// Every pass, in order: the program jit compiles.
-let optimize (p: Program) : Program = p |> cse |> dce
+let optimize (p: Program) : Program = p |> fold |> cse |> dce
