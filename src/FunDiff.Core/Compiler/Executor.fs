@@ -40,6 +40,11 @@ type Compiled
         tensorConsts: (int * Tensor)[]
     ) =
 
+    // register files reused by the next call on this thread, so a steady-state call allocates
+    // its outputs (and what the kernels of its array steps allocate), not a register per
+    // equation; a re-entrant call on the same thread (through a user primitive) takes fresh ones
+    let spare = new System.Threading.ThreadLocal<struct (float[] * Tensor[])>()
+
     /// Resolves a closed program (no consts: the captured values are its first inputs).
     static member Of(p: Program) =
         let isScalar (aval: Aval) =
@@ -98,9 +103,24 @@ type Compiled
         Compiled(steps, inputs, outputs, floats, tensors, floatConsts.ToArray(), tensorConsts.ToArray())
 
     /// Runs the program on concrete inputs (no trace is current: the caller's job).
-    member _.Run(args: Tensor[]) : Tensor[] =
-        let fs = Array.zeroCreate<float> floatCount
-        let ts = Array.zeroCreate<Tensor> tensorCount
+    member this.Run(args: Tensor[]) : Tensor[] =
+        let struct (kept, keptTensors) = spare.Value
+
+        let fs, ts =
+            if isNull kept then
+                Array.zeroCreate<float> floatCount, Array.zeroCreate<Tensor> tensorCount
+            else
+                spare.Value <- struct (null, null)
+                kept, keptTensors
+
+        try
+            this.RunWith(args, fs, ts)
+        finally
+            // the tensors are dropped (a kept register must not keep an array alive)
+            System.Array.Clear ts
+            spare.Value <- struct (fs, ts)
+
+    member private _.RunWith(args: Tensor[], fs: float[], ts: Tensor[]) : Tensor[] =
 
         for (i, v) in floatConsts do
             fs.[i] <- v
