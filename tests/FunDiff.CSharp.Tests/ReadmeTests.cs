@@ -44,6 +44,9 @@ public class ReadmeTests
     /// <summary>The first ```csharp block of the README's trees section: the MLP training loop.</summary>
     internal static string TreesExample() => CSharpBlock("Functions of many tensors: trees");
 
+    /// <summary>The first ```csharp block of the README's jit section: a jitted training step.</summary>
+    internal static string JitExample() => CSharpBlock("Compiling with jit");
+
     private static string CSharpBlock(string heading)
     {
         var readme = File.ReadAllText(FindReadme()).ReplaceLineEndings("\n");
@@ -158,6 +161,45 @@ public class ReadmeTests
         var afterUsings = code.IndexOf("\n\n", StringComparison.Ordinal) + 2;
         Assert.True(afterUsings > 2, "the block should start with its usings and a blank line");
         const string call = "_ = Train(new Mlp(Tensor.Zeros(2, 4), Tensor.Zeros(4), Tensor.Zeros(4, 2), Tensor.Zeros(2)), Tensor.Zeros(3, 2), Tensor.Zeros(3, 2));\n";
+        CompilesAsProgramCs(code[..afterUsings] + call + code[afterUsings..]);
+    }
+
+    [Fact]
+    public async Task The_README_jitted_training_step_trains_as_the_eager_step_does()
+    {
+        var options = ScriptOptions.Default
+            .WithReferences(typeof(Tensor).Assembly, typeof(Fn).Assembly, typeof(HalfMoons).Assembly)
+            .WithImports(ImplicitUsings);
+
+        // the README's block declares Loss, TrainJitted and Mlp; the same loop eagerly beside it
+        var state = await CSharpScript.RunAsync(JitExample(), options);
+        state = await state.ContinueWithAsync("""
+            Mlp TrainEager(Mlp p, Tensor x, Tensor y)
+            {
+                for (var i = 0; i < 300; i++)
+                    p = Trees.Sub(p, Trees.Scale(Grad((Mlp r) => Loss(r, x, y))(p), 0.5));
+                return p;
+            }
+            var random = new Random(7);
+            var (x, y, labels) = FunDiff.CSharp.Tests.HalfMoons.Data(random);
+            var init = new Mlp(
+                FunDiff.CSharp.Tests.HalfMoons.Uniform(random, -1, 1, 2, 16), Tensor.Zeros(16),
+                FunDiff.CSharp.Tests.HalfMoons.Uniform(random, -0.5, 0.5, 16, 2), Tensor.Zeros(2));
+            ((double)Loss(init, x, y), (double)Loss(TrainJitted(init, x, y), x, y), (double)Loss(TrainEager(init, x, y), x, y))
+            """);
+
+        var (initial, jitted, eager) = ((double, double, double))state.ReturnValue;
+        Assert.True(jitted < 0.5 * initial, $"the jitted loop trained from {initial} to {jitted}");
+        Assert.True(Math.Abs(jitted - eager) <= 1e-9 * (1 + eager), $"jitted {jitted}, eager {eager}");
+    }
+
+    [Fact]
+    public void The_README_jitted_training_step_compiles_in_the_Program_cs_of_a_console_project()
+    {
+        var code = JitExample();
+        var afterUsings = code.IndexOf("\n\n", StringComparison.Ordinal) + 2;
+        Assert.True(afterUsings > 2, "the block should start with its usings and a blank line");
+        const string call = "_ = TrainJitted(new Mlp(Tensor.Zeros(2, 4), Tensor.Zeros(4), Tensor.Zeros(4, 2), Tensor.Zeros(2)), Tensor.Zeros(3, 2), Tensor.Zeros(3, 2));\n";
         CompilesAsProgramCs(code[..afterUsings] + call + code[afterUsings..]);
     }
 }
