@@ -260,3 +260,29 @@ let assertWithinUlps
 /// A view and a copy have different alignments, as any two pooled buffers may, so ops built on
 /// sin or cos are compared to within 1 ulp; everything else bit for bit.
 let alignmentUlps = 1L
+
+/// Runs `transform` on a function that stores its argument (after `keep`) and returns `result`
+/// of it, then uses the stored tracer after the transform returned: that must raise
+/// EscapedTracerException naming `transformName` and the op (`sin`). Returns the message.
+let assertTracerEscapes
+    (transformName: string)
+    (keep: Tensor -> Tensor)
+    (result: Tensor -> Tensor)
+    (transform: (Tensor -> Tensor) -> Tensor -> Tensor)
+    (x: Tensor)
+    =
+    let mutable leaked = Unchecked.defaultof<Tensor>
+
+    transform
+        (fun x ->
+            leaked <- keep x
+            result x)
+        x
+    |> ignore
+
+    let e =
+        Xunit.Assert.Throws<EscapedTracerException>(fun () -> Tensor.sin leaked |> ignore)
+
+    Xunit.Assert.Contains(transformName, e.Message)
+    Xunit.Assert.Contains("sin", e.Message)
+    e.Message

@@ -209,17 +209,7 @@ let ``Tree.vmap (Tree.grad loss) gives per-example gradients of a record model``
 
 [<Fact>]
 let ``a batch tracer that escapes raises EscapedTracerException naming vmap`` () =
-    let mutable leaked = Tensor.scalar 0.0
-
-    vmap
-        (fun x ->
-            leaked <- x
-            x)
-        xs
-    |> ignore
-
-    let e = Assert.Throws<EscapedTracerException>(fun () -> Tensor.sin leaked |> ignore)
-    Assert.Contains("vmap", e.Message)
+    assertTracerEscapes "vmap" id id vmap xs |> ignore
 
 [<Fact>]
 let ``reading a per-example value as a number raises ConcretizationException`` () =

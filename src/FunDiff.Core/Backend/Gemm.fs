@@ -24,34 +24,8 @@ let private LongRow = 128
 [<Literal>]
 let private ShortOuterRow = 16
 
-/// out[i, :] = Σ_p a[i, p] · b[p, :] for one (m×k)·(k×n) product with k ≥ 1: m·k vectorized
-/// calls of length n. The i-p-j order streams rows of b and keeps the output row in cache.
-let rec private multiplyByRows
-    (a: float[])
-    (aOff: int)
-    (b: float[])
-    (bOff: int)
-    (out: float[])
-    (outOff: int)
-    (m: int)
-    (k: int)
-    (n: int)
-    =
-    if k = 1 && n < ShortOuterRow then
-        // an outer product with short rows (a batched per-example gradient, e.g. 256 × 10): a
-        // TensorPrimitives call per row of a few elements costs more than the row itself;
-        // one multiply per element rounds exactly as the vector kernel does
-        for i in 0 .. m - 1 do
-            let ai = a.[aOff + i]
-            let rowOff = outOff + i * n
-
-            for j in 0 .. n - 1 do
-                out.[rowOff + j] <- b.[bOff + j] * ai
-    else
-        multiplyRowUpdates a aOff b bOff out outOff m k n
-
-/// `multiplyByRows` as vectorized row updates: row i of the output is Σ_p a[i,p] · (row p of b).
-and private multiplyRowUpdates
+/// Row i of the output is Σ_p a[i,p] · (row p of b), as vectorized row updates.
+let private multiplyRowUpdates
     (a: float[])
     (aOff: int)
     (b: float[])
@@ -76,6 +50,32 @@ and private multiplyRowUpdates
                 ReadOnlySpan(out, rowOff, n),
                 row
             )
+
+/// out[i, :] = Σ_p a[i, p] · b[p, :] for one (m×k)·(k×n) product with k ≥ 1: m·k vectorized
+/// calls of length n. The i-p-j order streams rows of b and keeps the output row in cache.
+let private multiplyByRows
+    (a: float[])
+    (aOff: int)
+    (b: float[])
+    (bOff: int)
+    (out: float[])
+    (outOff: int)
+    (m: int)
+    (k: int)
+    (n: int)
+    =
+    if k = 1 && n < ShortOuterRow then
+        // an outer product with short rows (a batched per-example gradient, e.g. 256 × 10): a
+        // TensorPrimitives call per row of a few elements costs more than the row itself;
+        // one multiply per element rounds exactly as the vector kernel does
+        for i in 0 .. m - 1 do
+            let ai = a.[aOff + i]
+            let rowOff = outOff + i * n
+
+            for j in 0 .. n - 1 do
+                out.[rowOff + j] <- b.[bOff + j] * ai
+    else
+        multiplyRowUpdates a aOff b bOff out outOff m k n
 
 /// The same product as m·n vectorized dot products of length k, of a row of a with a column of
 /// b read from `columns` (b transposed, n×k, at `colOff`): better when rows are short.
