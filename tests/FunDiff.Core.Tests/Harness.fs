@@ -286,3 +286,20 @@ let assertTracerEscapes
     Xunit.Assert.Contains(transformName, e.Message)
     Xunit.Assert.Contains("sin", e.Message)
     e.Message
+
+/// Two smooth functions of a 4-vector that the transform tests (vmap, jit) share, over a fixed
+/// random 3×4 matrix `W`.
+module Samples =
+    /// The matrix the samples close over.
+    let W = randomTensor (Random 20261203) -1.0 1.0 [| 3; 4 |]
+
+    /// A scalar function with every kind of primitive in it: elementwise ops, a matrix product
+    /// with the closed-over `W`, slices, a concatenation and reductions.
+    let scalar (x: Tensor) =
+        let h = Tensor.tanh (Tensor.matmul W x) * Tensor.sin x.[0..2]
+
+        Tensor.sum (Tensor.concat 0 [ h; Tensor.exp x.[1..] ])
+        + Tensor.sum (x * x * x) / 3.0
+
+    /// A vector-valued function R⁴ → R³.
+    let vector (x: Tensor) = Tensor.matmul W (Tensor.sin x * x)

@@ -9,16 +9,9 @@ open FunDiff
 open FunDiff.Tests.Harness
 
 let private r = Random 20261215
-let private w = randomTensor r -1.0 1.0 [| 3; 4 |]
-
-/// Elementwise ops, a matrix product with a closed-over matrix, slices, a reduction.
-let private f (x: Tensor) =
-    let h = Tensor.tanh (Tensor.matmul w x) * Tensor.sin x.[0..2]
-
-    Tensor.sum (Tensor.concat 0 [ h; Tensor.exp x.[1..] ])
-    + Tensor.sum (x * x * x) / 3.0
-
-let private g (x: Tensor) = Tensor.matmul w (Tensor.sin x * x)
+let private w = Samples.W
+let private f = Samples.scalar
+let private g = Samples.vector
 let private x = randomTensor r -1.0 1.0 [| 4 |]
 let private v = randomTensor r -1.0 1.0 [| 4 |]
 let private xs = randomTensor r -1.0 1.0 [| 5; 4 |]

@@ -13,18 +13,9 @@ let private r = Random 20261203
 let private loop (f: Tensor -> Tensor) (xs: Tensor) =
     Tensor.stack [ for i in 0 .. xs.Shape.[0] - 1 -> f (Tensor.index i xs) ]
 
-let private w = randomTensor r -1.0 1.0 [| 3; 4 |]
-
-/// A smooth scalar function of a 4-vector with every kind of primitive in it: elementwise,
-/// a matrix product with a closed-over matrix, a reduction, a slice and a concatenation.
-let private f (x: Tensor) =
-    let h = Tensor.tanh (Tensor.matmul w x) * Tensor.sin x.[0..2]
-
-    Tensor.sum (Tensor.concat 0 [ h; Tensor.exp x.[1..] ])
-    + Tensor.sum (x * x * x) / 3.0
-
-/// A vector-valued function R⁴ → R³.
-let private g (x: Tensor) = Tensor.matmul w (Tensor.sin x * x)
+let private w = Samples.W
+let private f = Samples.scalar
+let private g = Samples.vector
 
 let private xs = randomTensor r -1.0 1.0 [| 5; 4 |]
 
