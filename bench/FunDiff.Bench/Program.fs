@@ -2,7 +2,8 @@
 /// docs/BENCHMARKS.md. `quick families`: only the primitive-family rows, printed, nothing
 /// written. `quick vmap`: only the vmap rows (tables 10–12 and their targets), printed,
 /// nothing written. `quick jit`: only the jit rows (tables 13–18 and their targets), printed,
-/// nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed).
+/// nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed). `profile jit`:
+/// the same for the jitted array workloads' bodies.
 /// `peak-memory n calls`: the child process of the peak-memory measurement.
 /// Anything else: BenchmarkDotNet over the benchmark classes (no arguments runs them all;
 /// BenchmarkDotNet's own arguments such as `--filter` pass through).
@@ -150,6 +151,9 @@ let main argv =
     | [ "quick"; "families" ] -> quickFamilies ()
     | [ "quick"; "vmap" ] -> quickVmap ()
     | [ "quick"; "jit" ] -> quickJit ()
+    | [ "profile"; "jit" ] ->
+        warnIfUnoptimized ()
+        Profile.runJit ()
     | [ "profile"; "vmap" ] ->
         warnIfUnoptimized ()
         Profile.run ()
