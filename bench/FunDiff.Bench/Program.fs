@@ -67,7 +67,12 @@ let private measureJit () =
     let compiles = JitWorkloads.compiles ws
 
     for c in compiles do
-        printfn "  %-20s %6d equations, first call %s" c.Key c.Equations (Units.time c.FirstCall)
+        printfn
+            "  %-20s %6d equations, first call %s, trace + compile %s"
+            c.Key
+            c.Equations
+            (Units.time c.FirstCall)
+            (Units.time c.TraceAndCompile)
 
     let settings = QuickRunner.jitSettings
     printfn "measuring the jit rows (%d rounds)..." settings.Rounds
