@@ -436,6 +436,39 @@ let runJit () =
     let xs, ys = JitWorkloads.elementwiseInputs ()
     let ws = JitWorkloads.workloads (Tensor.ofArray ys) (Tensor.ofArray xs)
 
+    // the small rows alone: jit against eager in alternating blocks of calls (no other case
+    // between them), the per-call median over 15 blocks of each
+    printfn "jit against eager alone, alternating blocks of calls (median over 15 blocks):"
+    printfn ""
+    printfn "| workload | jit | eager | jit / eager |"
+    printfn "|---|---|---|---|"
+
+    for w in ws do
+        if w.Input.Size <= 1000 then
+            let j = JitWorkloads.fresh w
+            let x = w.Input
+            let calls = if w.Input.Size = 1 then 200 else 2000
+
+            let block (run: unit -> unit) =
+                let sw = Stopwatch.StartNew()
+
+                for _ in 1..calls do
+                    run ()
+
+                sw.Elapsed.TotalSeconds / float calls
+
+            let jitRun () = sink <- j.Invoke x
+            let eagerRun () = sink <- w.Traced x
+
+            for _ in 1..5 do
+                block jitRun |> ignore
+                block eagerRun |> ignore
+
+            let pairs = Array.init 15 (fun _ -> block jitRun, block eagerRun)
+            let jt = QuickRunner.median (Array.map fst pairs)
+            let et = QuickRunner.median (Array.map snd pairs)
+            printfn "| %s | %s | %s | %s |" w.Label (Units.time jt) (Units.time et) (Units.ratio (jt / et))
+
     for w in ws do
         if w.Input.Size >= 1000 then
             let j = JitWorkloads.fresh w
