@@ -302,3 +302,143 @@ type VmapScalarLoopBenchmarks() =
 
     [<Benchmark(Baseline = true, Description = "1000 evaluations")>]
     member _.Loop() = VmapWorkloads.scalarLoopEach examples
+
+/// Rosenbrock under jit at n = 10³, 10⁵, 10⁶: `jit f` and `jit (grad f)` (cached programs)
+/// beside the hand-written f and the hand-written gradient into a reused array (the baseline),
+/// and the eager f and grad f. The jit issue's targets: `jit (grad f)` within 1.5× of that
+/// loop at 10⁵ and 10⁶, `jit f` within 1.3× of the hand-written f. `--filter '*Jit*'` runs
+/// all the jit classes.
+[<MemoryDiagnoser>]
+type JitRosenbrockBenchmarks() =
+    let mutable xs: float[] = [||]
+    let mutable x: Tensor = Tensor.scalar 0.0
+    let mutable reused: float[] = [||]
+    let jitF = jit rosenbrock
+    let jitGrad = jit (grad rosenbrock)
+    let gradRosenbrock = grad rosenbrock
+
+    [<Params(1_000, 100_000, 1_000_000)>]
+    member val N = 1_000 with get, set
+
+    [<GlobalSetup>]
+    member this.Setup() =
+        xs <- rosenbrockInput this.N
+        reused <- Array.zeroCreate this.N
+        x <- Tensor.ofArray xs
+        VmapWorkloads.agree "jit f vs f" 1e-9 (jitF x) (rosenbrock x) |> ignore
+
+        VmapWorkloads.agree "jit (grad f) vs grad f" 1e-9 (jitGrad x) (gradRosenbrock x)
+        |> ignore
+
+    [<Benchmark(Description = "jit f")>]
+    member _.JitF() = jitF x
+
+    [<Benchmark(Description = "jit (grad f)")>]
+    member _.JitGrad() = jitGrad x
+
+    [<Benchmark(Description = "f, eager")>]
+    member _.F() = rosenbrock x
+
+    [<Benchmark(Description = "grad f, eager")>]
+    member _.Grad() = gradRosenbrock x
+
+    [<Benchmark(Description = "hand-written f")>]
+    member _.HandF() = rosenbrockHand xs
+
+    [<Benchmark(Baseline = true, Description = "hand-written grad into a reused array")>]
+    member _.HandGradInto() = rosenbrockGradHandInto xs reused
+
+/// The scalar loop under jit: `jit f` and `jit (grad f)` beside eager evaluation (the baseline)
+/// and eager grad. Targets: ≤ 0.02 µs (jit f) and ≤ 0.05 µs (jit (grad f)) per primitive,
+/// i.e. ≤ 100 µs and ≤ 250 µs per call of 5000 primitives.
+[<MemoryDiagnoser>]
+type JitScalarLoopBenchmarks() =
+    let a = Tensor.scalar scalarA
+    let jitF = jit scalarLoop
+    let jitGrad = jit (grad scalarLoop)
+    let gradLoop = grad scalarLoop
+
+    [<GlobalSetup>]
+    member _.Setup() =
+        VmapWorkloads.agree "jit scalarLoop" 1e-9 (jitF a) (scalarLoop a) |> ignore
+
+        VmapWorkloads.agree "jit (grad scalarLoop)" 1e-9 (jitGrad a) (gradLoop a)
+        |> ignore
+
+    [<Benchmark(Description = "jit f")>]
+    member _.JitF() = jitF a
+
+    [<Benchmark(Description = "jit (grad f)")>]
+    member _.JitGrad() = jitGrad a
+
+    [<Benchmark(Baseline = true, Description = "f, eager")>]
+    member _.F() = scalarLoop a
+
+    [<Benchmark(Description = "grad f, eager")>]
+    member _.Grad() = gradLoop a
+
+/// tanh(x)·y + x over 10⁷ elements under jit (y closed over) beside the eager expression and the
+/// fused vectorized loop (the baseline). Target: jit within 1.1× of the loop.
+[<MemoryDiagnoser>]
+type JitElementwiseBenchmarks() =
+    let xs, ys = JitWorkloads.elementwiseInputs ()
+    let x, y = Tensor.ofArray xs, Tensor.ofArray ys
+    let out: float[] = Array.zeroCreate elementwiseSize
+    let jitted = jit (fun x -> elementwise x y)
+
+    [<GlobalSetup>]
+    member _.Setup() =
+        VmapWorkloads.agree "jit tanh x * y + x" 1e-9 (jitted x) (elementwise x y)
+        |> ignore
+
+    [<Benchmark(Description = "jit (fun x -> tanh x * y + x)")>]
+    member _.Jit() = jitted x
+
+    [<Benchmark(Description = "tanh x * y + x, eager")>]
+    member _.Eager() = elementwise x y
+
+    [<Benchmark(Baseline = true, Description = "fused vectorized loop")>]
+    member _.Fused() = elementwiseFused xs ys out
+
+/// The MLP gradient with respect to the raveled weights (`Tree.ravel`; no Tree.jit yet) under
+/// jit, beside the same function eager and `Tree.grad` of the record (the baseline).
+[<MemoryDiagnoser>]
+type JitMlpBenchmarks() =
+    let g, flat = JitWorkloads.mlpRaveledGrad ()
+    let jitted = jit g
+    let x, y = mlpData ()
+    let p = mlpParams ()
+    let treeGrad = Tree.grad (mlpLoss x y)
+
+    [<GlobalSetup>]
+    member _.Setup() =
+        VmapWorkloads.agree "jit (grad of the raveled MLP loss)" 1e-9 (jitted flat) (g flat)
+        |> ignore
+
+    [<Benchmark(Description = "jit (grad (loss ∘ unravel))")>]
+    member _.Jit() = jitted flat
+
+    [<Benchmark(Description = "grad (loss ∘ unravel), eager")>]
+    member _.Eager() = g flat
+
+    [<Benchmark(Baseline = true, Description = "Tree.grad of the record, eager")>]
+    member _.TreeGrad() = treeGrad p
+
+/// hvp of Rosenbrock at n = 10⁵ under jit (v closed over) beside `jit (grad f)` (the baseline).
+[<MemoryDiagnoser>]
+type JitHvpBenchmarks() =
+    let n = JitWorkloads.hvpSize
+    let x = Tensor.ofArray (rosenbrockInput n)
+    let v = Tensor.ofArray (direction n)
+    let jitHvp = jit (fun x -> hvp rosenbrock x v)
+    let jitGrad = jit (grad rosenbrock)
+
+    [<GlobalSetup>]
+    member _.Setup() =
+        VmapWorkloads.agree "jit hvp" 1e-9 (jitHvp x) (hvp rosenbrock x v) |> ignore
+
+    [<Benchmark(Description = "jit (hvp f x v)")>]
+    member _.JitHvp() = jitHvp x
+
+    [<Benchmark(Baseline = true, Description = "jit (grad f)")>]
+    member _.JitGrad() = jitGrad x

@@ -25,6 +25,8 @@ type Extras =
         OpenBlas: Result<string, string>
         /// The GEMM kernel FunDiff's backend uses on this machine.
         Kernel: string
+        /// The jit rows' program sizes and first-call (compile) times.
+        JitCompile: JitWorkloads.Compile list
     }
 
 /// GFLOP/s of an n×n by n×n product taking `seconds`.
@@ -323,6 +325,346 @@ let vmapTables (ms: Measurement list) =
 
     sb.ToString()
 
+/// The targets of the jit issue: `jit (grad f)` of Rosenbrock within 1.5× of the hand-written
+/// gradient into a reused array (n = 10⁵, 10⁶), `jit f` within 1.3× of the hand-written f; the
+/// scalar loop at ≤ 0.02 µs (jit f) and ≤ 0.05 µs (jit (grad f)) per primitive; the jitted
+/// elementwise expression within 1.1× of the fused vectorized loop.
+let jitGradVsHandTarget, jitFVsHandTarget, jitScalarFTarget, jitScalarGradTarget, jitElementwiseTarget =
+    1.5, 1.3, 0.02, 0.05, 1.1
+
+/// The jit rows of the targets table (empty when the jit cases were not measured).
+let jitTargetRows (ms: Measurement list) : string list list =
+    let find key =
+        ms |> List.tryFind (fun m -> m.Case.Key = key)
+
+    let met (ok: bool) = if ok then "**met**" else "**not met**"
+    let p = float scalarLoopPrimitives
+
+    let ratios (a: string -> string) (b: string -> string) (tags: string list) =
+        tags
+        |> List.map (fun tag ->
+            match find (a tag), find (b tag) with
+            | Some x, Some y -> Some(tag, pairedRatio x y)
+            | _ -> None)
+
+    let shown (tag: string) =
+        match tag with
+        | "1e3" -> "10³"
+        | "1e5" -> "10⁵"
+        | "1e6" -> "10⁶"
+        | t -> t
+
+    let ratioRow (target: string) (limit: float) (rs: (string * float) option list) =
+        if rs |> List.exists Option.isNone then
+            []
+        else
+            let rs = List.choose id rs
+
+            [
+                [
+                    target
+                    rs
+                    |> List.map (fun (tag, v) -> sprintf "%s: %s" (shown tag) (ratio v))
+                    |> String.concat ", "
+                    met (rs |> List.forall (fun (_, v) -> v <= limit))
+                ]
+            ]
+
+    let perPrimitive key limit (target: string) =
+        match find key, find (key.Replace(".jit", ".eager")) with
+        | Some j, Some e ->
+            let us = j.MedianSeconds * 1e6 / p
+
+            [
+                [
+                    target
+                    sprintf
+                        "%s µs (eager %s µs; %s B per primitive)"
+                        (sig3 us)
+                        (sig3 (e.MedianSeconds * 1e6 / p))
+                        (sig3 (j.MedianBytes / p))
+                    met (us <= limit)
+                ]
+            ]
+        | _ -> []
+
+    ratioRow
+        (sprintf
+            "jit (grad f) of Rosenbrock within %s× of the hand-written gradient into a reused array, n = 10⁵ and 10⁶"
+            (string jitGradVsHandTarget))
+        jitGradVsHandTarget
+        (ratios (sprintf "jit.rosen.grad.%s.jit") (sprintf "jit.rosen.handinto.%s") [ "1e5"; "1e6" ])
+    @ ratioRow
+        (sprintf "jit f of Rosenbrock within %s× of the hand-written f, n = 10³, 10⁵, 10⁶" (string jitFVsHandTarget))
+        jitFVsHandTarget
+        (ratios (sprintf "jit.rosen.f.%s.jit") (sprintf "jit.rosen.hand.%s") [ "1e3"; "1e5"; "1e6" ])
+    @ perPrimitive
+        "jit.scalar.f.jit"
+        jitScalarFTarget
+        (sprintf "scalar loop, jit f: ≤ %s µs per primitive" (string jitScalarFTarget))
+    @ perPrimitive
+        "jit.scalar.grad.jit"
+        jitScalarGradTarget
+        (sprintf "scalar loop, jit (grad f): ≤ %s µs per primitive" (string jitScalarGradTarget))
+    @ ratioRow
+        (sprintf "jit of tanh(x)·y + x (10⁷) within %s× of the fused vectorized loop" (string jitElementwiseTarget))
+        jitElementwiseTarget
+        (match find "jit.elem.jit", find "jit.elem.fused" with
+         | Some j, Some f -> [ Some("10⁷", pairedRatio j f) ]
+         | _ -> [ None ])
+
+/// The jit issue's tables (13–18), numbered after the vmap tables; `compiles` are the first-call
+/// figures (JitWorkloads.compiles).
+let jitTables (ms: Measurement list) (compiles: JitWorkloads.Compile list) =
+    let m key =
+        match ms |> List.tryFind (fun m -> m.Case.Key = key) with
+        | Some m -> m
+        | None -> failwithf "no measurement %s" key
+
+    let compile key =
+        match compiles |> List.tryFind (fun c -> c.Key = key) with
+        | Some c -> c
+        | None -> failwithf "no compile figure %s" key
+
+    let t key = time (m key).MedianSeconds
+    let b key = bytes (m key).MedianBytes
+    let r a b' = ratio (pairedRatio (m a) (m b'))
+    let bold (s: string) = "**" + s + "**"
+    let sb = StringBuilder()
+    let add (s: string) = sb.Append(s).Append('\n') |> ignore
+    let j key = sprintf "jit.%s.jit" key
+    let e key = sprintf "jit.%s.eager" key
+
+    add "### 13. Rosenbrock under jit: `jit f` and `jit (grad f)` against the hand-written loops\n"
+
+    add
+        "`jit rosenbrock` and `jit (grad rosenbrock)` (traced once, then the cached program) beside the hand-written f and the hand-written gradient writing into a reused array (the compute floor), and the eager f and grad f, all in the same interleaved rounds. The self-check found every jitted result equal to the eager one within 1e-9 before timing. This first jit binds every array equation on concrete tensors (no fusion yet), so its array rows are the eager passes minus the tracing overhead.\n"
+
+    add (
+        table
+            [
+                "n"
+                "jit f"
+                "hand-written f"
+                "**jit f / hand-written f**"
+                "eager f"
+                "eager f / jit f"
+                "jit (grad f)"
+                "hand-written grad into a reused array"
+                "**jit (grad f) / that**"
+                "eager grad f"
+                "eager grad / jit (grad f)"
+                "allocated: jit f"
+                "allocated: jit (grad f)"
+            ]
+            [
+                for tag, n in [ "1e3", "10³"; "1e5", "10⁵"; "1e6", "10⁶" ] ->
+                    let f, g = "rosen.f." + tag, "rosen.grad." + tag
+
+                    [
+                        n
+                        t (j f)
+                        t ("jit.rosen.hand." + tag)
+                        bold (r (j f) ("jit.rosen.hand." + tag))
+                        t (e f)
+                        r (e f) (j f)
+                        t (j g)
+                        t ("jit.rosen.handinto." + tag)
+                        bold (r (j g) ("jit.rosen.handinto." + tag))
+                        t (e g)
+                        r (e g) (j g)
+                        b (j f)
+                        b (j g)
+                    ]
+            ]
+    )
+
+    add "### 14. The scalar loop under jit (5000 primitives per evaluation)\n"
+
+    add
+        "`jit scalarLoop` and `jit (grad scalarLoop)` beside eager evaluation and eager grad (table 5's rows, measured again in these rounds). µs per primitive is the call's time over the 5000 primitives the user's function binds. The program's equations are `makeIR` of the function jit traces (for grad, of `grad scalarLoop`); the first call of a fresh jitted object traces, compiles and runs it once, and *trace + compile* is that call minus the object's second call (table 18 says how).\n"
+
+    let p = float scalarLoopPrimitives
+
+    add (
+        table
+            [
+                "mode"
+                "time per call"
+                "**µs per primitive**"
+                "vs eager"
+                "allocated per call"
+                "bytes per primitive"
+                "equations (makeIR)"
+                "first call (trace + compile + run)"
+                "trace + compile"
+                "**trace + compile per equation**"
+            ]
+            [
+                for key, name, jitted in
+                    [
+                        j "scalar.f", "jit f", Some "scalar.f"
+                        e "scalar.f", "eager f", None
+                        j "scalar.grad", "jit (grad f)", Some "scalar.grad"
+                        e "scalar.grad", "eager grad f", None
+                    ] ->
+                    let x = m key
+
+                    [
+                        name
+                        t key
+                        bold (sig3 (x.MedianSeconds * 1e6 / p))
+                        (match jitted with
+                         | Some w -> r key (e w)
+                         | None -> "1×")
+                        b key
+                        sig3 (x.MedianBytes / p)
+                        (match jitted with
+                         | Some w -> string (compile w).Equations
+                         | None -> "—")
+                        (match jitted with
+                         | Some w -> time (compile w).FirstCall
+                         | None -> "—")
+                        (match jitted with
+                         | Some w -> time (compile w).TraceAndCompile
+                         | None -> "—")
+                        (match jitted with
+                         | Some w -> bold (time ((compile w).TraceAndCompile / float (compile w).Equations))
+                         | None -> "—")
+                    ]
+            ]
+    )
+
+    add (sprintf "The loop on plain floats took %s per call in these rounds.\n" (t "jit.scalar.hand"))
+
+    add "### 15. Elementwise tanh(x)·y + x over 10⁷ elements under jit\n"
+
+    add
+        "`jit (fun x -> tanh x * y + x)` (y closed over: a constant of the program) beside the eager expression and table 7's fused vectorized loop (TensorPrimitives in L1 blocks, into a preallocated array), on the same arrays.\n"
+
+    let elemBytes = 3.0 * 8.0 * float elementwiseSize
+
+    add (
+        table
+            [ "version"; "time"; "GB/s"; "**vs the fused vectorized loop**"; "allocated" ]
+            [
+                for key, name in
+                    [
+                        j "elem", "`jit (fun x -> tanh x * y + x)`"
+                        e "elem", "eager `tanh x * y + x`"
+                        "jit.elem.fused", "fused vectorized loop"
+                    ] ->
+                    [
+                        name
+                        t key
+                        sig3 (elemBytes / (m key).MedianSeconds / 1e9)
+                        bold (r key "jit.elem.fused")
+                        b key
+                    ]
+            ]
+    )
+
+    add "### 16. MLP 784-256-10, batch 64: the gradient under jit, with respect to the raveled weights\n"
+
+    add
+        "There is no `Tree.jit` yet, so the row jits the gradient with respect to one vector: `let flat, unravel = Tree.ravel p` (203 530 weights), then `jit (grad (fun v -> loss (unravel v)))` on `flat` (the batch closed over). Beside it the same raveled gradient eager, and table 2's `Tree.grad` of the record (the gradient as four tensors, no ravel).\n"
+
+    add (
+        table
+            [
+                "jit (grad of the raveled loss)"
+                "eager, same function"
+                "**eager / jit**"
+                "Tree.grad of the record (eager)"
+                "**Tree.grad / jit**"
+                "allocated: jit"
+                "allocated: eager"
+            ]
+            [
+                [
+                    t (j "mlp.grad")
+                    t (e "mlp.grad")
+                    bold (r (e "mlp.grad") (j "mlp.grad"))
+                    t "jit.mlp.treegrad"
+                    bold (r "jit.mlp.treegrad" (j "mlp.grad"))
+                    b (j "mlp.grad")
+                    b (e "mlp.grad")
+                ]
+            ]
+    )
+
+    add "### 17. Hessian-vector product under jit, n = 10⁵\n"
+
+    add
+        "`jit (fun x -> hvp rosenbrock x v)` (v closed over) against `jit (grad rosenbrock)`, with both eager for comparison (table 3's ratio).\n"
+
+    add (
+        table
+            [
+                "jit (hvp f x v)"
+                "jit (grad f)"
+                "**jit hvp / jit grad**"
+                "eager hvp"
+                "eager grad"
+                "eager hvp / eager grad"
+                "eager hvp / jit hvp"
+            ]
+            [
+                [
+                    t (j "rosen.hvp.1e5")
+                    t (j "rosen.grad.1e5")
+                    bold (r (j "rosen.hvp.1e5") (j "rosen.grad.1e5"))
+                    t (e "rosen.hvp.1e5")
+                    t (e "rosen.grad.1e5")
+                    r (e "rosen.hvp.1e5") (e "rosen.grad.1e5")
+                    r (e "rosen.hvp.1e5") (j "rosen.hvp.1e5")
+                ]
+            ]
+    )
+
+    add "### 18. jit's compile time: the first call beside the steady state\n"
+
+    add
+        "The first call of a fresh jitted object traces the function, compiles the program and runs it once; *trace + compile* is that first call minus the same object's second call, made right after it (the cached program alone), paired per object. Both are medians over 7 fresh objects (3 at 10⁶ and 10⁷ elements), timed after the workload has already run in this process (so .NET's JIT of the library is not in them). The steady state is the cached program's median call from the tables above. At 10⁶–10⁷ elements the run's own time swings by more than trace + compile costs (fresh pages against pooled buffers), so there the difference is noise around a small figure.\n"
+
+    add (
+        table
+            [
+                "workload"
+                "equations (makeIR)"
+                "**first call**"
+                "steady state (jit)"
+                "first call / steady state"
+                "**trace + compile**"
+                "trace + compile per equation"
+            ]
+            [
+                for c in compiles ->
+                    let steady = (m (j c.Key)).MedianSeconds
+                    let label = (m (j c.Key)).Case.Label.Replace(", jit", "")
+
+                    [
+                        label
+                        string c.Equations
+                        bold (time c.FirstCall)
+                        time steady
+                        ratio (c.FirstCall / steady)
+                        bold (
+                            if c.TraceAndCompile > 0.0 then
+                                time c.TraceAndCompile
+                            else
+                                "< noise"
+                        )
+                        (if c.TraceAndCompile > 0.0 then
+                             time (c.TraceAndCompile / float c.Equations)
+                         else
+                             "—")
+                    ]
+            ]
+    )
+
+    sb.ToString()
+
 /// The result tables (what the console shows).
 let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) =
     let find key =
@@ -602,6 +944,9 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
     add (familyTable ms)
     add (vmapTables ms)
 
+    if not extras.JitCompile.IsEmpty then
+        add (jitTables ms extras.JitCompile)
+
     // ---- targets ----
     add "### Targets of the performance issue\n"
     let under limit (v: float) = v <= limit
@@ -736,7 +1081,8 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                      | None -> "not measured")
                 ]
              ]
-             @ vmapTargetRows ms)
+             @ vmapTargetRows ms
+             @ jitTargetRows ms)
     )
 
     add RemainingCosts.section
@@ -895,6 +1241,24 @@ per-primitive overhead spread over the batch plus the kernels' per-element cost,
 is table 5's per-primitive overhead. Tables 10–12 run in their own interleaved rounds after
 the others (%VMAP_SETTINGS%), each case beside its comparison in every round.
 
+**jit** (tables 13–18): `jit f` traces f once per input signature into a closed program and
+binds it as one `jit` primitive; later calls reuse the program. In this first version the
+executor runs the float64-scalar equations as straight-line float code (no bind) and binds
+every other equation on concrete tensors, one by one, with no fusion of array loops: an array
+workload under jit makes the same passes over memory as eager, and saves only the tracing,
+rule and dispatch overhead around them (`-- profile jit` times the body's equations one by
+one against the jitted call). Each jitted row is measured beside its eager function and its
+hand-written reference in the same rounds; the jitted object was called once before (its
+program cached) and the self-check requires every jitted result, on the first and on a cached
+call, to equal the eager one within 1e-9 (max abs difference) with one trace per signature.
+Values a jitted function closes over (y of the elementwise row, v of hvp, the MLP's batch) are
+constants of its program. The MLP row differentiates with respect to `Tree.ravel`'s flat
+vector of the weights, since jit takes one tensor and there is no `Tree.jit` yet: its gradient
+goes through `unravel`'s slices, whose transposes pad each leaf's cotangent to the full
+vector and add them. Compile time (table 18, and per equation in table 14) is the first call
+of fresh jitted objects; equations are `makeIR` of the function jit traces. These rows run
+in their own interleaved rounds after the vmap rows (%JIT_SETTINGS%).
+
 All figures come from one run of the quick runner: every case is warmed up, then measured in
 interleaved rounds (each round runs each case once, in a rotating order) so that the noise of
 this shared 2-core machine hits all cases alike. A sample is a batch of calls lasting about
@@ -925,6 +1289,9 @@ let private familySettingsMarker = "%FAMILY_SETTINGS%"
 
 /// The marker in `explanation` where the vmap rows' settings go.
 let private vmapSettingsMarker = "%VMAP_SETTINGS%"
+
+/// The marker in `explanation` where the jit rows' settings go.
+let private jitSettingsMarker = "%JIT_SETTINGS%"
 
 /// A quick run's settings in words.
 let private describeSettings (settings: Settings) =
@@ -959,10 +1326,11 @@ let document
 
     add (
         sprintf
-            "Quick runner: %s (the primitive-family rows: %s; the vmap rows: %s), medians; the run took %.0f s. The machine is shared and noisy: compare ratios measured in one run, not absolute times across runs."
+            "Quick runner: %s (the primitive-family rows: %s; the vmap rows: %s; the jit rows: %s), medians; the run took %.0f s. The machine is shared and noisy: compare ratios measured in one run, not absolute times across runs."
             (describeSettings settings)
             (describeSettings families)
             (describeSettings vmapSettings)
+            (describeSettings jitSettings)
             elapsed.TotalSeconds
     )
 
@@ -988,6 +1356,9 @@ let document
         "Only the vmap rows (tables 10–12 and their targets), printed to the console without rewriting this file: `-- quick vmap`.\n"
 
     add
+        "Only the jit rows (tables 13–18 and their targets), printed to the console without rewriting this file: `-- quick jit`.\n"
+
+    add
         "Precise figures by BenchmarkDotNet (all classes; or pass BenchmarkDotNet's own arguments, e.g. `--filter '*Rosenbrock*'`):\n"
 
     add "```\ndotnet run -c Release --project bench/FunDiff.Bench\n```\n"
@@ -998,6 +1369,7 @@ let document
         explanation
             .Replace(familySettingsMarker, describeSettings families)
             .Replace(vmapSettingsMarker, describeSettings vmapSettings)
+            .Replace(jitSettingsMarker, describeSettings jitSettings)
     )
 
     sb.ToString()

@@ -426,3 +426,82 @@ let run () =
         [| xe |]
 
     0
+
+/// `profile jit`: where the jitted array workloads' time goes. The jit primitive's body is the
+/// program `makeIR` stages from the traced function; this first executor binds each of its
+/// array equations on concrete tensors, so the body evaluated equation by equation (a
+/// Stopwatch per `Interpreter.Bind`) shows which equations dominate the jitted call, and the
+/// jitted call minus the equations' total is the executor's own overhead (plus noise).
+let runJit () =
+    let xs, ys = JitWorkloads.elementwiseInputs ()
+    let ws = JitWorkloads.workloads (Tensor.ofArray ys) (Tensor.ofArray xs)
+
+    // the small rows alone: jit against eager in alternating blocks of calls (no other case
+    // between them), the per-call median over 15 blocks of each
+    printfn "jit against eager alone, alternating blocks of calls (median over 15 blocks):"
+    printfn ""
+    printfn "| workload | jit | eager | jit / eager |"
+    printfn "|---|---|---|---|"
+
+    for w in ws do
+        if w.Input.Size <= 1000 then
+            let j = JitWorkloads.fresh w
+            let x = w.Input
+            let calls = if w.Input.Size = 1 then 200 else 2000
+
+            let block (run: unit -> unit) =
+                let sw = Stopwatch.StartNew()
+
+                for _ in 1..calls do
+                    run ()
+
+                sw.Elapsed.TotalSeconds / float calls
+
+            let jitRun () = sink <- j.Invoke x
+            let eagerRun () = sink <- w.Traced x
+
+            for _ in 1..5 do
+                block jitRun |> ignore
+                block eagerRun |> ignore
+
+            let pairs = Array.init 15 (fun _ -> block jitRun, block eagerRun)
+            let jt = QuickRunner.median (Array.map fst pairs)
+            let et = QuickRunner.median (Array.map snd pairs)
+            printfn "| %s | %s | %s | %s |" w.Label (Units.time jt) (Units.time et) (Units.ratio (jt / et))
+
+    for w in ws do
+        if w.Input.Size >= 1000 then
+            let j = JitWorkloads.fresh w
+            let x = w.Input
+            let p = makeIR w.Traced x
+
+            let perEquation, kernels, call, share =
+                measure 11 0 (fun () -> sink <- j.Invoke x) p [| x |]
+
+            printfn ""
+            printfn "### jit %s" w.Label
+            printfn ""
+
+            printfn
+                "jitted call %s; its %d equations bound one by one %s in all (%s of the call)"
+                (Units.time call)
+                p.Equations.Length
+                (Units.time kernels)
+                (Units.percent share)
+
+            printfn ""
+            printfn "| primitive and shapes | count | time | share of the equations |"
+            printfn "|---|---|---|---|"
+
+            let groups =
+                [
+                    for i in 0 .. p.Equations.Length - 1 -> signature p.Equations.[i], perEquation.[i]
+                ]
+                |> List.groupBy fst
+                |> List.map (fun (s, xs) -> s, xs.Length, List.sumBy snd xs)
+                |> List.sortByDescending (fun (_, _, t) -> t)
+
+            for s, c, t in List.truncate 8 groups do
+                printfn "| `%s` | %d | %s | %s |" s c (Units.time t) (Units.percent (t / kernels))
+
+    0

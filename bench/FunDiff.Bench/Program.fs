@@ -1,7 +1,9 @@
 /// Entry point. `quick`: the Stopwatch runner, which prints markdown tables and rewrites
 /// docs/BENCHMARKS.md. `quick families`: only the primitive-family rows, printed, nothing
 /// written. `quick vmap`: only the vmap rows (tables 10–12 and their targets), printed,
-/// nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed).
+/// nothing written. `quick jit`: only the jit rows (tables 13–18 and their targets), printed,
+/// nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed). `profile jit`:
+/// the same for the jitted array workloads' bodies.
 /// `peak-memory n calls`: the child process of the peak-memory measurement.
 /// Anything else: BenchmarkDotNet over the benchmark classes (no arguments runs them all;
 /// BenchmarkDotNet's own arguments such as `--filter` pass through).
@@ -47,6 +49,48 @@ let private checkVmap () =
     for what, d in VmapWorkloads.selfCheck () do
         printfn "  %s: max abs difference %.3g" what d
 
+/// The jit self-check (every jitted workload against its eager function), the compile figures
+/// (first calls of fresh jitted objects) and the jit rows measured in their own rounds.
+let private measureJit () =
+    printfn "building the jit workloads (10⁷-element inputs)..."
+    let xs, ys = JitWorkloads.elementwiseInputs ()
+
+    let ws =
+        JitWorkloads.workloads (FunDiff.Tensor.ofArray ys) (FunDiff.Tensor.ofArray xs)
+
+    printfn "self-check of the jit workloads (jit against eager, limit 1e-9)..."
+
+    for what, d in JitWorkloads.selfCheck ws do
+        printfn "  %s: max abs difference %.3g" what d
+
+    printfn "compile times (first calls of fresh jitted objects)..."
+    let compiles = JitWorkloads.compiles ws
+
+    for c in compiles do
+        printfn
+            "  %-20s %6d equations, first call %s, trace + compile %s"
+            c.Key
+            c.Equations
+            (Units.time c.FirstCall)
+            (Units.time c.TraceAndCompile)
+
+    let settings = QuickRunner.jitSettings
+    printfn "measuring the jit rows (%d rounds)..." settings.Rounds
+    let ms = QuickRunner.measure settings (printfn "%s") (QuickRunner.jitCases ws xs ys)
+    ms, compiles
+
+/// `quick jit`: checks and measures only the jit rows and prints their tables.
+let private quickJit () =
+    warnIfUnoptimized ()
+    let clock = Stopwatch.StartNew()
+    let ms, compiles = measureJit ()
+    printfn ""
+    printfn "%s" (Markdown.jitTables ms compiles)
+    printfn "%s" (Markdown.table [ "target"; "figure"; "status" ] (Markdown.jitTargetRows ms))
+    printfn "%s" (Markdown.measurementsTable ms)
+    printfn "(%.0f s; docs/BENCHMARKS.md not written)" clock.Elapsed.TotalSeconds
+    0
+
 /// `quick vmap`: checks and measures only the vmap rows and prints their tables.
 let private quickVmap () =
     warnIfUnoptimized ()
@@ -83,13 +127,18 @@ let private quick () =
                 match FunDiff.Backend.Gemm.hardwareKernel with
                 | ValueSome k -> sprintf "%A" k
                 | ValueNone -> "none (no Vector256 with FMA: small-product paths only)"
+            JitCompile = []
         }
 
     printfn "measuring (%d rounds)..." settings.Rounds
     let main = QuickRunner.measure settings (printfn "%s") (QuickRunner.cases ())
     let families = measureFamilies ()
     let vmaps = measureVmap ()
-    let body = Markdown.tables (main @ families @ vmaps) sizes extras
+    let jits, compiles = measureJit ()
+
+    let body =
+        Markdown.tables (main @ families @ vmaps @ jits) sizes { extras with JitCompile = compiles }
+
     let machine = MachineInfo.describe root
 
     let doc =
@@ -106,6 +155,10 @@ let main argv =
     match List.ofArray argv with
     | [ "quick"; "families" ] -> quickFamilies ()
     | [ "quick"; "vmap" ] -> quickVmap ()
+    | [ "quick"; "jit" ] -> quickJit ()
+    | [ "profile"; "jit" ] ->
+        warnIfUnoptimized ()
+        Profile.runJit ()
     | [ "profile"; "vmap" ] ->
         warnIfUnoptimized ()
         Profile.run ()

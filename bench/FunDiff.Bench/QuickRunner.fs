@@ -418,6 +418,86 @@ let vmapCases () : Case list =
 
     mlp @ hessians @ jacobian @ scalar
 
+/// The jit issue's cases, from the workloads `ws` (JitWorkloads.workloads): each jitted
+/// function (a jitted object already called once, so its program is cached) beside its eager
+/// function, and the references the targets compare with: the hand-written Rosenbrock f and
+/// gradient into a reused array, the scalar loop on plain floats, the fused vectorized
+/// elementwise loop (on the same arrays as `elemX`, `elemY`), and the MLP's `Tree.grad` of
+/// the record (the raveled gradient's eager form is the "eager" case).
+let jitCases (ws: JitWorkloads.JitWorkload list) (elemX: float[]) (elemY: float[]) : Case list =
+    let pairs =
+        [
+            for w in ws do
+                let j = JitWorkloads.fresh w
+                j.Invoke w.Input |> ignore
+                let f = w.Traced
+                let x = w.Input
+
+                yield
+                    {
+                        Key = sprintf "jit.%s.jit" w.Key
+                        Label = sprintf "%s, jit" w.Label
+                        Run = fun () -> sink <- j.Invoke x
+                    }
+
+                yield
+                    {
+                        Key = sprintf "jit.%s.eager" w.Key
+                        Label = sprintf "%s, eager" w.Label
+                        Run = fun () -> sink <- f x
+                    }
+        ]
+
+    let references =
+        [
+            for tag, n in JitWorkloads.rosenbrockSizes do
+                let xs = rosenbrockInput n
+                let reused = Array.zeroCreate n
+
+                yield
+                    {
+                        Key = "jit.rosen.hand." + tag
+                        Label = sprintf "Rosenbrock f, hand-written loop, n = %d" n
+                        Run = fun () -> sinkFloat <- rosenbrockHand xs
+                    }
+
+                yield
+                    {
+                        Key = "jit.rosen.handinto." + tag
+                        Label = sprintf "Rosenbrock gradient, hand-written loop into a reused array, n = %d" n
+                        Run = fun () -> rosenbrockGradHandInto xs reused
+                    }
+
+            yield
+                {
+                    Key = "jit.scalar.hand"
+                    Label = "scalar loop on plain floats"
+                    Run = fun () -> sinkFloat <- scalarLoopHand scalarA
+                }
+
+            let out: float[] = Array.zeroCreate elemX.Length
+
+            yield
+                {
+                    Key = "jit.elem.fused"
+                    Label = "tanh(x)·y + x, 10⁷ elements, fused vectorized loop"
+                    Run = fun () -> sink <- elementwiseFused elemX elemY out
+                }
+
+            let x, y = mlpData ()
+            let p = mlpParams ()
+            let g = Tree.grad (mlpLoss x y)
+
+            yield
+                {
+                    Key = "jit.mlp.treegrad"
+                    Label = "MLP Tree.grad of the loss (the weights as a record), eager"
+                    Run = fun () -> sink <- g p
+                }
+        ]
+
+    pairs @ references
+
 /// Settings of a quick run.
 type Settings =
     {
@@ -453,6 +533,15 @@ let vmapSettings =
         Rounds = 15
         SampleTarget = TimeSpan.FromMilliseconds 80.0
         WarmUp = TimeSpan.FromMilliseconds 400.0
+    }
+
+/// Settings of the jit rows, measured in their own interleaved rounds (the 10⁷-element rows
+/// take 30–150 ms a call).
+let jitSettings =
+    {
+        Rounds = 11
+        SampleTarget = TimeSpan.FromMilliseconds 80.0
+        WarmUp = TimeSpan.FromMilliseconds 300.0
     }
 
 /// Runs a case until `duration` has passed (at least 3 calls); returns seconds per call of the
