@@ -37,6 +37,15 @@ harness gives lower absolute times than a bench run under load (the scalar loop 
   The remedy is a compact linear tape: struct equations with operand ids, from which a
   `Program` is built only when one is printed or evaluated again. It belongs with jit's
   restructuring of `Program` and `Primitive` (issue 15).
+- **Fresh buffers in the full run (found this session, cause not yet found).** In the full
+  `-- quick` run, Rosenbrock `f` allocates 30–40 MiB per call at 10⁶ (and 1.8–3.2 MiB at 10⁵
+  in two of this session's three runs; 33 KiB in the third): fresh buffers, where the pool
+  should hand back recycled ones. Alone in a Release harness
+  the same `f` allocates 6 KB per call and runs in 0.45 ms (10⁵) and 4.0 ms (10⁶). The earlier
+  run of this file (before uniform arrays and batched Jacobians) allocated 6 KiB in the full
+  run too. Interleaving `f` with the 10⁷ elementwise workload or the batched `jacfwd` in a
+  harness does not reproduce it. This is what makes `f` and `grad` slower against the
+  hand-written loops at 10⁶ in tables 1 and 13, and it is the first thing to find next.
 - **Rosenbrock f within 1.5× the hand-written f** (about 2.8×): the two slices are views now,
   but the eager `f` still makes 8 array passes (`b*b`, `a-…`, `**2`, `*100`, `1-b`, `**2`,
   `+`, `sum`) where the loop makes one. Each pass is within 1.3× of a TensorPrimitives pass
