@@ -43,9 +43,15 @@ harness gives lower absolute times than a bench run under load (the scalar loop 
   should hand back recycled ones. Alone in a Release harness
   the same `f` allocates 6 KB per call and runs in 0.45 ms (10⁵) and 4.0 ms (10⁶). The earlier
   run of this file (before uniform arrays and batched Jacobians) allocated 6 KiB in the full
-  run too. Interleaving `f` with the 10⁷ elementwise workload or the batched `jacfwd` in a
-  harness does not reproduce it. This is what makes `f` and `grad` slower against the
-  hand-written loops at 10⁶ in tables 1 and 13, and it is the first thing to find next.
+  run too. It is not uniform arrays: a full run with them switched off still allocates 24 MiB
+  per call at 10⁶. The likely cause is the pool's idle cap. The cap is 512 MiB over all lengths,
+  and a returned buffer is dropped when the cap is full. The batched Jacobian rows (table 8)
+  now leave tens of 8 MB buffers of lengths near 10⁶ idle (999 000 and 10⁶). So Rosenbrock's
+  own buffers are refused on return and rented fresh on the next call. Alone, or interleaved
+  with only the elementwise workload, it does not happen. The fix to make and measure next: an
+  idle cap that evicts the least recently used lengths instead of refusing the active ones.
+  This is what makes `f` and `grad` slower against the hand-written loops at 10⁶ in tables 1
+  and 13.
 - **Rosenbrock f within 1.5× the hand-written f** (about 2.8×): the two slices are views now,
   but the eager `f` still makes 8 array passes (`b*b`, `a-…`, `**2`, `*100`, `1-b`, `**2`,
   `+`, `sum`) where the loop makes one. Each pass is within 1.3× of a TensorPrimitives pass

@@ -7,7 +7,7 @@ open FunDiff.Compiler
 /// A jitted function of one tensor (`Diff.jitted f`): call it with `Invoke`, and ask how often
 /// and why it was traced. `jit f` is its `Invoke`.
 [<Sealed>]
-type Jitted internal (cache: JitPrimitive.JitCache) =
+type Jitted internal (cache: JitCache.Cache) =
     /// Applies the function: traced on the first call of each input signature (shape and
     /// dtype), then the traced program is reused.
     member _.Invoke(x: Tensor) : Tensor =
@@ -162,7 +162,7 @@ module Diff =
     /// `jit f` with the trace count and the reason of the last retrace: `(jitted f).Invoke x`.
     let jitted (f: Tensor -> Tensor) : Jitted =
         Guard.notNull "jitted" "f" f
-        Jitted(JitPrimitive.JitCache("jit", fun xs -> [| f xs.[0] |]))
+        Jitted(JitCache.Cache("jit", fun xs -> [| f xs.[0] |]))
 
     /// jit: `f` traced once per input signature (shape and dtype) into a program that later
     /// calls reuse, bound as one `jit` primitive, so it composes with every transform:
@@ -180,7 +180,7 @@ module Diff =
     let lowered (f: Tensor -> Tensor) (x: Tensor) : Program =
         Guard.notNull "lowered" "f" f
         Guard.notNull "lowered" "x" x
-        JitPrimitive.lowered (fun xs -> [| f xs.[0] |]) [| x.Aval |]
+        JitCache.lowered (fun xs -> [| f xs.[0] |]) [| x.Aval |]
 
     /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
     /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the

@@ -4,10 +4,11 @@
 ///   program. Evaluated by `Executor` (scalar equations as straight-line float code, the rest
 ///   bound on concrete tensors); the optimization passes and fused array loops come behind
 ///   the same primitive.
-/// - Its rules make it compose with every transform: JVP linearizes the body at the primals
-///   and binds the linear program as another `jit` (so under `grad` the tangent work is one
-///   linear `jit` equation); the transpose rule transposes a body with some inputs known
-///   (the residuals); the batch rule batches the body.
+/// - Its rules make it compose with every transform, each tracing what it derives once and
+///   keeping it with the body: JVP is partial evaluation into a known program (primal outputs
+///   and residuals) and a linear one, both bound as `jit` (so `grad (jit f)` is one compiled
+///   forward and one compiled backward call); the transpose rule transposes a body with some
+///   inputs known (the residuals); the batch rule batches the body.
 /// - Inside the traced function a value has no number (the trace stages everything, as
 ///   makeIR's): reading one raises ConcretizationException naming jit.
 module internal FunDiff.Compiler.JitPrimitive
@@ -19,7 +20,8 @@ open FunDiff.Backend
 open FunDiff.Transforms
 open FunDiff.Transforms.Staging
 
-let private bodyOf (pars: Params) =
+/// The closed program a `jit` equation holds.
+let internal bodyOf (pars: Params) =
     match pars.["body"] with
     | Closed(:? ClosedProgram as body) -> body
     | v -> raise (TransformException(sprintf "jit: its body param is %O, not a closed program (a bug)." v))
@@ -320,88 +322,3 @@ let jitP =
     let prim = Primitive("jit", evaluate, shapeRule, box rules)
     self.Value <- prim
     prim
-
-/// A jitted function's traced bodies by input signature (avals), bounded and thread-safe:
-/// concurrent first calls of one signature trace once (a Lazy per entry).
-[<Sealed>]
-type internal JitCache(name: string, f: Tensor[] -> Tensor[]) =
-    static let capacity = 64
-    let entries = ConcurrentDictionary<string, Lazy<Params * Tensor[]>>()
-    let gate = Object()
-    let mutable traces = 0
-    let mutable lastSignature: Aval[] = null
-    let mutable lastRetrace = "not called yet"
-
-    let signature (xs: Tensor[]) =
-        xs |> Array.map (fun x -> string x.Aval) |> String.concat ","
-
-    let reason (avals: Aval[]) =
-        if isNull lastSignature then
-            "the first call"
-        elif lastSignature.Length <> avals.Length then
-            sprintf "the number of inputs changed %d -> %d" lastSignature.Length avals.Length
-        else
-            [
-                for i in 0 .. avals.Length - 1 do
-                    if not (avals.[i].Equals lastSignature.[i]) then
-                        yield sprintf "input %d changed %O -> %O" i lastSignature.[i] avals.[i]
-            ]
-            |> function
-                | [] -> "a signature seen before whose trace was evicted or not cacheable"
-                | changes -> String.concat ", " changes
-
-    let trace (avals: Aval[]) =
-        lock gate (fun () ->
-            traces <- traces + 1
-            lastRetrace <- reason avals
-            lastSignature <- avals)
-
-        let body, captured = traceClosed "jit" f avals
-        paramsOf name body, captured
-
-    /// How many times the function was traced.
-    member _.Traces = traces
-
-    /// Why the last trace happened (e.g. "input 0 changed f64[3] -> f64[4]").
-    member _.LastRetrace = lastRetrace
-
-    /// Calls the function: traces it for a new signature, then binds `jit` on the captured
-    /// values and `xs`.
-    member _.Call(xs: Tensor[]) : Tensor[] =
-        Guard.notNullElements name "inputs" xs
-        let key = signature xs
-        let avals = xs |> Array.map (fun x -> x.Aval)
-
-        if entries.Count >= capacity && not (entries.ContainsKey key) then
-            entries.Clear()
-
-        let entry =
-            entries.GetOrAdd(key, fun _ -> Lazy<Params * Tensor[]>(Func<Params * Tensor[]>(fun () -> trace avals)))
-
-        let pars, captured =
-            try
-                entry.Value
-            with _ ->
-                // a failed trace is not kept (Lazy would rethrow it on every later call)
-                entries.TryRemove(key) |> ignore
-                reraise ()
-
-        // a captured tracer (the function closes over a value of an enclosing transform) is
-        // valid for this call only: the next call traces again
-        if captured |> Array.exists (fun c -> c :? Tracer) then
-            entries.TryRemove(key) |> ignore
-
-        bind pars (Array.append captured xs)
-
-/// The program jit runs for `f` on inputs of these avals: `f` traced and closed (its captured
-/// values its first inputs), then optimized by the passes. A program that is one `jit`
-/// equation (`f` itself jitted) is that equation's body.
-let internal lowered (f: Tensor[] -> Tensor[]) (avals: Aval[]) : Program =
-    let body, _ = traceClosed "lowered" f avals
-
-    let inner =
-        match body.EquationArray with
-        | [| e |] when Object.ReferenceEquals(e.Primitive, self.Value) -> (bodyOf e.Params).Program
-        | _ -> body
-
-    Passes.optimize inner

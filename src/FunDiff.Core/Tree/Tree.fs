@@ -384,7 +384,7 @@ module Tree =
     let jit (f: 'T -> 'U) : 'T -> 'U =
         Guard.notNull "Tree.jit" "f" f
         // one cache per input structure: (structure, cache, the output structure it traced)
-        let structures = ResizeArray<TreeDef * JitPrimitive.JitCache * TreeDef ref>()
+        let structures = ResizeArray<TreeDef * JitCache.Cache * TreeDef ref>()
         let gate = obj ()
 
         let cacheFor (def: TreeDef) =
@@ -396,7 +396,7 @@ module Tree =
                         structures.RemoveAt 0
 
                     let outDef = ref Unchecked.defaultof<TreeDef>
-                    let cache = JitPrimitive.JitCache("Tree.jit", onLeaves def f outDef)
+                    let cache = JitCache.Cache("Tree.jit", onLeaves def f outDef)
                     structures.Add((def, cache, outDef))
                     cache, outDef)
 
