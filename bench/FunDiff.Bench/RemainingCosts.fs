@@ -37,21 +37,17 @@ harness gives lower absolute times than a bench run under load (the scalar loop 
   The remedy is a compact linear tape: struct equations with operand ids, from which a
   `Program` is built only when one is printed or evaluated again. It belongs with jit's
   restructuring of `Program` and `Primitive` (issue 15).
-- **Fresh buffers in the full run (found this session, cause not yet found).** In the full
-  `-- quick` run, Rosenbrock `f` allocates 30–40 MiB per call at 10⁶ (and 1.8–3.2 MiB at 10⁵
-  in two of this session's three runs; 33 KiB in the third): fresh buffers, where the pool
-  should hand back recycled ones. Alone in a Release harness
-  the same `f` allocates 6 KB per call and runs in 0.45 ms (10⁵) and 4.0 ms (10⁶). The earlier
-  run of this file (before uniform arrays and batched Jacobians) allocated 6 KiB in the full
-  run too. It is not uniform arrays: a full run with them switched off still allocates 24 MiB
-  per call at 10⁶. The likely cause is the pool's idle cap. The cap is 512 MiB over all lengths,
-  and a returned buffer is dropped when the cap is full. The batched Jacobian rows (table 8)
-  now leave tens of 8 MB buffers of lengths near 10⁶ idle (999 000 and 10⁶). So Rosenbrock's
-  own buffers are refused on return and rented fresh on the next call. Alone, or interleaved
-  with only the elementwise workload, it does not happen. The fix to make and measure next: an
-  idle cap that evicts the least recently used lengths instead of refusing the active ones.
-  This is what makes `f` and `grad` slower against the hand-written loops at 10⁶ in tables 1
-  and 13.
+- **Fresh buffers in the full run (found and fixed this session; no dedicated test yet).**
+  In the full `-- quick` run, Rosenbrock `f` allocated 30–40 MiB per call at 10⁶ (and 1.8–3.2
+  MiB at 10⁵ in two of three runs): fresh buffers, where the pool should hand back recycled
+  ones. Alone in a Release harness it allocated 6 KB per call. Uniform arrays were not the
+  cause: a full run with them switched off still allocated 24 MiB per call. The pool's idle
+  cap was. It is 512 MiB over all lengths, and a returned buffer was dropped when the cap was
+  full. The batched Jacobian rows (table 8) leave tens of 8 MB buffers of lengths near 10⁶
+  idle, so Rosenbrock's own buffers were refused on return and rented fresh on the next call.
+  The cap now makes room by dropping the idle buffers of the lengths used longest ago.
+  Measured in the full run: 10⁶ `f` 30.5 → 4.8 MiB per call and 12.0 → 6.0 ms; `grad`
+  53 → 1.6 MiB and 21.1 → 11.6 ms.
 - **Rosenbrock f within 1.5× the hand-written f** (about 2.8×): the two slices are views now,
   but the eager `f` still makes 8 array passes (`b*b`, `a-…`, `**2`, `*100`, `1-b`, `**2`,
   `+`, `sum`) where the loop makes one. Each pass is within 1.3× of a TensorPrimitives pass

@@ -126,6 +126,49 @@ let mutable private foundSinceInduced = 0L
 let mutable DebugChecks =
     Environment.GetEnvironmentVariable "FUNDIFF_POOL_DEBUG" = "1"
 
+/// When each length was last rented or returned (a counter, under `gate`): the idle cap makes
+/// room by dropping the buffers of the lengths used longest ago.
+let private lastUse = Dictionary<int, int64>()
+let mutable private useClock = 0L
+
+let private touch (length: int) =
+    useClock <- useClock + 1L
+    lastUse.[length] <- useClock
+
+/// Drops idle buffers of lengths used before `length` was, least recently used first, until
+/// `bytes` more fit under the cap (or no such length is left). Why: a workload that leaves
+/// many large buffers of its lengths idle (a batched Jacobian) would otherwise fill the cap,
+/// and every buffer the next workload returns would be refused and rented fresh again.
+let private makeRoom (length: int) (bytes: int64) =
+    let mutable searching = idleBytes + bytes > maxIdleBytes
+
+    while searching do
+        let mutable oldest = -1
+        let mutable oldestUse = lastUse.[length]
+
+        for KeyValue(other, stack) in idle do
+            if other <> length && stack.Count > 0 then
+                let used =
+                    match lastUse.TryGetValue other with
+                    | true, u -> u
+                    | _ -> 0L
+
+                if used < oldestUse then
+                    oldest <- other
+                    oldestUse <- used
+
+        if oldest < 0 then
+            searching <- false
+        else
+            let stack = idle.[oldest]
+
+            while stack.Count > 0 && idleBytes + bytes > maxIdleBytes do
+                let dropped = stack.Pop()
+                poisoned.Remove dropped |> ignore
+                idleBytes <- idleBytes - int64 dropped.Length * 8L
+
+            searching <- idleBytes + bytes > maxIdleBytes
+
 let private addIdle (buffer: float[]) =
     let stack =
         match idle.TryGetValue buffer.Length with
@@ -136,6 +179,10 @@ let private addIdle (buffer: float[]) =
             s
 
     let bytes = int64 buffer.Length * 8L
+    touch buffer.Length
+
+    if int64 stack.Count < maxIdlePerLength buffer.Length then
+        makeRoom buffer.Length bytes
 
     if
         int64 stack.Count < maxIdlePerLength buffer.Length
@@ -148,6 +195,8 @@ let private addIdle (buffer: float[]) =
         0L
 
 let private takeIdle (length: int) : float[] =
+    touch length
+
     match idle.TryGetValue length with
     | true, s when s.Count > 0 ->
         let b = s.Pop()
