@@ -45,8 +45,9 @@ open System.Threading
 [<Literal>]
 let MinPooledLength = 16384
 
-/// At most this many idle bytes are kept in all (beyond it, returned buffers are dropped).
-let private maxIdleBytes = 512L * 1024L * 1024L
+/// At most this many idle bytes are kept in all (512 MiB; beyond it the least recently used
+/// lengths' buffers are dropped). Settable for tests of that policy, which cannot fill 512 MiB.
+let mutable internal maxIdleBytes = 512L * 1024L * 1024L
 
 /// The bytes a collection should find for its cost to vanish: a full collection of a small heap
 /// costs about what the page faults of a few hundred KB of fresh buffers do, or a few passes
@@ -375,6 +376,13 @@ let leaseOf (data: float[]) : Lease =
 
 /// The number of idle pooled bytes (for diagnostics and tests).
 let idleByteCount () = lock gate (fun () -> idleBytes)
+
+/// The number of idle buffers of one length (for tests).
+let internal idleCountOf (length: int) =
+    lock gate (fun () ->
+        match idle.TryGetValue length with
+        | true, s -> s.Count
+        | _ -> 0)
 
 /// Runs a full collection and a sweep now (tests and diagnostics); returns the bytes it took
 /// back into the idle lists.
