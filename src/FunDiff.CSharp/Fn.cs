@@ -282,6 +282,25 @@ public static partial class Fn
     }
 
     /// <summary>
+    /// <see cref="Jit(Func{Tensor, Tensor})"/> as an object that also says how often it traced
+    /// and why it last retraced (<c>TraceCount</c>, <c>LastRetrace</c>, e.g. "input 0 changed
+    /// f64[3] -&gt; f64[4]"); call it with <c>Invoke</c>.
+    /// </summary>
+    /// <param name="f">The function.</param>
+    /// <returns>The jitted function with its trace statistics.</returns>
+    public static Jitted Jitted(Func<Tensor, Tensor> f) => Diff.jitted(ToFSharp(f));
+
+    /// <summary>
+    /// The program <see cref="Jit(Func{Tensor, Tensor})"/> runs for <paramref name="f"/> on
+    /// inputs of <paramref name="x"/>'s shape and dtype, after its optimization passes
+    /// (constants folded, common subexpressions merged, dead equations removed); print it.
+    /// </summary>
+    /// <param name="f">The function (jitted or not).</param>
+    /// <param name="x">An input of the shape and dtype to trace for.</param>
+    /// <returns>The optimized program.</returns>
+    public static Program Lowered(Func<Tensor, Tensor> f, Tensor x) => Diff.lowered(ToFSharp(f), x);
+
+    /// <summary>
     /// The program <paramref name="f"/> computes on inputs of <c>x</c>'s shape and dtype, with
     /// known values folded and dead equations removed.
     /// </summary>

@@ -52,4 +52,16 @@ public class JitTests
         Close(eager.W1, compiled.W1, 1e-13);
         Close(eager.B2, compiled.B2, 1e-13);
     }
+
+    [Fact]
+    public void Jitted_reports_its_traces_and_Lowered_prints_the_optimized_program()
+    {
+        var jitted = Jitted(x => x.Sin() * 2.0);
+        jitted.Invoke(Tensor.Ones(3));
+        jitted.Invoke(Tensor.Ones(4));
+        Assert.Equal(2, jitted.TraceCount);
+        Assert.Equal("input 0 changed f64[3] -> f64[4]", jitted.LastRetrace);
+        var program = Lowered(x => x.Exp() * x.Exp(), X);
+        Assert.Equal(2, program.Equations.Length); // exp once (CSE), then mul
+    }
 }
