@@ -225,36 +225,3 @@ let ``debug mode: gradients and views stay exact when every rental collects`` ()
                 Assert.True(abs (g.[i] - expected) < 1e-12, sprintf "element %d: %g vs %g" i g.[i] expected)
 
         Assert.Equal<float[]>(Array.map ((*) 2.0) xs, Tensor.toArray view))
-
-/// Makes `count` pooled arrays of `length` and drops them (in a frame of its own: a Debug build
-/// keeps a method's locals alive to its end).
-[<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
-let private makeAndDrop (length: int) (count: int) =
-    let x = Tensor.linspace 0.0 1.0 length
-
-    for k in 1..count do
-        (x * float k) |> ignore
-
-[<Fact>]
-let ``a full idle cap drops the lengths used longest ago, not the buffers being returned now`` () =
-    let saved = BufferPool.maxIdleBytes
-    let a, b = 1 <<< 17, (1 <<< 17) + 8 // two lengths of 1 MiB
-
-    let settle () =
-        collect ()
-        BufferPool.collectNow () |> ignore
-
-    try
-        BufferPool.maxIdleBytes <- 8L * 1024L * 1024L
-        settle ()
-        // twelve arrays of length a die: at most eight of them fit under the cap
-        makeAndDrop a 12
-        settle ()
-        Assert.True(BufferPool.idleCountOf a >= 6, sprintf "%d idle of length a" (BufferPool.idleCountOf a))
-        // then a workload of length b returns its buffers: they are kept, a's make room
-        makeAndDrop b 4
-        settle ()
-        Assert.True(BufferPool.idleCountOf b >= 4, sprintf "%d idle of length b" (BufferPool.idleCountOf b))
-        Assert.True(BufferPool.idleByteCount () <= BufferPool.maxIdleBytes)
-    finally
-        BufferPool.maxIdleBytes <- saved
