@@ -32,6 +32,14 @@ type Extras =
 /// GFLOP/s of an n×n by n×n product taking `seconds`.
 let gflops (n: int) (seconds: float) = 2.0 * float n ** 3.0 / seconds / 1e9
 
+
+/// The measurement of a case, by key, if the run measured it.
+let tryMeasurement (ms: Measurement list) (key: string) =
+    ms |> List.tryFind (fun m -> m.Case.Key = key)
+
+/// A target's status cell.
+let met (ok: bool) = if ok then "**met**" else "**not met**"
+
 /// Every measurement with its noise figures (the last table of the report).
 let measurementsTable (ms: Measurement list) =
     table
@@ -87,8 +95,7 @@ type FamilyRow =
 /// The primitive-family rows, in table order; a family and size whose measurements are
 /// missing has no row.
 let familyRows (ms: Measurement list) =
-    let find key =
-        ms |> List.tryFind (fun m -> m.Case.Key = key)
+    let find = tryMeasurement ms
 
     [
         for family in Families.families do
@@ -156,10 +163,8 @@ let perExampleVsLoopTarget, perExampleVsBatchTarget, hessianSpeedupTarget =
 
 /// The vmap rows of the targets table (empty when the vmap cases were not measured).
 let vmapTargetRows (ms: Measurement list) : string list list =
-    let find key =
-        ms |> List.tryFind (fun m -> m.Case.Key = key)
+    let find = tryMeasurement ms
 
-    let met (ok: bool) = if ok then "**met**" else "**not met**"
 
     match
         find "vmap.mlp.vmap",
@@ -198,12 +203,15 @@ let vmapTargetRows (ms: Measurement list) : string list list =
         ]
     | _ -> []
 
+/// The measurement of a case, by key (raises naming a key the run did not measure).
+let measurement (ms: Measurement list) (key: string) =
+    match tryMeasurement ms key with
+    | Some m -> m
+    | None -> failwithf "no measurement %s" key
+
 /// The vmap issue's tables (10–12), numbered after the primitive families.
 let vmapTables (ms: Measurement list) =
-    let m key =
-        match ms |> List.tryFind (fun m -> m.Case.Key = key) with
-        | Some m -> m
-        | None -> failwithf "no measurement %s" key
+    let m = measurement ms
 
     let t key = time (m key).MedianSeconds
     let b key = bytes (m key).MedianBytes
@@ -334,10 +342,8 @@ let jitGradVsHandTarget, jitFVsHandTarget, jitScalarFTarget, jitScalarGradTarget
 
 /// The jit rows of the targets table (empty when the jit cases were not measured).
 let jitTargetRows (ms: Measurement list) : string list list =
-    let find key =
-        ms |> List.tryFind (fun m -> m.Case.Key = key)
+    let find = tryMeasurement ms
 
-    let met (ok: bool) = if ok then "**met**" else "**not met**"
     let p = float scalarLoopPrimitives
 
     let ratios (a: string -> string) (b: string -> string) (tags: string list) =
@@ -416,10 +422,7 @@ let jitTargetRows (ms: Measurement list) : string list list =
 /// The jit issue's tables (13–18), numbered after the vmap tables; `compiles` are the first-call
 /// figures (JitWorkloads.compiles).
 let jitTables (ms: Measurement list) (compiles: JitWorkloads.Compile list) =
-    let m key =
-        match ms |> List.tryFind (fun m -> m.Case.Key = key) with
-        | Some m -> m
-        | None -> failwithf "no measurement %s" key
+    let m = measurement ms
 
     let compile key =
         match compiles |> List.tryFind (fun c -> c.Key = key) with
@@ -667,13 +670,9 @@ let jitTables (ms: Measurement list) (compiles: JitWorkloads.Compile list) =
 
 /// The result tables (what the console shows).
 let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) =
-    let find key =
-        ms |> List.tryFind (fun m -> m.Case.Key = key)
+    let find = tryMeasurement ms
 
-    let m key =
-        match find key with
-        | Some m -> m
-        | None -> failwithf "no measurement %s" key
+    let m = measurement ms
 
     let t key = time (m key).MedianSeconds
     let b key = bytes (m key).MedianBytes
@@ -682,7 +681,6 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
     let sb = StringBuilder()
     let add (s: string) = sb.Append(s).Append('\n') |> ignore
     let bold (s: string) = "**" + s + "**"
-    let met (ok: bool) = if ok then "**met**" else "**not met**"
 
     add "### 1. Rosenbrock: f, grad f and a hand-written gradient\n"
 

@@ -187,6 +187,11 @@ type Primitive
     /// reorder them; set where the primitive is declared.
     member val Commutative = false with get, set
 
+    /// Whether two applications to the same operands give the same values, so jit's passes may
+    /// merge or fold them: every built-in is; a user-defined primitive (its impl may count or
+    /// print) is not unless it says so; set where the primitive is declared.
+    member val Pure = isNull ownRules with get, set
+
     /// The last shape-rule application, or null (read and replaced whole, so it is thread-safe).
     member internal _.LastShape
         with get () = Volatile.Read(&lastShape)

@@ -320,5 +320,7 @@ let jitP =
         }
 
     let prim = Primitive("jit", evaluate, shapeRule, box rules)
+    // CSE may merge two jit equations of one body on the same inputs, as it merges built-ins
+    prim.Pure <- true
     self.Value <- prim
     prim

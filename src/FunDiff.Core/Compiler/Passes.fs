@@ -7,10 +7,9 @@ module internal FunDiff.Compiler.Passes
 open System.Collections.Generic
 open FunDiff
 
-/// Whether two applications of the primitive on the same operands give the same values:
-/// built-ins and jit do; a user-defined primitive's impl may count or print, so it is kept.
-let private isPure (prim: Primitive) =
-    isNull prim.OwnRules || prim.Name = "jit"
+/// Whether two applications of the primitive on the same operands give the same values (what
+/// the primitive declares: built-ins and jit do; a user-defined one's impl may count or print).
+let private isPure (prim: Primitive) = prim.Pure
 
 /// An operand as a key: a variable by id, a literal by its value's bits and dtype.
 [<Struct; CustomEquality; NoComparison>]

@@ -10,14 +10,15 @@ open FunDiff.Transforms.Linearize
 /// `count` basis tensors of `aval` (shape `count ++ aval.shape`).
 let private basisBatch (aval: Aval) (start: int) (count: int) =
     let size = aval.Size
-    // pooled (a large basis is recycled across calls instead of landing on the LOH each time)
-    let values = Backend.NDArray.alloc (count * size)
-    System.Array.Clear values
+    // pooled (NDArray.full rents): a large basis is recycled across calls instead of landing
+    // on the LOH each time; a fresh array owns its whole buffer, so writing it is safe
+    let basis =
+        Backend.NDArray.full (Aval(Array.append [| count |] aval.Shape, Float64)) 0.0
 
     for k in 0 .. count - 1 do
-        values.[k * size + start + k] <- 1.0
+        basis.Buffer.[k * size + start + k] <- 1.0
 
-    Prim.ofArray (Backend.NDArray(Aval(Array.append [| count |] aval.Shape, Float64), values))
+    Prim.ofArray basis
 
 /// `map` applied to every basis direction of `aval`, as batched evaluations of `chunk`
 /// directions each (all at once for a chunk of 0 or less); the results stacked along axis 0.
