@@ -293,12 +293,13 @@ public static partial class Fn
     /// <summary>
     /// The program <see cref="Jit(Func{Tensor, Tensor})"/> runs for <paramref name="f"/> on
     /// inputs of <paramref name="x"/>'s shape and dtype, after its optimization passes
-    /// (constants folded, common subexpressions merged, dead equations removed); print it.
+    /// (constants folded, common subexpressions merged, dead equations removed), and how its
+    /// equations are grouped into fused loops; print it.
     /// </summary>
     /// <param name="f">The function (jitted or not).</param>
     /// <param name="x">An input of the shape and dtype to trace for.</param>
-    /// <returns>The optimized program.</returns>
-    public static Program Lowered(Func<Tensor, Tensor> f, Tensor x) => Diff.lowered(ToFSharp(f), x);
+    /// <returns>The optimized program and its fused loops.</returns>
+    public static Lowered Lowered(Func<Tensor, Tensor> f, Tensor x) => Diff.lowered(ToFSharp(f), x);
 
     /// <summary>
     /// The program <paramref name="f"/> computes on inputs of <c>x</c>'s shape and dtype, with

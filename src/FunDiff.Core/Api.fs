@@ -20,6 +20,24 @@ type Jitted internal (cache: JitCache.Cache) =
     /// Why the last trace happened: "the first call", or e.g. "input 0 changed f64[3] -> f64[4]".
     member _.LastRetrace = cache.LastRetrace
 
+/// What jit runs for a function on inputs of one signature (`Diff.lowered f x`): the program
+/// after the optimization passes and how its equations are grouped for execution into fused
+/// loops (one pass over the arrays of one shape). Print it (`%O`, `ToString()`) to see the
+/// program with each fused equation tagged by its loop, and one line per loop.
+[<Sealed>]
+type Lowered internal (program: Program, loops: string[], text: string) =
+    /// The optimized program.
+    member _.Program = program
+
+    /// One line per fused loop: its shape, the equations it runs (by their outputs' names in the
+    /// printed program), the values it writes as arrays and the sums it ends in.
+    member _.Loops = loops
+
+    /// The equations of the optimized program.
+    member _.Equations = program.Equations
+
+    override _.ToString() = text
+
 /// The transforms, over `Tensor -> Tensor` (monomorphic, so lambdas that index a tensor keep
 /// their type inference). They compose to any depth: `grad (grad f)`, `jvp (grad f)`,
 /// `jacfwd (jacrev f)`.
@@ -169,18 +187,22 @@ module Diff =
     /// `jit (grad f)`, `grad (jit f)`, `vmap (jit f)`, `hessian (jit f)`. Values `f` closes
     /// over are constants of the program; inside `f` a tensor has no number (an `if` on a value
     /// raises ConcretizationException: use `Tensor.where`). This first version evaluates the
-    /// traced program by binding its equations again; fused compiled code comes next.
+    /// traced program is optimized (`lowered` shows it), its scalar equations run as straight-line
+    /// float code and its elementwise chains as fused loops; other equations call their kernels.
     let jit (f: Tensor -> Tensor) : Tensor -> Tensor =
         Guard.notNull "jit" "f" f
         (jitted f).Invoke
 
-    /// The program `jit f` runs on inputs of `x`'s aval, after the optimization passes
-    /// (common subexpressions merged, dead equations removed): print it (`%O`) to see what
-    /// is compiled. `lowered (jit f) x` shows the body of the jit equation.
-    let lowered (f: Tensor -> Tensor) (x: Tensor) : Program =
+    /// What `jit f` runs on inputs of `x`'s aval: the program after the optimization passes
+    /// (constants folded, common subexpressions merged, dead equations removed) and its
+    /// grouping into fused loops. Print it (`%O`) to see both. `lowered (jit f) x` shows the
+    /// body of the jit equation.
+    let lowered (f: Tensor -> Tensor) (x: Tensor) : Lowered =
         Guard.notNull "lowered" "f" f
         Guard.notNull "lowered" "x" x
-        JitCache.lowered (fun xs -> [| f xs.[0] |]) [| x.Aval |]
+        let program = JitCache.lowered (fun xs -> [| f xs.[0] |]) [| x.Aval |]
+        let loops, text = Executor.describe program
+        Lowered(program, loops, text)
 
     /// Runs `f` with NaN checking: the first primitive that produces a NaN raises NanException
     /// naming it, its operands and (inside a program, e.g. the backward pass of `grad`) the

@@ -139,6 +139,27 @@ type ScalarFunction =
     /// f(x, y) for two operands.
     | Binary of binary: (float -> float -> float)
 
+/// How an application runs inside one of jit's fused loops (one pass over the elements of one
+/// shape, a tile at a time, each tile's intermediates in L1-sized scratch), or that it does not.
+/// Declared where the primitive is, so the compiler never names one. A fused loop runs
+/// float64 operands and outputs only.
+[<RequireQualifiedAccess; NoEquality; NoComparison>]
+type internal LaneKernel =
+    /// Not fusible: runs its kernel on whole arrays.
+    | Opaque
+    /// Elementwise on one operand of the output's shape: its span kernel for the params.
+    | Map of map: (Params -> Elementwise.UnaryKernel)
+    /// Elementwise on two operands, each of the output's shape or rank 0 (a length-1 span).
+    | Zip of zip: Elementwise.BinaryKernel
+    /// Sums its operand to a rank-0 output, when the params reduce every axis of the operand
+    /// (its aval): the consumer that ends a loop.
+    | SumsAll of total: (Params -> Aval -> bool)
+    /// Output element i is operand element i − offset, or 0 outside the operand (a pad along the
+    /// leading axis): the offset for the params and operand aval, if the application is such a shift.
+    | Shift of shift: (Params -> Aval -> int voption)
+    /// Repeats a rank-0 operand over the output's shape, when the params and operand aval say so.
+    | Repeat of repeat: (Params -> Aval -> bool)
+
 /// One application of a shape rule: the input avals and params it was given (compared by
 /// reference) and the output avals it returned. Immutable, so threads may share it.
 [<Sealed; AllowNullLiteral>]
@@ -186,6 +207,10 @@ type Primitive
     /// Whether its two operands commute (add, mul, max, min, eq, ne), so jit's passes may
     /// reorder them; set where the primitive is declared.
     member val Commutative = false with get, set
+
+    /// How the primitive runs inside a fused loop of jit (Opaque: it does not); set where the
+    /// primitive is declared.
+    member val internal Lanes = LaneKernel.Opaque with get, set
 
     /// Whether two applications to the same operands give the same values, so jit's passes may
     /// merge or fold them: every built-in is; a user-defined primitive (its impl may count or

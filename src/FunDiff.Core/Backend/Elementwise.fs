@@ -9,7 +9,12 @@ open FunDiff
 
 #nowarn "9" // native pointers: the pinned outputs of non-temporal stores (Stores)
 
-type private UnaryKernel = delegate of ReadOnlySpan<float> * Span<float> -> unit
+/// A unary kernel over spans: out[i] = f(x[i]), x and out of one length.
+type UnaryKernel = delegate of ReadOnlySpan<float> * Span<float> -> unit
+
+/// A binary kernel over spans: out[i] = f(x[i], y[i]), where an operand of length 1 repeats
+/// (rank-0 broadcasting) and the other has out's length. jit's fused loops run these on tiles.
+type BinaryKernel = delegate of ReadOnlySpan<float> * ReadOnlySpan<float> * Span<float> -> unit
 
 /// A unary elementwise map: the kernel over arrays, and the scalar function it applies to each
 /// element of a small array. The two give the same bits on a rank-0 array, which the scalar
@@ -18,6 +23,9 @@ type UnaryMap =
     {
         Kernel: NDArray -> NDArray
         Scalar: float -> float
+        /// The kernel on spans (a tile of a fused loop): the scalar function on spans of at
+        /// most `SmallSize` elements, as `Kernel` does on small arrays.
+        Span: UnaryKernel
     }
 
 /// A binary elementwise map with rank-0 broadcasting, and its scalar function (as `UnaryMap`).
@@ -25,6 +33,8 @@ type BinaryMap =
     {
         Kernel: NDArray -> NDArray -> NDArray
         Scalar: float -> float -> float
+        /// The kernel on spans, an operand of length 1 repeating (a tile of a fused loop).
+        Span: BinaryKernel
     }
 
 /// Below this many elements a plain loop beats the vectorized kernels' set-up cost.
@@ -79,7 +89,19 @@ let private mapWithTail (scalarTail: bool) (scalar: float -> float) (kernel: Una
         else
             mapArray x
 
-    { Kernel = apply; Scalar = scalar }
+    let span =
+        UnaryKernel(fun x d ->
+            if x.Length <= SmallSize then
+                for i in 0 .. x.Length - 1 do
+                    d.[i] <- scalar x.[i]
+            else
+                kernel.Invoke(x, d))
+
+    {
+        Kernel = apply
+        Scalar = scalar
+        Span = span
+    }
 
 /// A unary map whose kernel treats every element alike (up to TensorPrimitives' Sin and Cos,
 /// whose vector results depend on alignment: see docs/DESIGN-DECISIONS.md).
@@ -183,24 +205,27 @@ let rec powConst (c: float) (x: NDArray) =
     else
         powArray c x
 
+/// x ** c on spans (x and out of one length), by the formulas `powConst` documents.
+and powConstSpan (c: float) : UnaryKernel =
+    if c = 2.0 then
+        UnaryKernel(fun src out -> TensorPrimitives.Multiply(src, src, out))
+    elif c = 1.0 then
+        UnaryKernel(fun src out -> src.CopyTo out)
+    elif c = 0.0 then
+        UnaryKernel(fun _ out -> out.Fill 1.0)
+    elif c = 3.0 then
+        UnaryKernel(fun src out ->
+            for i in 0 .. src.Length - 1 do
+                let v = src.[i]
+                out.[i] <- v * v * v)
+    else
+        UnaryKernel(fun src out ->
+            for i in 0 .. src.Length - 1 do
+                out.[i] <- Math.Pow(src.[i], c))
+
 and private powArray (c: float) (x: NDArray) =
     let out = NDArray.alloc x.Size
-    let src = x.Span
-
-    if c = 2.0 then
-        TensorPrimitives.Multiply(src, src, Span out)
-    elif c = 1.0 then
-        src.CopyTo(Span out)
-    elif c = 0.0 then
-        Array.Fill(out, 1.0)
-    elif c = 3.0 then
-        for i in 0 .. src.Length - 1 do
-            let v = src.[i]
-            out.[i] <- v * v * v
-    else
-        for i in 0 .. src.Length - 1 do
-            out.[i] <- Math.Pow(src.[i], c)
-
+    (powConstSpan c).Invoke(x.Span, Span out)
     NDArray(x.Aval, out)
 
 /// The output aval of a binary elementwise op whose operands have equal shapes, or one is rank
@@ -307,7 +332,26 @@ let private binaryWith
 
             NDArray(aval, out)
 
-    { Kernel = apply; Scalar = scalar }
+    let span =
+        BinaryKernel(fun x y d ->
+            if d.Length <= SmallSize then
+                let xs = if x.Length = 1 then 0 else 1
+                let ys = if y.Length = 1 then 0 else 1
+
+                for i in 0 .. d.Length - 1 do
+                    d.[i] <- scalar x.[i * xs] y.[i * ys]
+            elif y.Length = 1 then
+                right.Invoke(x, y.[0], d)
+            elif x.Length = 1 then
+                left.Invoke(x.[0], y, d)
+            else
+                both.Invoke(x, y, d))
+
+    {
+        Kernel = apply
+        Scalar = scalar
+        Span = span
+    }
 
 let add =
     binaryWith
@@ -351,11 +395,21 @@ let private binaryLoop (dtype: DType option) (f: float -> float -> float) (x: ND
 
     NDArray(aval, out)
 
+/// `binaryLoop` on spans.
+let private binaryLoopSpan (f: float -> float -> float) =
+    BinaryKernel(fun x y d ->
+        let xs = if x.Length = 1 then 0 else 1
+        let ys = if y.Length = 1 then 0 else 1
+
+        for i in 0 .. d.Length - 1 do
+            d.[i] <- f x.[i * xs] y.[i * ys])
+
 /// `binaryLoop` as a map with its scalar function.
 let private binaryLoopMap (f: float -> float -> float) : BinaryMap =
     {
         Kernel = repeating (binaryLoop None f)
         Scalar = f
+        Span = binaryLoopSpan f
     }
 
 let private powLoop = binaryLoop None (fun a b -> Math.Pow(a, b))
@@ -379,6 +433,8 @@ let pow: BinaryMap =
     {
         Kernel = repeating powChecked
         Scalar = fun a b -> Math.Pow(a, b)
+        // a fused loop runs float64 operands only, so the int64 check has nothing to do there
+        Span = binaryLoopSpan (fun a b -> Math.Pow(a, b))
     }
 
 // ---- vectorized binary kernels: comparisons, max/min ------------------------------------------
@@ -470,6 +526,41 @@ let inline private minVector (a: Vector<float>) (b: Vector<float>) =
     Vector.ConditionalSelect(Vector.LessThan(a, b), a, Vector.ConditionalSelect(Vector.GreaterThan(a, b), b, equal))
     |> orNan a b
 
+/// `zipInto` on spans (a tile of a fused loop: L1-resident, so plain stores).
+let inline private zipSpans
+    ([<InlineIfLambda>] vector: Vector<float> -> Vector<float> -> Vector<float>)
+    ([<InlineIfLambda>] scalar: float -> float -> float)
+    (x: ReadOnlySpan<float>)
+    (y: ReadOnlySpan<float>)
+    (out: Span<float>)
+    =
+    let n = out.Length
+    let width = Vector<float>.Count
+    let xStep = if x.Length = n then 1 else 0
+    let yStep = if y.Length = n then 1 else 0
+    let mutable i = 0
+
+    if xStep = 1 && yStep = 1 then
+        while i <= n - width do
+            (vector (Vector<float>(x.Slice(i, width))) (Vector<float>(y.Slice(i, width)))).CopyTo(out.Slice(i, width))
+            i <- i + width
+    elif xStep = 1 then
+        let b = Vector<float>(y.[0])
+
+        while i <= n - width do
+            (vector (Vector<float>(x.Slice(i, width))) b).CopyTo(out.Slice(i, width))
+            i <- i + width
+    elif yStep = 1 then
+        let a = Vector<float>(x.[0])
+
+        while i <= n - width do
+            (vector a (Vector<float>(y.Slice(i, width)))).CopyTo(out.Slice(i, width))
+            i <- i + width
+
+    while i < n do
+        out.[i] <- scalar x.[i * xStep] y.[i * yStep]
+        i <- i + 1
+
 /// A binary map run by `zipInto` with a vector body and its scalar tail (the same bits).
 /// Inline, so that `vector` is inlined into the loop: called through a closure it took 2.3×
 /// as long (measured: max of 10⁵ elements into a reused array, 124 µs against 55 µs).
@@ -485,6 +576,7 @@ let inline private zipMap
                 zipInto vector scalar x y out
                 NDArray(aval, out))
         Scalar = scalar
+        Span = BinaryKernel(fun x y d -> zipSpans vector scalar x y d)
     }
 
 /// The larger of two values elementwise; NaN if either is NaN (as NumPy's maximum).

@@ -25,6 +25,7 @@ module Arithmetic =
                 [| avals.[0] |]
             else
                 floatUnary "pow_const" avals p)
+        |> fusedAs (LaneKernel.Map(fun p -> Elementwise.powConstSpan (p.Float "y")))
 
     /// The `add` primitive.
     let addP = binaryMapP "add" Elementwise.add (binary "add" None) |> commutative

@@ -24,14 +24,33 @@ module internal Kit =
 
     /// An elementwise unary primitive: its kernel and the scalar function that kernel applies.
     let unaryMapP name (map: Elementwise.UnaryMap) shapeRule =
-        Primitive(name, unaryImpl map.Kernel, shapeRule, null, ScalarFunction.Unary map.Scalar)
+        let prim =
+            Primitive(name, unaryImpl map.Kernel, shapeRule, null, ScalarFunction.Unary map.Scalar)
+
+        prim.Lanes <- LaneKernel.Map(fun _ -> map.Span)
+        prim
 
     /// An elementwise binary primitive (rank-0 broadcasting), with its scalar function.
     /// (Its kernel takes a repeating operand itself: add, sub, mul and div loop over the rows.)
     let binaryMapP name (map: Elementwise.BinaryMap) shapeRule =
-        Primitive(name, (fun xs _ -> [| map.Kernel xs.[0] xs.[1] |]), shapeRule, null, ScalarFunction.Binary map.Scalar)
+        let prim =
+            Primitive(
+                name,
+                (fun xs _ -> [| map.Kernel xs.[0] xs.[1] |]),
+                shapeRule,
+                null,
+                ScalarFunction.Binary map.Scalar
+            )
+
+        prim.Lanes <- LaneKernel.Zip map.Span
+        prim
 
     let floatUnaryP name (map: Elementwise.UnaryMap) = unaryMapP name map (floatUnary name)
+
+    /// Declares how a primitive runs inside jit's fused loops.
+    let fusedAs (lanes: LaneKernel) (prim: Primitive) =
+        prim.Lanes <- lanes
+        prim
 
     /// Declares a binary primitive commutative (jit's passes may swap its operands).
     let commutative (prim: Primitive) =

@@ -16,6 +16,7 @@ module Structural =
     /// Sums over `axes` (sorted, distinct), which disappear from the shape.
     let reduceSumP =
         builtin "reduce_sum" (fun xs p -> [| Layout.reduceSum (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_sum")
+        |> fusedAs (LaneKernel.SumsAll(fun p x -> (p.Ints "axes").Length = x.Rank))
 
     /// Operand axis k becomes output axis `broadcast_dimensions[k]` of `shape`.
     let broadcastInDimP =
@@ -52,6 +53,7 @@ module Structural =
                             shape.[dims.[k]]
 
                 [| Aval(shape, x.DType) |])
+        |> fusedAs (LaneKernel.Repeat(fun _ x -> x.Rank = 0))
 
     /// The `reshape` primitive.
     let reshapeP =
@@ -106,6 +108,18 @@ module Structural =
 
                 [| Aval(Array.map2 (-) limit start, x.DType) |])
 
+    /// A pad along the leading axis only is a shift of the flat elements by `low[0]` rows.
+    let private leadingShift (p: Params) (x: Aval) =
+        let low, high = p.Ints "low", p.Ints "high"
+
+        if
+            x.Rank >= 1
+            && Seq.forall (fun k -> low.[k] = 0 && high.[k] = 0) (seq { 1 .. x.Rank - 1 })
+        then
+            ValueSome(low.[0] * Array.fold (*) 1 x.Shape.[1..])
+        else
+            ValueNone
+
     /// Pads with zeros: `low[k]` before and `high[k]` after axis k (the transpose of slice).
     let padP =
         builtin "pad" (fun xs p -> [| Layout.pad (p.Ints "low") (p.Ints "high") xs.[0] |]) (fun avals p ->
@@ -121,6 +135,7 @@ module Structural =
             [|
                 Aval(Array.init x.Rank (fun k -> low.[k] + x.Shape.[k] + high.[k]), x.DType)
             |])
+        |> fusedAs (LaneKernel.Shift leadingShift)
 
     /// Joins operands along `dimension`; the other dimensions must agree.
     let concatenateP =
