@@ -59,10 +59,10 @@ type Law = Random -> Application -> unit
 /// Samples per primitive per law.
 let samples = 40
 
-/// Checks a law on `samples` random applications of one primitive (seeds drawn by FsCheck
-/// from a fixed replay seed). None if it holds; else the failure, naming the primitive and the
-/// sample (avals, params, values).
-let checkLaw (law: Law) (prim: Primitive) (domain: Domain) : string option =
+/// Checks a law on `n` random applications of one primitive (seeds drawn by FsCheck from a
+/// fixed replay seed). None if it holds; else the failure, naming the primitive and the sample
+/// (avals, params, values).
+let checkLawOn (n: int) (law: Law) (prim: Primitive) (domain: Domain) : string option =
     let property =
         Prop.forAll randomSeeds (fun seed ->
             let r = Random seed
@@ -74,14 +74,17 @@ let checkLaw (law: Law) (prim: Primitive) (domain: Domain) : string option =
                     failwithf "sample drawn by System.Random(%d)\n%s\n%s" seed app.Describe e.Message)
 
     try
-        checkProperty 20250101UL 7919UL samples property
+        checkProperty 20250101UL 7919UL n property
         None
     with e ->
         Some(sprintf "%s:\n%s" prim.Name e.Message)
 
-/// Checks a law on every primitive of the rules table; fails naming every primitive that
-/// breaks it or has no domain.
-let checkEveryPrimitive (law: Law) =
+/// `checkLawOn` with `samples` applications.
+let checkLaw (law: Law) (prim: Primitive) (domain: Domain) = checkLawOn samples law prim domain
+
+/// Checks a law on `n` random applications of every primitive of the rules table; fails
+/// naming every primitive that breaks it or has no domain.
+let checkEveryPrimitiveOn (n: int) (law: Law) =
     let failures =
         [
             for prim in Table.primitives do
@@ -92,13 +95,16 @@ let checkEveryPrimitive (law: Law) =
                             "%s: has rules in FunDiff.Rules.Table but no domain in FunDiff.Tests.Domains (tests/FunDiff.Core.Tests/Domains.fs), so it cannot be checked; add one."
                             prim.Name
                 | Some domain ->
-                    match checkLaw law prim domain with
+                    match checkLawOn n law prim domain with
                     | Some failure -> yield failure
                     | None -> ()
         ]
 
     if not failures.IsEmpty then
         failwithf "%d primitive(s) break the law:\n\n%s" failures.Length (String.concat "\n\n" failures)
+
+/// `checkEveryPrimitiveOn` with `samples` applications per primitive.
+let checkEveryPrimitive (law: Law) = checkEveryPrimitiveOn samples law
 
 /// A random direction of a tensor's shape, entries in [-1, 1).
 let direction (r: Random) (x: Tensor) = randomTensor r -1.0 1.0 x.Shape
@@ -286,7 +292,7 @@ let smoothClip =
 let clip (x: Tensor) = Primitive.apply smoothClip [ x ]
 
 /// Domain of a user primitive of one real operand of any shape up to rank 3.
-let private realDomain = unaryOn (fun r shape -> uniform r -3.0 3.0 shape)
+let realDomain = unaryOn (fun r shape -> uniform r -3.0 3.0 shape)
 
 let private everyLaw =
     [
@@ -343,7 +349,7 @@ let private hypot =
 
 /// 3x, a linear user primitive with its own transpose rule: its JVP applies the primitive to
 /// the tangent, so reverse mode goes through the user's transpose rule.
-let private triple: Primitive =
+let triple: Primitive =
     let self = ref null
 
     self.Value <-

@@ -87,7 +87,7 @@ let private apply (app: Application) (operands: Tensor[]) =
 let private batchedApply (app: Application) (d: BatchedDraw) (operands: Tensor[]) =
     (Batching.vmapMany "vmap" (fun xs -> [| apply app xs |]) operands d.Axes (fun _ -> d.OutAxis)).[0]
 
-let private describeDraw (d: BatchedDraw) =
+let describeDraw (d: BatchedDraw) =
     sprintf
         "batch of %d; operand batch axes %s; output batch axis %d"
         d.Size
