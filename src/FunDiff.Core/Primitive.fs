@@ -217,6 +217,45 @@ type Primitive
     /// print) is not unless it says so; set where the primitive is declared.
     member val Pure = isNull ownRules with get, set
 
+    // What jit's simplification pass (Compiler/Simplify.fs) may assume of the primitive: its
+    // algebra, declared here so that the pass names no primitive. Each is a promise about
+    // values on every operand (NaN and infinities included), read only for a pure primitive.
+
+    /// The value `e` with `op(x, e) = x` for every x of a binary primitive (add and sub: 0,
+    /// mul and div: 1), so the pass may replace an application whose right operand is `e` (a
+    /// literal or a broadcast of one) by its left operand; set where the primitive is declared.
+    member val RightIdentity: float voption = ValueNone with get, set
+
+    /// The value `e` with `op(e, y) = y` for every y of a binary primitive (add: 0, mul: 1);
+    /// set where the primitive is declared.
+    member val LeftIdentity: float voption = ValueNone with get, set
+
+    /// A value `c` and a unary primitive `u` with `op(c, y) = u(y)` for every y of a binary
+    /// primitive (sub: 0 − y = neg y), so the pass may apply `u` instead; set where the
+    /// primitive is declared.
+    member val LeftConstant: struct (float * Primitive) voption = ValueNone with get, set
+
+    /// Whether a unary primitive is its own inverse, `f(f(x)) = x` (neg), so the pass may
+    /// replace two applications in a row by the operand; set where the primitive is declared.
+    member val Involution = false with get, set
+
+    /// For a unary primitive: whether an application with these params to an operand of this
+    /// aval returns the operand's values unchanged (transpose by the identity permutation, a
+    /// reshape to the operand's own shape), so the pass may use the operand; set where the
+    /// primitive is declared (ValueNone: never).
+    member val IsNoOp: (Aval -> Params -> bool) voption = ValueNone with get, set
+
+    /// For a unary primitive: the params of one application that does what two in a row do,
+    /// from the inner application's params and the outer's (transpose: the permutations
+    /// composed; reshape: the outer shape), so the pass may apply it once; set where the
+    /// primitive is declared (ValueNone: it does not compose).
+    member val Compose: (Params -> Params -> Params) voption = ValueNone with get, set
+
+    /// Whether an application to a rank-0 operand gives that one value at every element of its
+    /// output (broadcast_in_dim), so that a primitive which broadcasts rank-0 operands itself may
+    /// read the rank-0 value instead; set where the primitive is declared.
+    member val BroadcastsScalar = false with get, set
+
     /// The last shape-rule application, or null (read and replaced whole, so it is thread-safe).
     member internal _.LastShape
         with get () = Volatile.Read(&lastShape)

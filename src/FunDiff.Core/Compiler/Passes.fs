@@ -180,5 +180,11 @@ let fold (p: Program) : Program =
 
     Program(p.ConstVarArray, p.ConstArray, p.InVarArray, kept.ToArray(), p.OutputArray |> Array.map atom, p.NumVars)
 
-/// Every pass, in order: the program jit compiles.
-let optimize (p: Program) : Program = p |> fold |> cse |> dce
+/// The algebraic simplification pass (Simplify.fs): identities the primitives declare.
+let simplify (p: Program) : Program = Simplify.simplify p
+
+/// Every pass, in order: the program jit compiles. Simplification runs after folding (so a
+/// folded scalar can be an identity) and is followed by folding again (an equation whose
+/// operand became a literal through it), then CSE and DCE, which drops what it left unread.
+let optimize (p: Program) : Program =
+    p |> fold |> simplify |> fold |> cse |> dce

@@ -13,7 +13,7 @@ open FunDiff.Primitives.Kit
 module Arithmetic =
 
     /// The `neg` primitive.
-    let negP = unaryMapP "neg" Elementwise.neg (numericUnary "neg")
+    let negP = unaryMapP "neg" Elementwise.neg (numericUnary "neg") |> involution
 
     /// x ** y for a constant exponent `y` (a param, so no log x is ever formed).
     /// An int64 operand stays int64 for a whole exponent y ≥ 0 (NumPy); otherwise float64 only.
@@ -28,16 +28,25 @@ module Arithmetic =
         |> fusedAs (LaneKernel.Map(fun p -> Elementwise.powConstSpan (p.Float "y")))
 
     /// The `add` primitive.
-    let addP = binaryMapP "add" Elementwise.add (binary "add" None) |> commutative
+    let addP =
+        binaryMapP "add" Elementwise.add (binary "add" None)
+        |> commutative
+        |> identity 0.0
 
     /// The `sub` primitive.
-    let subP = binaryMapP "sub" Elementwise.sub (binary "sub" None)
+    let subP =
+        binaryMapP "sub" Elementwise.sub (binary "sub" None)
+        |> rightIdentity 0.0
+        |> leftConstant 0.0 negP
 
     /// The `mul` primitive.
-    let mulP = binaryMapP "mul" Elementwise.mul (binary "mul" None) |> commutative
+    let mulP =
+        binaryMapP "mul" Elementwise.mul (binary "mul" None)
+        |> commutative
+        |> identity 1.0
 
     /// The `div` primitive.
-    let divP = binaryMapP "div" Elementwise.div (binary "div" None)
+    let divP = binaryMapP "div" Elementwise.div (binary "div" None) |> rightIdentity 1.0
 
     /// x ** y with a tensor exponent: float64, or int64 on both sides (NumPy's integer power).
     let powP =

@@ -56,3 +56,42 @@ module internal Kit =
     let commutative (prim: Primitive) =
         prim.Commutative <- true
         prim
+
+    // ---- the algebra jit's simplification pass reads (Primitive.RightIdentity etc.) ----
+
+    /// Declares `e` the identity of a binary primitive on both sides: op(x, e) = op(e, x) = x.
+    let identity (e: float) (prim: Primitive) =
+        prim.LeftIdentity <- ValueSome e
+        prim.RightIdentity <- ValueSome e
+        prim
+
+    /// Declares `e` the right identity of a binary primitive: op(x, e) = x.
+    let rightIdentity (e: float) (prim: Primitive) =
+        prim.RightIdentity <- ValueSome e
+        prim
+
+    /// Declares op(c, y) = u(y) for a binary primitive (sub: 0 − y = neg y).
+    let leftConstant (c: float) (u: Primitive) (prim: Primitive) =
+        prim.LeftConstant <- ValueSome(struct (c, u))
+        prim
+
+    /// Declares a unary primitive its own inverse: f(f(x)) = x.
+    let involution (prim: Primitive) =
+        prim.Involution <- true
+        prim
+
+    /// Declares when an application of a unary primitive returns its operand unchanged.
+    let noOpWhen (isNoOp: Aval -> Params -> bool) (prim: Primitive) =
+        prim.IsNoOp <- ValueSome isNoOp
+        prim
+
+    /// Declares how two applications of a unary primitive in a row make one (inner params,
+    /// then outer params, to the params of the one application).
+    let composes (compose: Params -> Params -> Params) (prim: Primitive) =
+        prim.Compose <- ValueSome compose
+        prim
+
+    /// Declares that an application to a rank-0 operand is that value everywhere.
+    let broadcastsScalar (prim: Primitive) =
+        prim.BroadcastsScalar <- true
+        prim

@@ -17,6 +17,8 @@ module Structural =
     let reduceSumP =
         builtin "reduce_sum" (fun xs p -> [| Layout.reduceSum (p.Ints "axes") xs.[0] |]) (reduceAxes "reduce_sum")
         |> fusedAs (LaneKernel.SumsAll(fun p x -> (p.Ints "axes").Length = x.Rank))
+        // a sum over no axes (what a gradient of a broadcast that added none leaves)
+        |> noOpWhen (fun _ p -> (p.Ints "axes").Length = 0)
 
     /// Operand axis k becomes output axis `broadcast_dimensions[k]` of `shape`.
     let broadcastInDimP =
@@ -54,6 +56,23 @@ module Structural =
 
                 [| Aval(shape, x.DType) |])
         |> fusedAs (LaneKernel.Repeat(fun _ x -> x.Rank = 0))
+        |> broadcastsScalar
+        // to the operand's own shape, axis k to axis k
+        |> noOpWhen (fun x p ->
+            let dims = p.Ints "broadcast_dimensions"
+
+            Shape.equal (p.Ints "shape") x.Shape
+            && dims |> Array.forall2 (=) (Array.init dims.Length id))
+        // operand axis k goes to inner axis d1[k], then to outer axis d2[d1[k]]; a size-1 axis
+        // the inner broadcast kept at 1 the outer one may still stretch, as one broadcast does
+        |> composes (fun inner outer ->
+            let d1, d2 = inner.Ints "broadcast_dimensions", outer.Ints "broadcast_dimensions"
+
+            Params
+                [|
+                    "shape", Ints(outer.Ints "shape")
+                    "broadcast_dimensions", Ints(d1 |> Array.map (fun k -> d2.[k]))
+                |])
 
     /// The `reshape` primitive.
     let reshapeP =
@@ -71,6 +90,9 @@ module Structural =
                     (Shape.size shape)
 
             [| Aval(shape, x.DType) |])
+        |> noOpWhen (fun x p -> Shape.equal (p.Ints "new_sizes") x.Shape)
+        // a reshape reads its operand in row-major order, so only the last shape matters
+        |> composes (fun _ outer -> outer)
 
     /// Output axis i is operand axis `permutation[i]`.
     let transposeP =
@@ -79,6 +101,15 @@ module Structural =
             let x, perm = avals.[0], p.Ints "permutation"
             Shape.checkPermutation "transpose" x.Rank perm
             [| Aval(perm |> Array.map (fun a -> x.Shape.[a]), x.DType) |])
+        |> noOpWhen (fun _ p -> p.Ints "permutation" |> Array.mapi (fun i a -> i = a) |> Array.forall id)
+        // outer axis i is inner axis p2[i], which is operand axis p1[p2[i]]
+        |> composes (fun inner outer ->
+            let p1 = inner.Ints "permutation"
+
+            Params
+                [|
+                    "permutation", Ints(outer.Ints "permutation" |> Array.map (fun a -> p1.[a]))
+                |])
 
     /// `start_indices` inclusive, `limit_indices` exclusive, per axis.
     let sliceP =
@@ -174,3 +205,4 @@ module Structural =
             (fun avals p ->
                 arity "convert_element_type" 1 avals
                 [| avals.[0].WithDType(p.DType "new_dtype") |])
+        |> noOpWhen (fun x p -> x.DType = p.DType "new_dtype")
