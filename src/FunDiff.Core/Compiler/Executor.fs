@@ -30,6 +30,15 @@ type private Step =
     /// A fused loop over the registers.
     | Fused of loop: Loop
 
+/// One thread's registers for a compiled program: floats, tensors, the fused loops' tile
+/// scratch and the buffer plan's arrays.
+[<Sealed; AllowNullLiteral>]
+type private Registers(floats: int, tensors: int, scratch: int, temporaries: int[]) =
+    member val Floats = Array.zeroCreate<float> floats
+    member val Tensors = Array.zeroCreate<Tensor> tensors
+    member val Scratch = Array.zeroCreate<float> scratch
+    member val Temporaries = temporaries |> Array.map (fun n -> Array.zeroCreate<float> n)
+
 /// A program resolved into steps over two register files (floats for rank-0 float64
 /// variables and the loops' one-number values, tensors for the rest), indexed by variable id.
 [<Sealed>]
@@ -42,17 +51,17 @@ type Compiled
         floatCount: int,
         tensorCount: int,
         scratchLength: int,
+        temporarySizes: int[],
         floatConsts: (int * float)[],
         tensorConsts: (int * Tensor)[],
         plan: Fusion.Plan
     ) =
 
-    // register files (and the loops' scratch) reused by the next call on this thread, so a
-    // steady-state call allocates its outputs (and what the kernels of its unfused array steps
-    // allocate), not a register per equation; a re-entrant call on the same thread (through a
-    // user primitive) takes fresh ones
-    let spare =
-        new System.Threading.ThreadLocal<struct (float[] * Tensor[] * float[])>()
+    // registers reused by the next call on this thread, so a steady-state call allocates its
+    // outputs (and what the kernels of its unfused array steps allocate), not a register per
+    // equation nor an array per fused intermediate; a re-entrant call on the same thread
+    // (through a user primitive) takes fresh ones
+    let spare = new System.Threading.ThreadLocal<Registers>()
 
     /// How the program's equations were grouped into fused loops.
     member internal _.Plan = plan
@@ -123,6 +132,72 @@ type Compiled
         p.OutputArray |> Array.iter (readBy -1)
         let mutable scratchLength = 0
 
+        // the buffer plan: a loop's array value that only later loops read (not an unfused
+        // step, which might keep a view of it, nor the result) lives in a buffer of the
+        // program's, reused by every call; values whose lives (first loop to last reader) do
+        // not overlap share one
+        let temporaryOf = Array.create p.NumVars -1
+        let temporarySizes = ResizeArray<int>()
+
+        (let unfusedReader = Array.zeroCreate<bool> p.NumVars
+         let lastReader = Array.create p.NumVars -1
+
+         let mark (unfused: bool) (k: int) (a: Atom) =
+             match a with
+             | Atom.Var v ->
+                 lastReader.[v.Id] <- k
+
+                 if unfused then
+                     unfusedReader.[v.Id] <- true
+             | Atom.Literal _ -> ()
+
+         plan.Items
+         |> Array.iteri (fun k item ->
+             match item with
+             | Fusion.Single i -> equations.[i].InputArray |> Array.iter (mark true k)
+             | Fusion.Fused g ->
+                 for (i, _) in plan.Groups.[g].Members do
+                     equations.[i].InputArray |> Array.iter (mark false k))
+
+         p.OutputArray |> Array.iter (mark true plan.Items.Length)
+         // buffer b is free from the item after freeAfter.[b] on
+         let freeAfter = ResizeArray<int>()
+
+         plan.Items
+         |> Array.iteri (fun k item ->
+             match item with
+             | Fusion.Single _ -> ()
+             | Fusion.Fused g ->
+                 for (i, _) in plan.Groups.[g].Members do
+                     let v = equations.[i].OutputArray.[0]
+
+                     if
+                         escapes.[v.Id]
+                         && not plan.Uniform.[v.Id]
+                         && plan.MemberOf.[v.Id] = g
+                         && not unfusedReader.[v.Id]
+                     then
+                         let size = v.Aval.Size
+                         // a free buffer (the largest is grown to fit if none is big enough)
+                         let mutable chosen = -1
+
+                         for b in 0 .. freeAfter.Count - 1 do
+                             if
+                                 freeAfter.[b] < k
+                                 && (chosen < 0 || temporarySizes.[b] > temporarySizes.[chosen])
+                             then
+                                 chosen <- b
+
+                         if chosen < 0 then
+                             temporarySizes.Add size
+                             freeAfter.Add lastReader.[v.Id]
+                             chosen <- temporarySizes.Count - 1
+                         else
+                             temporarySizes.[chosen] <- max size temporarySizes.[chosen]
+                             freeAfter.[chosen] <- lastReader.[v.Id]
+
+                         temporaryOf.[v.Id] <- chosen))
+
         let loopOf (g: int) =
             let group = plan.Groups.[g]
             let arrays = ResizeArray<LoopArray>()
@@ -175,6 +250,8 @@ type Compiled
                 match a with
                 | Atom.Var v when lanes.ContainsKey v.Id -> lanes.[v.Id]
                 | Atom.Var v when registers.ContainsKey v.Id -> Repeated registers.[v.Id]
+                | Atom.Var v when temporaryOf.[v.Id] >= 0 ->
+                    Whole(arrayFor v (fun () -> Temporary(temporaryOf.[v.Id], v.Aval.Size)))
                 | Atom.Var v when v.Aval.Rank >= 1 ->
                     match varSlot v with
                     | Boxed t -> Whole(arrayFor v (fun () -> Input t))
@@ -207,6 +284,8 @@ type Compiled
                     let dst =
                         match role with
                         | Fusion.Summed -> Repeated -1
+                        | _ when temporaryOf.[out.Id] >= 0 ->
+                            Whole(arrayFor out (fun () -> Temporary(temporaryOf.[out.Id], out.Aval.Size)))
                         | _ when escapes.[out.Id] ->
                             match varSlot out with
                             | Boxed t -> Whole(arrayFor out (fun () -> Output(t, out.Aval)))
@@ -219,6 +298,8 @@ type Compiled
                     | Fusion.ShiftedBy offset, _ ->
                         let source =
                             match ins.[0] with
+                            | Atom.Var v when temporaryOf.[v.Id] >= 0 ->
+                                arrayFor v (fun () -> Temporary(temporaryOf.[v.Id], v.Aval.Size))
                             | Atom.Var v ->
                                 match varSlot v with
                                 | Boxed t -> arrayFor v (fun () -> Input t)
@@ -288,6 +369,7 @@ type Compiled
             floats,
             tensors,
             scratchLength,
+            temporarySizes.ToArray(),
             floatConsts.ToArray(),
             tensorConsts.ToArray(),
             plan
@@ -295,25 +377,22 @@ type Compiled
 
     /// Runs the program on concrete inputs (no trace is current: the caller's job).
     member this.Run(args: Tensor[]) : Tensor[] =
-        let struct (kept, keptTensors, keptScratch) = spare.Value
-
-        let fs, ts, scratch =
-            if isNull kept then
-                Array.zeroCreate<float> floatCount,
-                Array.zeroCreate<Tensor> tensorCount,
-                Array.zeroCreate<float> scratchLength
-            else
-                spare.Value <- struct (null, null, null)
-                kept, keptTensors, keptScratch
+        let registers =
+            match spare.Value with
+            | null -> Registers(floatCount, tensorCount, scratchLength, temporarySizes)
+            | kept ->
+                spare.Value <- null
+                kept
 
         try
-            this.RunWith(args, fs, ts, scratch)
+            this.RunWith(args, registers)
         finally
             // the tensors are dropped (a kept register must not keep an array alive)
-            System.Array.Clear ts
-            spare.Value <- struct (fs, ts, scratch)
+            System.Array.Clear registers.Tensors
+            spare.Value <- registers
 
-    member private _.RunWith(args: Tensor[], fs: float[], ts: Tensor[], scratch: float[]) : Tensor[] =
+    member private _.RunWith(args: Tensor[], registers: Registers) : Tensor[] =
+        let fs, ts = registers.Floats, registers.Tensors
 
         for (i, v) in floatConsts do
             fs.[i] <- v
@@ -343,7 +422,7 @@ type Compiled
 
                 for k in 0 .. outs.Length - 1 do
                     store outs.[k] results.[k]
-            | Fused loop -> loop.Run(fs, ts, scratch)
+            | Fused loop -> loop.Run(fs, ts, registers.Scratch, registers.Temporaries)
 
         Array.map load outputs
 

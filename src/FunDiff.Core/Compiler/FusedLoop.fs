@@ -54,6 +54,9 @@ type Uniform =
 type LoopArray =
     | Input of input: int
     | Output of output: int * aval: Aval
+    /// A value only fused loops read, in the program's buffer k (`size` elements of it): written
+    /// by one loop, read by later ones, reused by the next call (the buffer plan).
+    | Temporary of buffer: int * length: int
 
 /// A fused loop resolved to registers: `size` elements per array, `slots` scratch slots.
 [<Sealed>]
@@ -109,7 +112,7 @@ type Loop
 
     /// Runs the loop: reads its inputs from the tensor registers and the float registers, puts
     /// its outputs there.
-    member _.Run(floats: float[], tensors: Tensor[], scratch: float[]) =
+    member _.Run(floats: float[], tensors: Tensor[], scratch: float[], temporaries: float[][]) =
         for u in uniforms do
             match u with
             | UniformMap(f, a, o) -> f.Invoke(ReadOnlySpan(floats, a, 1), Span(floats, o, 1))
@@ -135,6 +138,10 @@ type Loop
                 buffers.[k] <- data
                 offsets.[k] <- 0
                 lengths.[k] <- size
+            | Temporary(b, length) ->
+                buffers.[k] <- temporaries.[b]
+                offsets.[k] <- 0
+                lengths.[k] <- length
 
         for r in sums do
             floats.[r] <- 0.0
