@@ -115,8 +115,23 @@ let ``int64 arithmetic and matrix products are not fused`` () =
     let groups = grouping (optimized g m)
     Assert.Contains([ "dot_general" ], groups)
 
-/// Sizes around the tile length (and below the kernels' small-array cut-off).
-let private sizes = [ 1; 2; 7; 8; 9; 511; 512; 513; 1024; 1537; 10_007 ]
+/// Sizes around the tile length (and below the kernels' small-array cut-off), and one past
+/// the size from which outputs are streamed with non-temporal stores (Stores.isLarge).
+let private sizes =
+    [
+        1
+        2
+        7
+        8
+        9
+        511
+        512
+        513
+        1024
+        1537
+        10_007
+        Backend.Stores.NonTemporalElements + 3
+    ]
 
 let private agrees (what: string) (f: Tensor -> Tensor) (x: Tensor) =
     let eager = f x

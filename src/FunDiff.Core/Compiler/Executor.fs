@@ -281,6 +281,9 @@ type Compiled
                 else
                     let sources = ins |> Array.map laneOf
 
+                    // a large output is computed into scratch and streamed to its array
+                    let mutable streamTo = -1
+
                     let dst =
                         match role with
                         | Fusion.Summed -> Repeated -1
@@ -288,7 +291,14 @@ type Compiled
                             Whole(arrayFor out (fun () -> Temporary(temporaryOf.[out.Id], out.Aval.Size)))
                         | _ when escapes.[out.Id] ->
                             match varSlot out with
-                            | Boxed t -> Whole(arrayFor out (fun () -> Output(t, out.Aval)))
+                            | Boxed t ->
+                                let k = arrayFor out (fun () -> Output(t, out.Aval))
+
+                                if Backend.Stores.isLarge out.Aval.Size then
+                                    streamTo <- k
+                                    Scratch(takeSlot ())
+                                else
+                                    Whole k
                             | Scalar _ -> invalidOp "a loop value has a tensor register"
                         | _ -> Scratch(takeSlot ())
 
@@ -314,6 +324,9 @@ type Compiled
                             sums.Add r
                         | Boxed _ -> invalidOp "a sum of every element is a rank-0 float64"
                     | _ -> invalidOp "a fused member's operands do not match its role"
+
+                    if streamTo >= 0 then
+                        instructions.Add(Stream(dst, streamTo))
 
                     match dst with
                     | Repeated _ -> ()

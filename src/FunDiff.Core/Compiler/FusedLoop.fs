@@ -6,6 +6,8 @@
 /// a-time evaluation rather than generated code: docs/DESIGN-DECISIONS.md has the measurements.
 module internal FunDiff.Compiler.FusedLoop
 
+#nowarn "9" // native pointers: the pinned outputs of non-temporal stores (Stores)
+
 open System
 open System.Numerics.Tensors
 open FunDiff
@@ -37,6 +39,10 @@ type Instruction =
     | Shifted of source: int * offset: int * dst: Lane
     /// float register r += Σ src on the tile.
     | Sum of src: Lane * register: int
+    /// array k at the tile ← src, by non-temporal stores: a large output (the pool hands out
+    /// buffers last written long ago, out of cache, and an ordinary store would first read
+    /// each line: Backend/Stores.fs), computed into scratch first.
+    | Stream of src: Lane * array: int
 
 /// Computed once per call before the tiles: a value that is one number over the whole shape
 /// (a repeated scalar, or an elementwise function of such values), kept in a float register.
@@ -75,6 +81,12 @@ type Loop
 
     // the arrays' storage for the call in progress, kept per thread (a loop calls no user code,
     // so it is never re-entered on one thread)
+    let streams =
+        instructions
+        |> Array.exists (function
+            | Stream _ -> true
+            | _ -> false)
+
     let storage =
         new System.Threading.ThreadLocal<struct (float[][] * int[] * int[])>(fun () ->
             struct (Array.zeroCreate arrays.Length, Array.zeroCreate arrays.Length, Array.zeroCreate arrays.Length))
@@ -95,6 +107,10 @@ type Loop
         | Scratch k -> ReadOnlySpan<float>(scratch, k * TileLength, length)
         | Whole a -> ReadOnlySpan<float>(buffers.[a], offsets.[a] + start, length)
         | Repeated r -> ReadOnlySpan<float>(floats, r, 1)
+
+    static member private StreamTile(src: ReadOnlySpan<float>, dst: float[], at: int) =
+        use p = fixed &dst.[at]
+        Stores.copyToPinned src p
 
     static member private NeverWritten() : unit =
         invalidOp "a fused loop never writes a repeated lane"
@@ -175,12 +191,21 @@ type Loop
                     if last > first then
                         ReadOnlySpan<float>(buffers.[k], offsets.[k] + start + first - offset, last - first)
                             .CopyTo(out.Slice(first))
+                | Stream(src, k) ->
+                    Loop.StreamTile(
+                        Loop.Read(src, scratch, buffers, offsets, floats, start, length),
+                        buffers.[k],
+                        offsets.[k] + start
+                    )
                 | Sum(src, r) ->
                     floats.[r] <-
                         floats.[r]
                         + TensorPrimitives.Sum(Loop.Read(src, scratch, buffers, offsets, floats, start, length))
 
             start <- start + length
+
+        if streams then
+            Stores.fence ()
 
         // the arrays' storage must not outlive the call (a kept buffer would keep its lease)
         Array.Clear buffers
