@@ -14,10 +14,13 @@ open FunDiff
 open FunDiff.Backend
 
 /// Elements per tile: a multiple of every vector width, so the tiles split an array where the
-/// kernels' vector loops do (their scalar remainders fall where eager evaluation's do); 512
-/// float64 (4 KiB) keep a loop's few live slots inside a 32 KiB L1 cache.
+/// kernels' vector loops do (their scalar remainders fall where eager evaluation's do). 1024
+/// float64 (8 KiB): a loop's few live slots stay in a 32 KiB L1 cache, and the fixed cost of a
+/// kernel call is spread over twice as many elements as at 512 (measured on the gradient of
+/// Rosenbrock at 10⁵ and its value: 512, 1024 and 2048 were within the machine's noise of
+/// one another, 1024 the fastest median; docs/DESIGN-DECISIONS.md).
 [<Literal>]
-let TileLength = 512
+let TileLength = 1024
 
 /// Where an instruction reads or writes the current tile's elements.
 [<Struct>]
