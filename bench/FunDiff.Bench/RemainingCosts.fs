@@ -88,22 +88,31 @@ harness gives lower absolute times than a bench run under load (the scalar loop 
   - compiling the linear program once (jit) removes the per-call tracing.
 - **jit: Rosenbrock `jit (grad f)` within 1.5× of the hand-written gradient into a reused
   array, `jit f` within 1.3× of the hand-written f, `tanh x * y + x` within 1.1× of the fused
-  loop** (tables 13 and 15; in five `-- quick jit` runs about 11× and 8× for the gradient at
-  10⁵ and 10⁶, 5× and 3.4× for f, 1.3–3.4× for the elementwise row). Profiled by
-  `-- profile jit` (the body's equations bound one by one, a Stopwatch each):
-  - the jitted array call is the sum of its equations (80–120 % of the call: the executor
-    adds nothing measurable), and those are the eager passes: f's 10 equations (the three
-    `pow_const` 34–43 % of them), the gradient's 17 (`mul` 40–45 %, the two `pad`s that
-    transpose the slices 16–20 %);
-  - in the interleaved rounds about half of `jit f`'s time at 10⁵ and a quarter at 10⁶ is GC
-    pause (gen-2 collections for the pool to take back the large buffers: 0.15 and 0.43 per
-    call); alone, in a block of calls, `jit f` at 10⁵ took 350 µs (about 2× the loop);
-  - the elementwise row's `tanh` (FunDiff's accuracy-corrected kernel: a series below
-    |x| = 0.625) is 85 % of the call; the fused loop calls TensorPrimitives.Tanh directly;
-  - only fusing the array equations into loops (the executor's next step) removes passes; at
-    10³ `jit f` and eager f cost the same (within a few percent, alone), both 10 binds.
-- **jit, the MLP**: jitting the gradient with respect to `Tree.ravel`'s vector is about eager
-  speed (1.0×) and about 1.6× slower than `Tree.grad` of the record (table 16): `unravel`'s
-  slices transpose into four `pad`s to the 203 530-element vector and three `add`s (about
-  0.8 ms of the 3.4 ms the equations take, by `-- profile jit`), which `Tree.grad` never does.
+  loop** (tables 13 and 15). Since the fused loops (one pass a tile at a time over each chain
+  of elementwise equations, `lowered` shows the grouping), `jit f` of Rosenbrock is *faster*
+  than the hand-written scalar loop at 10⁵ and 10⁶ (about 0.6×: the loop's kernels are
+  vectorized, the hand loop is not) and the gradient went from about 11× to about 2.2× at 10⁵.
+  What remains:
+  - at 10³, `jit f` (about 2.5 µs) is a fixed cost of about 1 µs per call over the 1.7 µs
+    loop: the signature lookup of the cache, the registers, the two slices bound as views,
+    the loop's set-up and the result's tensor;
+  - the gradient's result is a fresh 10⁵- or 10⁶-element array each call (the hand-written
+    loop writes into one it reuses): at 10⁵ the pool's collections that recycle it are about
+    a quarter of the call (the GC pause column), at 10⁶ the pool misses (about 5 MiB
+    allocated per call: fresh pages) and the call is 5–6× the loop. Only writing into a
+    buffer the caller gives back (JAX's donated arguments) would remove that; not built;
+  - the gradient runs two loops (the first writes the two arrays the pads of the slices'
+    transposes read, which stay in the program's buffers; the second reads them shifted),
+    so it makes about three passes over memory where the hand loop makes one;
+  - the elementwise row's `tanh` is FunDiff's accuracy-corrected kernel (TensorPrimitives'
+    Tanh, then a series on the vectors with |x| < 0.625); run a tile at a time it cost about
+    twice TensorPrimitives.Tanh alone (81 against 43 ms for 10⁷ elements, in a stand-alone
+    Release program), and the fused reference calls TensorPrimitives.Tanh. The same kernel
+    reached through the library's delegate measured 30 % slower again than through one built
+    in the calling assembly, and 2× slower with tiered PGO off: the row depends on the JIT's
+    code generation as much as on the loop.
+- **jit, the MLP** (table 16): `Tree.jit (Tree.grad loss)` runs the record's gradient with
+  the matrix products as kernels and the elementwise chains between them fused; the raveled
+  row goes through `unravel`'s slices, whose transposes pad each leaf's cotangent to the
+  203 530-element vector and add them, which `Tree.grad` of the record never does.
 """
