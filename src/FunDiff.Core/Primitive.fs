@@ -159,6 +159,10 @@ type internal LaneKernel =
     | Shift of shift: (Params -> Aval -> int voption)
     /// Repeats a rank-0 operand over the output's shape, when the params and operand aval say so.
     | Repeat of repeat: (Params -> Aval -> bool)
+    /// Output element i is operand element i + offset (a contiguous window of the operand: a
+    /// slice along the leading axis, a reshape): the offset for the params and operand aval, if
+    /// the application is such a window. A fused loop reads the operand in place.
+    | View of view: (Params -> Aval -> int voption)
 
 /// One application of a shape rule: the input avals and params it was given (compared by
 /// reference) and the output avals it returned. Immutable, so threads may share it.

@@ -156,8 +156,14 @@ type Compiled
              match item with
              | Fusion.Single i -> equations.[i].InputArray |> Array.iter (mark true k)
              | Fusion.Fused g ->
-                 for (i, _) in plan.Groups.[g].Members do
-                     equations.[i].InputArray |> Array.iter (mark false k))
+                 for (i, role) in plan.Groups.[g].Members do
+                     // a window read outside its loop is bound as a view before the loop
+                     let viewedOutside =
+                         match role with
+                         | Fusion.Viewed _ -> escapes.[equations.[i].OutputArray.[0].Id]
+                         | _ -> false
+
+                     equations.[i].InputArray |> Array.iter (mark viewedOutside k))
 
          p.OutputArray |> Array.iter (mark true plan.Items.Length)
          // buffer b is free from the item after freeAfter.[b] on
@@ -168,11 +174,17 @@ type Compiled
              match item with
              | Fusion.Single _ -> ()
              | Fusion.Fused g ->
-                 for (i, _) in plan.Groups.[g].Members do
+                 for (i, role) in plan.Groups.[g].Members do
                      let v = equations.[i].OutputArray.[0]
 
+                     let writes =
+                         match role with
+                         | Fusion.Viewed _ -> false
+                         | _ -> true
+
                      if
-                         escapes.[v.Id]
+                         writes
+                         && escapes.[v.Id]
                          && not plan.Uniform.[v.Id]
                          && plan.MemberOf.[v.Id] = g
                          && not unfusedReader.[v.Id]
@@ -264,7 +276,20 @@ type Compiled
                 let out = e.OutputArray.[0]
                 let ins = e.InputArray
 
-                if plan.Uniform.[out.Id] then
+                match role with
+                | Fusion.Viewed offset ->
+                    // a window of an array computed before the loop: read in place, no instruction
+                    let source =
+                        match ins.[0] with
+                        | Atom.Var v when temporaryOf.[v.Id] >= 0 -> Temporary(temporaryOf.[v.Id], v.Aval.Size)
+                        | Atom.Var v ->
+                            match varSlot v with
+                            | Boxed t -> Input t
+                            | Scalar _ -> invalidOp "a window's operand is an array"
+                        | Atom.Literal _ -> invalidOp "a window's operand is a variable"
+
+                    lanes.[out.Id] <- Whole(arrayFor out (fun () -> Window(source, offset, out.Aval.Size)))
+                | _ when plan.Uniform.[out.Id] ->
                     let r = newFloat ()
                     registers.[out.Id] <- r
 
@@ -278,7 +303,7 @@ type Compiled
                         match varSlot out with
                         | Boxed t -> uniformOutputs.Add((r, t, out.Aval))
                         | Scalar _ -> invalidOp "a loop value has a tensor register"
-                else
+                | _ ->
                     let sources = ins |> Array.map laneOf
 
                     // a large output is computed into scratch and streamed to its array
@@ -368,10 +393,20 @@ type Compiled
 
         let steps =
             plan.Items
-            |> Array.map (fun item ->
+            |> Array.collect (fun item ->
                 match item with
-                | Fusion.Single i -> single equations.[i]
-                | Fusion.Fused g -> Fused(loopOf g))
+                | Fusion.Single i -> [| single equations.[i] |]
+                | Fusion.Fused g ->
+                    // a window something outside the loop reads is also bound (a view, no copy)
+                    [|
+                        for (i, role) in plan.Groups.[g].Members do
+                            match role with
+                            | Fusion.Viewed _ when escapes.[equations.[i].OutputArray.[0].Id] ->
+                                yield single equations.[i]
+                            | _ -> ()
+
+                        yield Fused(loopOf g)
+                    |])
 
         let outputs = p.OutputArray |> Array.map atomSlot
 

@@ -66,6 +66,9 @@ type LoopArray =
     /// A value only fused loops read, in the program's buffer k (`size` elements of it): written
     /// by one loop, read by later ones, reused by the next call (the buffer plan).
     | Temporary of buffer: int * length: int
+    /// `length` elements of another array from its element `offset` on (a slice or reshape
+    /// read in place).
+    | Window of source: LoopArray * offset: int * length: int
 
 /// A fused loop resolved to registers: `size` elements per array, `slots` scratch slots.
 [<Sealed>]
@@ -111,6 +114,24 @@ type Loop
         | Whole a -> ReadOnlySpan<float>(buffers.[a], offsets.[a] + start, length)
         | Repeated r -> ReadOnlySpan<float>(floats, r, 1)
 
+    /// An array's storage for this call: (buffer, offset, length); a fresh output is allocated
+    /// and put in its tensor register.
+    static member private Resolve
+        (array: LoopArray, tensors: Tensor[], temporaries: float[][], size: int)
+        : struct (float[] * int * int) =
+        match array with
+        | Input t ->
+            let a = (tensors.[t] :?> ConcreteTensor).Array
+            struct (a.Buffer, a.Offset, a.Size)
+        | Output(t, aval) ->
+            let data = NDArray.alloc size
+            tensors.[t] <- ConcreteTensor(NDArray(aval, data))
+            struct (data, 0, size)
+        | Temporary(b, length) -> struct (temporaries.[b], 0, length)
+        | Window(source, offset, length) ->
+            let struct (buffer, start, _) = Loop.Resolve(source, tensors, temporaries, size)
+            struct (buffer, start + offset, length)
+
     static member private StreamTile(src: ReadOnlySpan<float>, dst: float[], at: int) =
         use p = fixed &dst.[at]
         Stores.copyToPinned src p
@@ -145,22 +166,12 @@ type Loop
         let struct (buffers, offsets, lengths) = storage.Value
 
         for k in 0 .. arrays.Length - 1 do
-            match arrays.[k] with
-            | Input t ->
-                let a = (tensors.[t] :?> ConcreteTensor).Array
-                buffers.[k] <- a.Buffer
-                offsets.[k] <- a.Offset
-                lengths.[k] <- a.Size
-            | Output(t, aval) ->
-                let data = NDArray.alloc size
-                tensors.[t] <- ConcreteTensor(NDArray(aval, data))
-                buffers.[k] <- data
-                offsets.[k] <- 0
-                lengths.[k] <- size
-            | Temporary(b, length) ->
-                buffers.[k] <- temporaries.[b]
-                offsets.[k] <- 0
-                lengths.[k] <- length
+            let struct (buffer, offset, length) =
+                Loop.Resolve(arrays.[k], tensors, temporaries, size)
+
+            buffers.[k] <- buffer
+            offsets.[k] <- offset
+            lengths.[k] <- length
 
         for r in sums do
             floats.[r] <- 0.0

@@ -23,6 +23,9 @@ type Role =
     | ShiftedBy of offset: int
     /// Its rank-0 operand repeated over the loop's shape.
     | Repeats
+    /// A window of its operand (an array computed before the loop) from this flat offset on,
+    /// read in place.
+    | Viewed of offset: int
 
 /// A fused loop: the shape it runs over and its members (equation indices, in program order).
 type Group =
@@ -80,12 +83,18 @@ let private roleOf (e: Equation) : struct (Role * int[]) voption =
             | ValueNone -> ValueNone
         | LaneKernel.Repeat repeats, [| x |] when out.Rank >= 1 && repeats e.Params (avalOf x) ->
             ValueSome(struct (Repeats, out.Shape))
+        // (a rank-0 operand lives in a float register, not an array to read in place)
+        | LaneKernel.View view, [| Atom.Var x |] when out.Rank >= 1 && x.Aval.Rank >= 1 ->
+            match view e.Params x.Aval with
+            | ValueSome offset -> ValueSome(struct (Viewed offset, out.Shape))
+            | ValueNone -> ValueNone
         | _ -> ValueNone
 
 /// Members that make a pass over the arrays (a repeat or a one-number value costs nothing).
 let private isArrayWork (uniform: bool[]) (program: Program) (index: int, role: Role) =
     match role with
-    | Repeats -> false
+    | Repeats
+    | Viewed _ -> false
     | Summed
     | ShiftedBy _ -> true
     | Mapped _
@@ -108,8 +117,10 @@ let plan (p: Program) : Plan =
         | Atom.Literal _ -> true
         | Atom.Var v when memberOf.[v.Id] = g ->
             match role with
-            // a shift reads a whole array; a sum of one number is not a pass over elements
-            | ShiftedBy _ -> false
+            // a shift or a window reads a whole array; a sum of one number is not a pass over
+            // elements
+            | ShiftedBy _
+            | Viewed _ -> false
             | Summed -> not uniform.[v.Id]
             | _ -> true
         | Atom.Var v ->
@@ -151,7 +162,8 @@ let plan (p: Program) : Plan =
                     | Mapped _
                     | Zipped _ -> e.InputArray |> Array.forall (isUniformOperand g)
                     | Summed
-                    | ShiftedBy _ -> false
+                    | ShiftedBy _
+                    | Viewed _ -> false
         | ValueNone ->
             items.Add(Single i)
 

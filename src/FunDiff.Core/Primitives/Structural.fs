@@ -93,6 +93,7 @@ module Structural =
         |> noOpWhen (fun x p -> Shape.equal (p.Ints "new_sizes") x.Shape)
         // a reshape reads its operand in row-major order, so only the last shape matters
         |> composes (fun _ outer -> outer)
+        |> fusedAs (LaneKernel.View(fun _ _ -> ValueSome 0))
 
     /// Output axis i is operand axis `permutation[i]`.
     let transposeP =
@@ -110,6 +111,19 @@ module Structural =
                 [|
                     "permutation", Ints(outer.Ints "permutation" |> Array.map (fun a -> p1.[a]))
                 |])
+
+    /// A slice along the leading axis only (every other axis whole) is a contiguous window: its
+    /// flat elements start `start[0]` rows in.
+    let private leadingWindow (p: Params) (x: Aval) =
+        let start, limit = p.Ints "start_indices", p.Ints "limit_indices"
+
+        if
+            x.Rank >= 1
+            && Seq.forall (fun k -> start.[k] = 0 && limit.[k] = x.Shape.[k]) (seq { 1 .. x.Rank - 1 })
+        then
+            ValueSome(start.[0] * Array.fold (*) 1 x.Shape.[1..])
+        else
+            ValueNone
 
     /// `start_indices` inclusive, `limit_indices` exclusive, per axis.
     let sliceP =
@@ -138,6 +152,7 @@ module Structural =
                             (Shape.show x.Shape)
 
                 [| Aval(Array.map2 (-) limit start, x.DType) |])
+        |> fusedAs (LaneKernel.View leadingWindow)
 
     /// A pad along the leading axis only is a shift of the flat elements by `low[0]` rows.
     let private leadingShift (p: Params) (x: Aval) =
