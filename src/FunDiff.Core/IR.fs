@@ -243,16 +243,61 @@ and internal ProgramText private () =
 
         sb.ToString()
 
+/// One operand or binder of a body's fingerprint (`ClosedProgram.Fingerprint`).
+and [<RequireQualifiedAccess>] internal BodyKey =
+    /// A variable by its order of first appearance, with its aval.
+    | Variable of order: int * aval: Aval
+    /// A rank-0 literal by its bits and dtype.
+    | Literal of bits: int64 * dtype: DType
+    /// Something compared by identity only.
+    | Opaque of identity: obj
+
 /// A program held by a higher-order primitive's params (jit's body): closed, its captured
 /// constants hoisted to its first inputs (so it computes from its inputs alone). Prints as
 /// its body, indented under the equation that holds it.
 [<Sealed>]
 type ClosedProgram internal (program: Program, name: string) =
     inherit ClosedBody()
+
+    // computed on first comparison: variables renumbered by first appearance, literals by their
+    // bits, primitives by identity, params (nested bodies included) by their own equality
+    let fingerprint =
+        lazy
+            (let canonical = System.Collections.Generic.Dictionary<int, int>()
+
+             let var (v: Var) =
+                 match canonical.TryGetValue v.Id with
+                 | true, k -> k
+                 | _ ->
+                     canonical.[v.Id] <- canonical.Count
+                     canonical.Count - 1
+
+             let atom (a: Atom) =
+                 match a with
+                 | Atom.Var v -> BodyKey.Variable(var v, v.Aval)
+                 | Atom.Literal t ->
+                     match t with
+                     | :? ConcreteTensor as c when c.Aval.Rank = 0 ->
+                         BodyKey.Literal(System.BitConverter.DoubleToInt64Bits(c.Array.At 0), t.DType)
+                     | _ -> BodyKey.Opaque(obj ())
+
+             let inputs =
+                 program.InVarArray |> Array.map (fun v -> BodyKey.Variable(var v, v.Aval))
+
+             let equations =
+                 program.EquationArray
+                 |> Array.map (fun e ->
+                     let ins = e.InputArray |> Array.map atom
+                     let outs = e.OutputArray |> Array.map (fun v -> BodyKey.Variable(var v, v.Aval))
+                     (e.Primitive.Id, e.Params, ins, outs))
+
+             box (inputs, equations, program.OutputArray |> Array.map atom))
+
     /// The body: no consts, every captured value an input.
     member _.Program = program
     /// What was traced (`jit`'s function, or the rule that derived it).
     member _.Name = name
+
 
     /// jit's compiled form of the body, made on first evaluation (typed obj: it compiles later).
     member val internal Compiled: obj = null with get, set
@@ -260,6 +305,8 @@ type ClosedProgram internal (program: Program, name: string) =
     /// The programs jit's rules derive from the body (its linearization split, its transpose,
     /// its batched form), traced once per key and kept with it.
     member val internal Derived = System.Collections.Concurrent.ConcurrentDictionary<string, obj>()
+
+    override _.Fingerprint = fingerprint.Value
 
     override _.ToString() =
         (string program).Replace("\n", "\n        ")

@@ -10,20 +10,34 @@ module private ClosedBodyIds =
 /// A closed program held as a parameter by a higher-order primitive (jit's body): a program
 /// whose captured constants are its first inputs, so it is pure. Declared here and implemented
 /// by the IR (`ClosedProgram`), so that `Param` and `Program` meet without a registry filled
-/// by side effects. Each traced body is one value: equal to itself, ordered by creation (so
-/// params stay comparable and hashable; programs are not compared structurally yet).
+/// by side effects. Bodies compare structurally (`Fingerprint`: the same equations of the same
+/// primitives with the same params, literals and avals, up to the names of variables), so
+/// params stay comparable and hashable and jit's CSE merges two jit equations of one function
+/// traced twice; ordered by creation among unequal bodies.
 [<AbstractClass; AllowNullLiteral>]
 type ClosedBody() =
     let id = Interlocked.Increment(&ClosedBodyIds.next)
     /// Unique per body, in creation order.
     member _.Id = id
-    override b.Equals(o: obj) = obj.ReferenceEquals(b, o)
-    override _.GetHashCode() = hash id
+
+    /// The body's structure, compared and hashed for equality (an F# structural value).
+    abstract Fingerprint: obj
+
+    override b.Equals(o: obj) =
+        match o with
+        | :? ClosedBody as other ->
+            // F#'s structural equality and hash: arrays and tuples element by element
+            obj.ReferenceEquals(b, other)
+            || LanguagePrimitives.GenericEquality b.Fingerprint other.Fingerprint
+        | _ -> false
+
+    override b.GetHashCode() =
+        LanguagePrimitives.GenericHash b.Fingerprint
 
     interface System.IComparable with
         member b.CompareTo(o: obj) =
             match o with
-            | :? ClosedBody as other -> compare b.Id other.Id
+            | :? ClosedBody as other -> if b.Equals other then 0 else compare b.Id other.Id
             | _ -> invalidArg "o" "a ClosedBody compares only with a ClosedBody"
 
 /// One parameter value of a primitive: immutable, with structural equality (so programs can be

@@ -189,3 +189,22 @@ let ``Tree.jit of a training step over a record model equals the eager step`` ()
     Assert.Equal(2, g2.Length)
     Assert.Equal(3, g3.Length)
     assertClose "bias gradient is ones" exact (Tensor.ones [| 3 |]) g3.[2].Bias
+
+[<Fact>]
+let ``bodies compare by structure, so CSE merges one function jitted twice`` () =
+    let h (x: Tensor) = Tensor.sin x * 2.0
+    // two jitted objects of one function trace two bodies, equal in structure
+    let first, second = jit h, jit h
+    let p = Compiler.Passes.optimize (makeIR (fun x -> first x + second x) x)
+    let jits = p.EquationArray |> Array.filter (fun e -> e.Primitive.Name = "jit")
+    Assert.Equal(1, jits.Length)
+    assertClose "merged" exact (h x + h x) (jit (fun x -> first x + second x) x)
+
+    // a different literal, primitive or shape is a different body
+    let paramsOf (f: Tensor -> Tensor) (x: Tensor) = (makeIR (jit f) x).Equations.[0].Params
+
+    Assert.Equal(paramsOf h x, paramsOf h x)
+    Assert.NotEqual(paramsOf h x, paramsOf (fun x -> Tensor.sin x * 3.0) x)
+    Assert.NotEqual(paramsOf h x, paramsOf (fun x -> Tensor.cos x * 2.0) x)
+    Assert.NotEqual(paramsOf h x, paramsOf h xs)
+    Assert.Equal((paramsOf h x).GetHashCode(), (paramsOf h x).GetHashCode())
