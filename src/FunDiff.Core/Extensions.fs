@@ -303,3 +303,31 @@ type TensorExtensions =
     static member ToArray2D(x: Tensor) =
         Guard.notNull "ToArray2D" "x" x
         Tensor.toArray2D x
+
+    /// NumPy's tensordot: contracts axis `axesA[k]` of `a` with `axesB[k]` of `b` for each k.
+    [<Extension>]
+    static member TensorDot(a: Tensor, b: Tensor, axesA: int[], axesB: int[]) =
+        Guard.notNull "TensorDot" "a" a
+        Guard.notNull "TensorDot" "b" b
+        Guard.notNull "TensorDot" "axesA" axesA
+        Guard.notNull "TensorDot" "axesB" axesB
+        Tensor.tensordot (List.ofArray axesA) (List.ofArray axesB) a b
+
+    /// NumPy's tensordot with `axes = n`: the last n axes of `a` with the first n of `b`.
+    [<Extension>]
+    static member TensorDot(a: Tensor, b: Tensor, axes: int) =
+        Guard.notNull "TensorDot" "a" a
+        Guard.notNull "TensorDot" "b" b
+        Tensor.tensordotN axes a b
+
+/// C# statics for the ops of several tensors that no single one owns:
+/// `Ops.Einsum("ij,jk->ik", a, b)`.
+[<AbstractClass; Sealed>]
+type Ops =
+
+    /// Einstein summation as NumPy's einsum ("ij,jk->ik", "ii", "...ij,...jk->...ik", implicit
+    /// outputs); three or more operands are contracted pairwise, the cheapest result first.
+    static member Einsum(subscripts: string, [<System.ParamArray>] operands: Tensor[]) =
+        Guard.notNull "Einsum" "subscripts" subscripts
+        Guard.notNullElements "Einsum" "operands" operands
+        Tensor.einsum subscripts (List.ofArray operands)

@@ -712,6 +712,29 @@ module Tensor =
 
     // ---- shapes -------------------------------------------------------------------------------
 
+    /// Einstein summation as NumPy's `einsum`: `Tensor.einsum "ij,jk->ik" [ a; b ]` (a matrix
+    /// product), "ij->ji", "ii->i" (a diagonal), "ii" (a trace), "bij,bjk->bik", "...ij,...jk"
+    /// (broadcast axes), implicit output ("ij,jk": the letters used once, sorted). Three or more
+    /// operands are contracted pairwise, the cheapest result first. Lowered to dot_general,
+    /// transposes and sums, so every transform applies.
+    let einsum (subscripts: string) (xs: Tensor list) =
+        Guard.notNull "einsum" "subscripts" subscripts
+        Guard.notNullElements "einsum" "xs" xs
+        Composite.Einsum.einsum subscripts (Array.ofList xs)
+
+    /// NumPy's tensordot: contracts axis `axesA[k]` of `a` with `axesB[k]` of `b` for each k;
+    /// the result's axes are a's other axes, then b's.
+    let tensordot (axesA: int list) (axesB: int list) (a: Tensor) (b: Tensor) =
+        Guard.notNull "tensordot" "a" a
+        Guard.notNull "tensordot" "b" b
+        Composite.Einsum.tensordot (Array.ofList axesA) (Array.ofList axesB) a b
+
+    /// tensordot over the last `n` axes of `a` and the first `n` of `b` (NumPy's `axes=n`).
+    let tensordotN (n: int) (a: Tensor) (b: Tensor) =
+        Guard.notNull "tensordot" "a" a
+        Guard.notNull "tensordot" "b" b
+        Composite.Einsum.tensordotN n a b
+
     /// The same values in a new shape (one dimension may be -1, inferred). Raises
     /// ShapeException if the sizes do not multiply to the element count.
     let reshape (shape: int[]) (x: Tensor) =

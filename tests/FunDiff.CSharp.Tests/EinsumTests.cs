@@ -1,0 +1,32 @@
+using FunDiff;
+using static FunDiff.Fn;
+
+namespace FunDiff.CSharp.Tests;
+
+/// <summary>
+/// <c>Ops.Einsum</c> and <c>TensorDot</c> from C#: against MatMul and known values, and under Grad.
+/// </summary>
+public class EinsumTests
+{
+    private static readonly Tensor A = Tensor.OfArray([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).Reshape(2, 3);
+    private static readonly Tensor B = Tensor.OfArray([1.0, 0.0, -1.0, 2.0, 0.5, 1.0]).Reshape(3, 2);
+
+    [Fact]
+    public void Einsum_is_a_matrix_product_a_trace_and_differentiable()
+    {
+        Assert.Equal(A.MatMul(B).ToArray(), Ops.Einsum("ij,jk->ik", A, B).ToArray());
+        var square = A.MatMul(B);
+        Assert.Equal(square.ToArray()[0] + square.ToArray()[3], (double)Ops.Einsum("ii", square));
+        // d/dB of sum(A·B) is Aᵀ·1: each row of the gradient is the column sum of A
+        var g = Grad(b => Ops.Einsum("ij,jk->", A, b))(B);
+        Assert.Equal([5.0, 5.0, 7.0, 7.0, 9.0, 9.0], g.ToArray());
+    }
+
+    [Fact]
+    public void TensorDot_pairs_axes_or_takes_a_count()
+    {
+        Assert.Equal(A.MatMul(B).ToArray(), A.TensorDot(B, 1).ToArray());
+        Assert.Equal(A.MatMul(B).ToArray(), A.TensorDot(B, [1], [0]).ToArray());
+        Assert.Throws<ShapeException>(() => A.TensorDot(B, [0], [0]));
+    }
+}
