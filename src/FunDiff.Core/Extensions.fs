@@ -320,6 +320,60 @@ type TensorExtensions =
         Guard.notNull "TensorDot" "b" b
         Tensor.tensordotN axes a b
 
+    /// `x` sorted along its last axis (or `axis`), ascending, NaN last; differentiable.
+    [<Extension>]
+    static member Sort
+        (
+            x: Tensor,
+            [<System.Runtime.InteropServices.Optional; System.Runtime.InteropServices.DefaultParameterValue(-1)>] axis:
+                int
+        ) =
+        Guard.notNull "Sort" "x" x
+        Tensor.sortAxis axis x
+
+    /// The indices (int64) that sort `x` along its last axis (or `axis`): stable, NaN last.
+    [<Extension>]
+    static member Argsort
+        (
+            x: Tensor,
+            [<System.Runtime.InteropServices.Optional; System.Runtime.InteropServices.DefaultParameterValue(-1)>] axis:
+                int
+        ) =
+        Guard.notNull "Argsort" "x" x
+        Tensor.argsortAxis axis x
+
+    /// The `k` largest elements along the last axis, largest first, and their int64 indices.
+    [<Extension>]
+    static member TopK(x: Tensor, k: int) : struct (Tensor * Tensor) =
+        Guard.notNull "TopK" "x" x
+        let values, indices = Tensor.topK k x
+        struct (values, indices)
+
+    /// Where each element of `v` goes in this sorted vector (before equal elements; `right`:
+    /// after them), int64.
+    [<Extension>]
+    static member SearchSorted
+        (
+            sorted: Tensor,
+            v: Tensor,
+            [<System.Runtime.InteropServices.Optional; System.Runtime.InteropServices.DefaultParameterValue(false)>] right:
+                bool
+        ) =
+        Guard.notNull "SearchSorted" "sorted" sorted
+        Guard.notNull "SearchSorted" "v" v
+
+        if right then
+            Tensor.searchsortedRight sorted v
+        else
+            Tensor.searchsorted sorted v
+
+    /// NumPy's take_along_axis: `x` at `indices` (int64) along `axis`.
+    [<Extension>]
+    static member TakeAlongAxis(x: Tensor, axis: int, indices: Tensor) =
+        Guard.notNull "TakeAlongAxis" "x" x
+        Guard.notNull "TakeAlongAxis" "indices" indices
+        Tensor.takeAlongAxis axis indices x
+
 /// C# statics for the ops of several tensors that no single one owns:
 /// `Ops.Einsum("ij,jk->ik", a, b)`.
 [<AbstractClass; Sealed>]

@@ -725,6 +725,8 @@ module Tensor =
     /// NumPy's tensordot: contracts axis `axesA[k]` of `a` with `axesB[k]` of `b` for each k;
     /// the result's axes are a's other axes, then b's.
     let tensordot (axesA: int list) (axesB: int list) (a: Tensor) (b: Tensor) =
+        Guard.notNull "tensordot" "axesA" axesA
+        Guard.notNull "tensordot" "axesB" axesB
         Guard.notNull "tensordot" "a" a
         Guard.notNull "tensordot" "b" b
         Composite.Einsum.tensordot (Array.ofList axesA) (Array.ofList axesB) a b
@@ -863,6 +865,108 @@ module Tensor =
         Guard.notNull "takeAxis" "x" x
 
         Composite.Shaping.takeAxis "takeAxis" axis indices x
+
+    /// NumPy's take_along_axis: `result[..., i, ...] = x[..., indices[..., i, ...], ...]` along
+    /// `axis`; `indices` (int64) has `x`'s shape except along `axis` (any length there).
+    /// Differentiable in `x` (a gather, whose transpose is a scatter-add).
+    let takeAlongAxis (axis: int) (indices: Tensor) (x: Tensor) =
+        Guard.notNull "takeAlongAxis" "indices" indices
+        Guard.notNull "takeAlongAxis" "x" x
+        let axis = Shape.normalizeAxis "takeAlongAxis" x.Rank axis
+
+        if
+            indices.Rank <> x.Rank
+            || (Array.removeAt axis indices.Shape) <> (Array.removeAt axis x.Shape)
+        then
+            raise (
+                ShapeException(
+                    sprintf
+                        "takeAlongAxis: indices of shape %s do not match x of shape %s except along axis %d; give indices x's shape with any length along the axis."
+                        (Shape.show indices.Shape)
+                        (Shape.show x.Shape)
+                        axis
+                )
+            )
+
+        // the axis last, every lane flattened: lane r's index i is element r·n + i
+        let last = x.Rank - 1
+
+        let perm =
+            Array.init x.Rank (fun k ->
+                if k = axis then last
+                elif k = last then axis
+                else k)
+
+        let xt = transposeAxes perm x
+        let it = transposeAxes perm indices
+        let n = x.Shape.[axis]
+        let k = it.Shape.[last]
+        let lanes = if k = 0 then 0 else it.Size / k
+
+        let offsets =
+            reshape (Array.append it.Shape.[.. last - 1] [| 1 |]) (convert Int64 (arange lanes * float n))
+
+        let flat = take (reshape [| -1 |] (it + offsets)) (reshape [| -1 |] xt)
+        transposeAxes perm (reshape it.Shape flat)
+
+    /// The indices that sort `x` along `axis` (int64): stable, NaN last, as NumPy's argsort
+    /// with kind='stable'.
+    let argsortAxis (axis: int) (x: Tensor) =
+        Guard.notNull "argsort" "x" x
+        let axis = Shape.normalizeAxis "argsort" x.Rank axis
+        Interpreter.Bind1(Primitives.Sorting.argsortP, [| x |], Params [| "axis", Int axis; "descending", Int 0 |])
+
+    /// The indices that sort `x` along its last axis (int64); see `argsortAxis`.
+    let argsort (x: Tensor) = argsortAxis -1 x
+
+    /// `x` sorted along `axis`, ascending, NaN last; differentiable (the values are gathered
+    /// by the sorting permutation, so each gradient element goes back to where it came from).
+    let sortAxis (axis: int) (x: Tensor) =
+        Guard.notNull "sort" "x" x
+        takeAlongAxis axis (argsortAxis axis x) x
+
+    /// `x` sorted along its last axis; see `sortAxis`.
+    let sort (x: Tensor) = sortAxis -1 x
+
+    /// The `k` largest elements along the last axis, largest first, and their indices (int64):
+    /// of equal elements the lower index comes first, NaN last (as `lax.top_k` orders ties).
+    /// The values are differentiable.
+    let topK (k: int) (x: Tensor) : Tensor * Tensor =
+        Guard.notNull "topK" "x" x
+
+        if x.Rank = 0 || k < 0 || k > x.Shape.[x.Rank - 1] then
+            raise (
+                ShapeException(
+                    sprintf
+                        "topK: k = %d for a tensor of shape %s; k must be between 0 and the size of the last axis."
+                        k
+                        (Shape.show x.Shape)
+                )
+            )
+
+        let order =
+            Interpreter.Bind1(
+                Primitives.Sorting.argsortP,
+                [| x |],
+                Params [| "axis", Int(x.Rank - 1); "descending", Int 1 |]
+            )
+
+        let top = sliceAxis (x.Rank - 1) 0 k order
+        takeAlongAxis -1 top x, top
+
+    /// NumPy's searchsorted: for each element of `v`, the index in the sorted vector `sorted`
+    /// where it would be inserted to keep it sorted (before equal elements; NaN at the end);
+    /// int64 of `v`'s shape.
+    let searchsorted (sorted: Tensor) (v: Tensor) =
+        Guard.notNull "searchsorted" "sorted" sorted
+        Guard.notNull "searchsorted" "v" v
+        Interpreter.Bind1(Primitives.Sorting.searchsortedP, [| sorted; v |], Params [| "right", Int 0 |])
+
+    /// searchsorted with side='right': after equal elements.
+    let searchsortedRight (sorted: Tensor) (v: Tensor) =
+        Guard.notNull "searchsorted" "sorted" sorted
+        Guard.notNull "searchsorted" "v" v
+        Interpreter.Bind1(Primitives.Sorting.searchsortedP, [| sorted; v |], Params [| "right", Int 1 |])
 
     /// One-hot rows: labels of shape s give float64 of shape s ++ [n]. Labels are whole numbers
     /// in 0..n-1 (int64 or float64); another label raises ShapeException (checked when the

@@ -253,6 +253,26 @@ let private cumsum =
         let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
         [| reals r shape |], Params [| "axis", Int(r.Next shape.Length); "reverse", Int(r.Next 2) |])
 
+/// argsort: distinct values (the order is then unique, and the tangent is zero anyway).
+let private argsort =
+    { smooth (fun r ->
+          let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
+          [| distinct r shape |], Params [| "axis", Int(r.Next shape.Length); "descending", Int(r.Next 2) |]) with
+        ZeroDerivative = true
+    }
+
+/// searchsorted: a sorted vector of distinct values and queries away from them.
+let private searchsorted =
+    { smooth (fun r ->
+          let n = r.Next(1, 6)
+
+          let sorted =
+              Array.init n (fun i -> float i - 2.0 + 0.2 * r.NextDouble()) |> Tensor.ofArray
+
+          [| sorted; uniform r -3.0 3.0 (randomShape r 2) |], Params [| "right", Int(r.Next 2) |]) with
+        ZeroDerivative = true
+    }
+
 let private gather =
     smooth (fun r ->
         let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
@@ -375,6 +395,8 @@ let domains: (Primitive * Domain) list =
         argminP, argExtreme
         cumsumP, cumsum
         gatherP, gather
+        argsortP, argsort
+        searchsortedP, searchsorted
         scatterAddP, scatterAdd
         dotGeneralP, dotGeneral
     ]

@@ -51,10 +51,20 @@ let private exceptions: Map<string * int, Expected> =
             ("take", 0), Raises
             ("takeAxis", 1), Raises
             ("oneHot", 1), Raises
+            ("takeAlongAxis", 1), Raises
+            // NumPy sorts NaN last: its positions are still positions (int64)
+            ("argsort", 0), Values [| 0.0; 1.0; 2.0 |]
+            ("argsortAxis", 1), Values [| 0.0; 1.0; 2.0 |]
+            // every number goes before a NaN of the sorted vector; a NaN query goes at the end
+            ("searchsorted", 0), Values [| 0.0; 0.0; 0.0 |]
+            ("searchsorted", 1), Values [| 3.0; 3.0; 3.0 |]
+            ("searchsortedRight", 0), Values [| 0.0; 0.0; 0.0 |]
+            ("searchsortedRight", 1), Values [| 3.0; 3.0; 3.0 |]
         ]
 
 /// Ops whose swept operand is a float64 finite sample but whose output is integral by design.
-let private indexOperands = set [ "take", 0; "takeAxis", 1; "oneHot", 1 ]
+let private indexOperands =
+    set [ "take", 0; "takeAxis", 1; "oneHot", 1; "takeAlongAxis", 1 ]
 
 let private tensorModule =
     typeof<Tensor>.Assembly.GetType("FunDiff.TensorModule", true)
@@ -72,7 +82,11 @@ let private argumentFor (op: string) (p: ParameterInfo) : obj =
     | "stop", _ -> box 2
     | "i", _ -> box 1
     | "sections", _ -> box 1
+    | "n", _ when op = "tensordotN" -> box 1
     | "n", _ -> box 3
+    | "subscripts", _ -> box "i,i->i"
+    | "axesA", _
+    | "axesB", _ -> box [ 0 ]
     | "c", _ -> box 0.5
     | "lo", _ -> box -1.0
     | "hi", _ -> box 4.0

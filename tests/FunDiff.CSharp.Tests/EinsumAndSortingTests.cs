@@ -30,3 +30,24 @@ public class EinsumTests
         Assert.Throws<ShapeException>(() => A.TensorDot(B, [0], [0]));
     }
 }
+
+/// <summary>Sorting from C#: Sort, Argsort, TopK, SearchSorted, TakeAlongAxis.</summary>
+public class SortingTests
+{
+    [Fact]
+    public void Sort_TopK_and_SearchSorted_give_NumPy_results()
+    {
+        var x = Tensor.Of(3.0, 1.0, 2.0);
+        Assert.Equal([1.0, 2.0, 3.0], x.Sort().ToArray());
+        Assert.Equal([1.0, 2.0, 0.0], x.Argsort().ToArray());
+        var (values, indices) = x.TopK(2);
+        Assert.Equal([3.0, 2.0], values.ToArray());
+        Assert.Equal([0.0, 2.0], indices.ToArray());
+        Assert.Equal([1.0, 1.0], Tensor.Of(1.0, 2.0, 3.0).SearchSorted(Tensor.Of(1.5, 2.0)).ToArray());
+        Assert.Equal([1.0, 2.0], Tensor.Of(1.0, 2.0, 3.0).SearchSorted(Tensor.Of(1.5, 2.0), right: true).ToArray());
+        Assert.Equal([2.0, 3.0], x.TakeAlongAxis(0, Tensor.Of(2.0, 0.0).Convert(DType.Int64)).ToArray());
+        // the gradient of a weighted sort puts each weight back where its element came from
+        var g = Grad(t => (t.Sort() * Tensor.Of(1.0, 10.0, 100.0)).Sum())(x);
+        Assert.Equal([100.0, 1.0, 10.0], g.ToArray());
+    }
+}
