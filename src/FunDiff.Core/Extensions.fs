@@ -374,6 +374,20 @@ type TensorExtensions =
         Guard.notNull "TakeAlongAxis" "indices" indices
         Tensor.takeAlongAxis axis indices x
 
+    /// A copy with `x[indices[j]] = values[j]` along axis 0 (JAX's `x.at[idx].set(v)`); of
+    /// duplicate indices the last update wins.
+    [<Extension>]
+    static member AtSet(x: Tensor, indices: Tensor, values: Tensor) = Tensor.atSet indices values x
+
+    /// A copy with `values[j]` added at `x[indices[j]]` along axis 0 (duplicates add up).
+    [<Extension>]
+    static member AtAdd(x: Tensor, indices: Tensor, values: Tensor) = Tensor.atAdd indices values x
+
+    /// NumPy's `x[mask]`: the elements (or leading-axis rows) where the bool `mask` is true;
+    /// eager only (its length depends on the mask's values).
+    [<Extension>]
+    static member Extract(x: Tensor, mask: Tensor) = Tensor.extract mask x
+
 /// C# statics for the ops of several tensors that no single one owns:
 /// `Ops.Einsum("ij,jk->ik", a, b)`.
 [<AbstractClass; Sealed>]

@@ -909,6 +909,139 @@ module Tensor =
         let flat = take (reshape [| -1 |] (it + offsets)) (reshape [| -1 |] xt)
         transposeAxes perm (reshape it.Shape flat)
 
+    /// The update indices and values of `atSet`/`atAdd` in one form: a vector of k int64
+    /// indices into axis 0 and values of shape [k] ++ x.shape[1..] (a scalar index takes values
+    /// of x.shape[1..]; values broadcast as NumPy's do).
+    let private updates (op: string) (indices: Tensor) (values: Tensor) (x: Tensor) =
+        Guard.notNull op "indices" indices
+        Guard.notNull op "values" values
+        Guard.notNull op "x" x
+
+        if x.Rank = 0 then
+            raise (ShapeException(sprintf "%s: x is a scalar (rank 0); index updates need an axis to index." op))
+
+        if indices.DType = Bool || indices.Rank > 1 then
+            raise (
+                ShapeException(
+                    sprintf
+                        "%s: indices must be an int64 vector or scalar of positions along axis 0, got %O. For a boolean mask use Tensor.where."
+                        op
+                        indices.Aval
+                )
+            )
+
+        let n = x.Shape.[0]
+
+        // known indices are checked here, under the op's name (unknown ones, under makeIR, by
+        // the kernel when the program runs)
+        match Prim.knownValues op indices with
+        | ValueSome known ->
+            for k in 0 .. known.Size - 1 do
+                let v = known.At k
+
+                if not (v >= -float n && v < float n && v = System.Math.Floor v) then
+                    raise (
+                        ShapeException(
+                            sprintf
+                                "%s: index %g is not a position along axis 0 of x %O (whole numbers from -%d to %d). Check the indices."
+                                op
+                                v
+                                x.Aval
+                                n
+                                (n - 1)
+                        )
+                    )
+        | ValueNone -> ()
+
+        let idx =
+            convert
+                Int64
+                (if indices.Rank = 0 then
+                     reshape [| 1 |] indices
+                 else
+                     indices)
+
+        let target = Array.append [| idx.Size |] x.Shape.[1..]
+
+        let values =
+            if indices.Rank = 0 && values.Rank = x.Rank - 1 then
+                reshape target values
+            else
+                values
+
+        idx, broadcastTo target values
+
+    /// A copy of `x` with `x[indices[j]] = values[j]` along axis 0 (JAX's `x.at[idx].set(v)`):
+    /// negative indices count from the end, out-of-range ones raise; of duplicate indices the
+    /// last update wins (JAX leaves the order unspecified). Differentiable in `x` (zero where
+    /// overwritten) and in `values` (each written element's gradient goes to its update).
+    let atSet (indices: Tensor) (values: Tensor) (x: Tensor) =
+        let idx, values = updates "atSet" indices values x
+        let n = x.Shape.[0]
+
+        let writer =
+            Interpreter.Bind1(Primitives.IndexUpdates.lastWriterP, [| idx |], Params [| "size", Int n |])
+
+        let hit = Prim.broadcastInDim x.Shape [| 0 |] (ge writer (scalar 0.0))
+        let picked = Prim.gather 0 values (maximum writer (scalar 0.0) |> convert Int64)
+        where hit picked x
+
+    /// A copy of `x` with `values[j]` added at `x[indices[j]]` along axis 0 (JAX's
+    /// `x.at[idx].add(v)`): duplicate indices add up; negative indices count from the end.
+    let atAdd (indices: Tensor) (values: Tensor) (x: Tensor) =
+        let idx, values = updates "atAdd" indices values x
+        let n = x.Shape.[0]
+        // positions checked (and negative ones wrapped) as atSet's are
+        Interpreter.Bind1(Primitives.IndexUpdates.lastWriterP, [| idx |], Params [| "size", Int n |])
+        |> ignore
+
+        let wrapped =
+            where (lt idx (scalar 0.0)) (idx + scalar (float n) |> convert Int64) idx
+
+        x + Prim.scatterAdd 0 n values wrapped
+
+    /// NumPy's `x[mask]`: the elements (or, for a mask over x's leading axes, the sub-arrays)
+    /// where `mask` is true, along a new first axis. The result's length depends on the mask's
+    /// values, so the mask must be known now: eagerly, or as a constant under grad; under makeIR
+    /// or jit it raises ConcretizationException (keep the shape with `Tensor.where` instead).
+    /// Differentiable in `x`.
+    let extract (mask: Tensor) (x: Tensor) =
+        Guard.notNull "extract" "mask" mask
+        Guard.notNull "extract" "x" x
+
+        if
+            mask.DType <> Bool
+            || mask.Rank > x.Rank
+            || mask.Shape <> x.Shape.[.. mask.Rank - 1]
+        then
+            raise (
+                ShapeException(
+                    sprintf
+                        "extract: the mask must be bool with x's shape or its leading axes, got %O for x %O. Build one with a comparison, e.g. x .> 0.0."
+                        mask.Aval
+                        x.Aval
+                )
+            )
+
+        let known =
+            match Prim.knownValues "extract" mask with
+            | ValueSome values -> values
+            | ValueNone ->
+                raise (
+                    ConcretizationException
+                        "extract: a boolean mask selects a number of elements that depends on its values, so it cannot be traced (makeIR, jit). Keep the shape with Tensor.where mask x (Tensor.zerosLike x), or compute the mask outside the traced function."
+                )
+
+        let positions =
+            [|
+                for k in 0 .. known.Size - 1 do
+                    if known.At k <> 0.0 then
+                        float k
+            |]
+
+        let rows = reshape (Array.append [| mask.Size |] x.Shape.[mask.Rank ..]) x
+        Prim.gather 0 rows (convert Int64 (ofArray positions))
+
     /// The indices that sort `x` along `axis` (int64): stable, NaN last, as NumPy's argsort
     /// with kind='stable'.
     let argsortAxis (axis: int) (x: Tensor) =

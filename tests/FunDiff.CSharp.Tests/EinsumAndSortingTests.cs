@@ -51,3 +51,18 @@ public class SortingTests
         Assert.Equal([100.0, 1.0, 10.0], g.ToArray());
     }
 }
+
+/// <summary>Index updates and masks from C#: AtSet, AtAdd, Extract.</summary>
+public class IndexUpdateTests
+{
+    [Fact]
+    public void AtSet_AtAdd_and_Extract_give_new_tensors()
+    {
+        var x = Tensor.Of(1.0, 2.0, 3.0);
+        var i = Tensor.Of(0.0, 0.0).Convert(DType.Int64);
+        Assert.Equal([20.0, 2.0, 3.0], x.AtSet(i, Tensor.Of(10.0, 20.0)).ToArray());
+        Assert.Equal([31.0, 2.0, 3.0], x.AtAdd(i, Tensor.Of(10.0, 20.0)).ToArray());
+        Assert.Equal([2.0, 3.0], x.Extract(x.Gt(1.5)).ToArray());
+        Assert.Equal([1.0, 2.0, 3.0], x.ToArray());
+    }
+}

@@ -273,6 +273,15 @@ let private searchsorted =
         ZeroDerivative = true
     }
 
+/// last_writer: rows of update indices (negative ones too, duplicates likely) into an axis.
+let private lastWriter =
+    { smooth (fun r ->
+          let size = r.Next(1, 5)
+          let shape = Array.append (randomShape r 1) [| r.Next(1, 5) |]
+          [| indices r size shape |], Params [| "size", Int size |]) with
+        ZeroDerivative = true
+    }
+
 let private gather =
     smooth (fun r ->
         let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
@@ -397,6 +406,7 @@ let domains: (Primitive * Domain) list =
         gatherP, gather
         argsortP, argsort
         searchsortedP, searchsorted
+        lastWriterP, lastWriter
         scatterAddP, scatterAdd
         dotGeneralP, dotGeneral
     ]

@@ -52,6 +52,13 @@ let private exceptions: Map<string * int, Expected> =
             ("takeAxis", 1), Raises
             ("oneHot", 1), Raises
             ("takeAlongAxis", 1), Raises
+            ("atSet", 0), Raises
+            ("atAdd", 0), Raises
+            // every position overwritten (indices 0, 1, 2): x's NaN is gone, as in JAX
+            ("atSet", 2), Values finite
+            // a mask is bool: the float samples raise, whichever operand is NaN
+            ("extract", 0), Raises
+            ("extract", 1), Raises
             // NumPy sorts NaN last: its positions are still positions (int64)
             ("argsort", 0), Values [| 0.0; 1.0; 2.0 |]
             ("argsortAxis", 1), Values [| 0.0; 1.0; 2.0 |]
@@ -64,7 +71,15 @@ let private exceptions: Map<string * int, Expected> =
 
 /// Ops whose swept operand is a float64 finite sample but whose output is integral by design.
 let private indexOperands =
-    set [ "take", 0; "takeAxis", 1; "oneHot", 1; "takeAlongAxis", 1 ]
+    set
+        [
+            "take", 0
+            "takeAxis", 1
+            "oneHot", 1
+            "takeAlongAxis", 1
+            "atSet", 0
+            "atAdd", 0
+        ]
 
 let private tensorModule =
     typeof<Tensor>.Assembly.GetType("FunDiff.TensorModule", true)

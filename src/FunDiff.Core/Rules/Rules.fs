@@ -18,6 +18,7 @@ let private allFamilies =
             Indexing.rules
             Linalg.rules
             Sorting.rules
+            IndexUpdates.rules
         ]
 
 /// Every built-in primitive's rules, at the index of its `Id`.
