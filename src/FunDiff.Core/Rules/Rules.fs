@@ -17,6 +17,7 @@ let private allFamilies =
             Reduction.rules
             Indexing.rules
             Linalg.rules
+            Factorizations.rules
         ]
 
 /// Every built-in primitive's rules, at the index of its `Id`.
