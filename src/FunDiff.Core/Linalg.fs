@@ -152,7 +152,10 @@ module Linalg =
         matrixOperand "pinv" a
         let u, s, vt = svd a
         let m, n = a.Aval.Shape.[a.Rank - 2], a.Aval.Shape.[a.Rank - 1]
-        let cutoff = Prim.stopGradient (Prim.reduce reduceMaxP [| s.Rank - 1 |] s * (1e-15 * float (max m n)))
+
+        let cutoff =
+            Prim.stopGradient (Prim.reduce reduceMaxP [| s.Rank - 1 |] s * (1e-15 * float (max m n)))
+
         let keep = Prim.compare gtP s (Prim.expandDims (s.Rank - 1) cutoff)
         // the reciprocal of a kept value only: a zero singular value must not reach 1/s
         let safe = Prim.where keep s (Prim.scalar 1.0)
@@ -186,7 +189,10 @@ module Linalg =
         notNull "tril" "a" a
         matrixOperand "tril" a
         let rows, cols = a.Aval.Shape.[a.Rank - 2], a.Aval.Shape.[a.Rank - 1]
-        let mask = Factorizations.constant rows cols (fun i j -> if j - i <= k then 1.0 else 0.0)
+
+        let mask =
+            Factorizations.constant rows cols (fun i j -> if j - i <= k then 1.0 else 0.0)
+
         Prim.where (Prim.broadcastTo a.Aval.Shape mask) a (Prim.scalar 0.0)
 
     /// The upper triangle of each matrix: entries with j − i ≥ k kept, the others zero.
@@ -195,7 +201,10 @@ module Linalg =
         notNull "triu" "a" a
         matrixOperand "triu" a
         let rows, cols = a.Aval.Shape.[a.Rank - 2], a.Aval.Shape.[a.Rank - 1]
-        let mask = Factorizations.constant rows cols (fun i j -> if j - i >= k then 1.0 else 0.0)
+
+        let mask =
+            Factorizations.constant rows cols (fun i j -> if j - i >= k then 1.0 else 0.0)
+
         Prim.where (Prim.broadcastTo a.Aval.Shape mask) a (Prim.scalar 0.0)
 
     /// The Kronecker product, as NumPy's kron: over every axis (the lower-rank operand gets
@@ -205,11 +214,18 @@ module Linalg =
         notNull "kron" "a" a
         notNull "kron" "b" b
         let r = max a.Rank b.Rank
-        let pad (x: Tensor) = Array.append (Array.create (r - x.Rank) 1) x.Aval.Shape
+
+        let pad (x: Tensor) =
+            Array.append (Array.create (r - x.Rank) 1) x.Aval.Shape
+
         let sa, sb = pad a, pad b
         // a's axis i at 2i, b's at 2i + 1: the product's pair (2i, 2i + 1) flattens to one axis
-        let a' = Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 0 then sa.[p / 2] else 1)) a
-        let b' = Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 1 then sb.[p / 2] else 1)) b
+        let a' =
+            Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 0 then sa.[p / 2] else 1)) a
+
+        let b' =
+            Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 1 then sb.[p / 2] else 1)) b
+
         let product = a' * b'
         Prim.reshape (Array.init r (fun i -> sa.[i] * sb.[i])) product
 
@@ -266,7 +282,8 @@ module Linalg =
         | 1, (Frobenius | Two) -> Composite.Nn.norm x
         | 1, One -> Prim.sum (Tensor.Abs x)
         | 1, Infinity -> Prim.reduce reduceMaxP [| 0 |] (Tensor.Abs x)
-        | 1, Nuclear -> fail "norm: the nuclear norm is defined for matrices, got a vector of shape %s." (Shape.show x.Aval.Shape)
+        | 1, Nuclear ->
+            fail "norm: the nuclear norm is defined for matrices, got a vector of shape %s." (Shape.show x.Aval.Shape)
         | 2, Frobenius -> Composite.Nn.norm x
         | r, Frobenius -> Tensor.Sqrt(Prim.sumAxes [| r - 2; r - 1 |] (x * x))
         | r, One -> maxAxis (r - 2) (sumAbs (r - 2) x)

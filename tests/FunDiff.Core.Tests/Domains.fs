@@ -402,7 +402,10 @@ let private wellConditioned (r: Random) (batch: int[]) (n: int) =
 let private orthonormal (r: Random) (batch: int[]) (rows: int) (cols: int) =
     let m = Shape.size batch
     let a = Array.init (m * rows * cols) (fun _ -> 2.0 * r.NextDouble() - 1.0)
-    let q, _ = Factor.qr (NDArray.ofData (Array.append batch [| rows; cols |]) Float64 a)
+
+    let q, _ =
+        Factor.qr (NDArray.ofData (Array.append batch [| rows; cols |]) Float64 a)
+
     Prim.ofArray q
 
 /// Random values per matrix spread at least 0.8 apart in [1, 1 + ...]: distinct, so that
@@ -422,12 +425,19 @@ let private oneMatrix (draw: Random -> int[] -> int -> Tensor) =
 let private linearSystem (pars: Random -> Params) =
     smooth (fun r ->
         let batch, n, k = batchPrefix r, r.Next(1, 4), r.Next(1, 3)
-        [| wellConditioned r batch n; uniform r -1.0 1.0 (Array.append batch [| n; k |]) |], pars r)
+
+        [|
+            wellConditioned r batch n
+            uniform r -1.0 1.0 (Array.append batch [| n; k |])
+        |],
+        pars r)
 
 let private spd =
     oneMatrix (fun r batch n ->
         let a = uniform r -1.0 1.0 (Array.append batch [| n; n |])
-        Rules.Factorizations.mm a (Rules.Factorizations.mT a) + Rules.Factorizations.eye n * float n)
+
+        Rules.Factorizations.mm a (Rules.Factorizations.mT a)
+        + Rules.Factorizations.eye n * float n)
 
 let private symmetricDistinct =
     oneMatrix (fun r batch n ->
@@ -450,7 +460,11 @@ let private distinctSingularValues =
         let u = orthonormal r batch rows k
         let v = orthonormal r batch cols k
         let s = spread r batch k true
-        [| Rules.Factorizations.mm (u * Prim.expandDims (s.Rank - 1) s) (Rules.Factorizations.mT v) |], Params.Empty)
+
+        [|
+            Rules.Factorizations.mm (u * Prim.expandDims (s.Rank - 1) s) (Rules.Factorizations.mT v)
+        |],
+        Params.Empty)
 
 let private linalgDomains =
     [

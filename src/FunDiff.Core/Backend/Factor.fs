@@ -1,5 +1,5 @@
 // Room: the matrix factorizations behind the public Linalg module (LU, Cholesky, triangular
-// solve; QR, symmetric eigendecomposition and SVD through MathNet), each over a stack of
+// solve, Householder QR; symmetric eigendecomposition and SVD through MathNet), each over a stack of
 // matrices (leading axes are a batch, as NumPy's).
 module internal FunDiff.Backend.Factor
 
@@ -303,8 +303,79 @@ let private write (dst: float[]) (o: int) (mat: Matrix<float>) (rows: int) (cols
         for j in 0 .. cols - 1 do
             dst.[o + i * cols + j] <- mat.[i, j] * flip j
 
+/// Householder QR of the rows×cols matrix at `src.[o..]`: q (rows×k) into `q.[qo..]` and r
+/// (k×cols) into `r.[ro..]`, k = min(rows, cols), with r's diagonal made non-negative.
+let private householderQr
+    (src: float[])
+    (o: int)
+    (rows: int)
+    (cols: int)
+    (q: float[])
+    (qo: int)
+    (r: float[])
+    (ro: int)
+    =
+    let k = min rows cols
+    let a = Array.sub src o (rows * cols)
+    let vs = Array.init k (fun j -> Array.zeroCreate (rows - j))
+
+    for j in 0 .. k - 1 do
+        let v = vs.[j]
+        let mutable norm = 0.0
+
+        for i in j .. rows - 1 do
+            v.[i - j] <- a.[i * cols + j]
+            norm <- norm + v.[i - j] * v.[i - j]
+
+        norm <- sqrt norm
+        let alpha = if v.[0] > 0.0 then -norm else norm
+        v.[0] <- v.[0] - alpha
+        let vnorm = sqrt (Array.sumBy (fun x -> x * x) v)
+
+        if vnorm = 0.0 then
+            Array.fill v 0 v.Length 0.0
+        else
+            for i in 0 .. v.Length - 1 do
+                v.[i] <- v.[i] / vnorm
+            // A[j:, j:] −= 2 v (vᵀ A[j:, j:])
+            for c in j .. cols - 1 do
+                let mutable d = 0.0
+
+                for i in j .. rows - 1 do
+                    d <- d + v.[i - j] * a.[i * cols + c]
+
+                for i in j .. rows - 1 do
+                    a.[i * cols + c] <- a.[i * cols + c] - 2.0 * d * v.[i - j]
+
+    // Q = H₀ H₁ … applied to the first k columns of the identity
+    let qm = Array.zeroCreate (rows * k)
+
+    for i in 0 .. k - 1 do
+        qm.[i * k + i] <- 1.0
+
+    for j in k - 1 .. -1 .. 0 do
+        let v = vs.[j]
+
+        for c in 0 .. k - 1 do
+            let mutable d = 0.0
+
+            for i in j .. rows - 1 do
+                d <- d + v.[i - j] * qm.[i * k + c]
+
+            for i in j .. rows - 1 do
+                qm.[i * k + c] <- qm.[i * k + c] - 2.0 * d * v.[i - j]
+
+    for i in 0 .. k - 1 do
+        let sign = if a.[i * cols + i] < 0.0 then -1.0 else 1.0
+
+        for c in 0 .. cols - 1 do
+            r.[ro + i * cols + c] <- (if c >= i then sign * a.[i * cols + c] else 0.0)
+
+        for row in 0 .. rows - 1 do
+            q.[qo + row * k + i] <- sign * qm.[row * k + i]
+
 /// The reduced QR of a stack of m×n matrices: q (m×k) with orthonormal columns and r (k×n)
-/// upper triangular, k = min(m, n), by MathNet's Householder QR. The sign convention: r's
+/// upper triangular, k = min(m, n), by Householder reflections. The sign convention: r's
 /// diagonal is non-negative (each column of q and row of r flipped together), so q and r are
 /// unique for a full-rank matrix and differentiable.
 let qr (a: NDArray) =
@@ -315,16 +386,7 @@ let qr (a: NDArray) =
     let q, r = Array.zeroCreate (m * rows * k), Array.zeroCreate (m * k * cols)
 
     for t in 0 .. m - 1 do
-        let f =
-            (matrixAt src (t * rows * cols) rows cols)
-                .QR(if rows >= cols then Factorization.QRMethod.Thin else Factorization.QRMethod.Full)
-
-        let signs = Array.init k (fun i -> if f.R.[i, i] < 0.0 then -1.0 else 1.0)
-        write q (t * rows * k) f.Q rows k (fun j -> signs.[j])
-
-        for i in 0 .. k - 1 do
-            for j in 0 .. cols - 1 do
-                r.[t * k * cols + i * cols + j] <- (if j >= i then f.R.[i, j] * signs.[i] else 0.0)
+        householderQr src (t * rows * cols) rows cols q (t * rows * k) r (t * k * cols)
 
     let batch = a.Shape.[.. a.Shape.Length - 3]
 
@@ -354,7 +416,10 @@ let eigh (a: NDArray) =
 
     for t in 0 .. m - 1 do
         let o = t * n * n
-        let sym = build.Dense(n, n, fun i j -> 0.5 * (src.[o + i * n + j] + src.[o + j * n + i]))
+
+        let sym =
+            build.Dense(n, n, fun i j -> 0.5 * (src.[o + i * n + j] + src.[o + j * n + i]))
+
         let evd = sym.Evd(Symmetricity.Symmetric)
         let values = evd.EigenValues |> Seq.map (fun c -> c.Real) |> Array.ofSeq
         let order = Array.init n id |> Array.sortBy (fun i -> values.[i])
@@ -378,7 +443,9 @@ let svd (a: NDArray) =
     let k = min rows cols
     let m = count a.Shape rows cols
     let src = a.Data
-    let u, s, vt = Array.zeroCreate (m * rows * k), Array.zeroCreate (m * k), Array.zeroCreate (m * k * cols)
+
+    let u, s, vt =
+        Array.zeroCreate (m * rows * k), Array.zeroCreate (m * k), Array.zeroCreate (m * k * cols)
 
     for t in 0 .. m - 1 do
         let f = (matrixAt src (t * rows * cols) rows cols).Svd(true)

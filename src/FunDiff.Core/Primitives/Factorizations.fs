@@ -106,7 +106,10 @@ module Factorizations =
     let triangularSolveP =
         builtin
             "triangular_solve"
-            (fun xs p -> [| Factor.triangularSolve (p.Int "lower" = 1) (p.Int "transpose" = 1) xs.[0] xs.[1] |])
+            (fun xs p ->
+                [|
+                    Factor.triangularSolve (p.Int "lower" = 1) (p.Int "transpose" = 1) xs.[0] xs.[1]
+                |])
             (fun avals _ -> system "triangular_solve" avals)
 
     /// qr(a): the reduced QR, two outputs q (m×k) and r (k×n), k = min(m, n), r's diagonal ≥ 0.

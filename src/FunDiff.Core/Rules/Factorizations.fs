@@ -23,7 +23,13 @@ let mm (x: Tensor) (y: Tensor) =
 /// The transpose of each matrix (the last two axes swapped).
 let mT (x: Tensor) =
     let r = x.Rank
-    Prim.transpose (Array.init r (fun k -> if k = r - 2 then r - 1 elif k = r - 1 then r - 2 else k)) x
+
+    Prim.transpose
+        (Array.init r (fun k ->
+            if k = r - 2 then r - 1
+            elif k = r - 1 then r - 2
+            else k))
+        x
 
 /// A constant n×m matrix with entries f i j (it broadcasts against any stack of them).
 let constant (rows: int) (cols: int) (f: int -> int -> float) =
@@ -148,7 +154,14 @@ let private choleskyRules =
                 let n, _ = lastTwo l
                 let z = triangularSolve true false l (symmetric da) // L⁻¹ S
                 let w = triangularSolve true false l (mT z) // L⁻¹ S L⁻ᵀ (S symmetric)
-                let phi = w * constant n n (fun i j -> if i > j then 1.0 elif i = j then 0.5 else 0.0)
+
+                let phi =
+                    w
+                    * constant n n (fun i j ->
+                        if i > j then 1.0
+                        elif i = j then 0.5
+                        else 0.0)
+
                 [| ValueSome(mm l phi) |])
             1)
 
