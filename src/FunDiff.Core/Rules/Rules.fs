@@ -16,7 +16,7 @@ let private allFamilies =
             Piecewise.rules
             Reduction.rules
             Indexing.rules
-            Linalg.rules
+            Contraction.rules
             Factorizations.rules
         ]
 
