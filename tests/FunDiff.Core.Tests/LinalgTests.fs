@@ -322,3 +322,15 @@ let ``non-square matrices and mismatched shapes raise ShapeException naming the 
         Assert.Throws<ShapeException>(fun () -> Linalg.norm Nuclear (Tensor.ones [| 3 |]) |> ignore)
 
     Assert.Contains("nuclear", e.Message)
+
+[<Fact>]
+let ``vmap over a stack of matrices equals the batched call, also for per-matrix gradients`` () =
+    let stack = wellConditioned 20 [| 4; 3; 3 |]
+    let b = random 21 [| 3 |]
+    close "vmap solve" (Linalg.solve stack b) (vmap (fun a -> Linalg.solve a b) stack)
+    close "vmap det" (Linalg.det stack) (vmap Linalg.det stack)
+    let logdet (a: Tensor) = snd (Linalg.slogdet a)
+    close "vmap (grad logdet)" (mT (Linalg.inv stack)) (vmap (grad logdet) stack)
+    let spd = Tensor.matmul stack (mT stack)
+
+    close "vmap (jit cholesky)" (Linalg.cholesky spd) (vmap (jit Linalg.cholesky) spd)
