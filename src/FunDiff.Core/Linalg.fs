@@ -272,6 +272,7 @@ module Linalg =
     /// `norm(x, ord)`. Two and Nuclear of a matrix go through its singular values.
     [<CompiledName "Norm">]
     let norm (ord: NormOrder) (x: Tensor) =
+        Guard.notNull "norm" "ord" ord
         notNull "norm" "x" x
 
         let sumAbs (axis: int) (y: Tensor) = Prim.sumAxes [| axis |] (Tensor.Abs y)

@@ -57,4 +57,13 @@ public class LinalgTests
         var e = Assert.Throws<LinAlgException>(() => Linalg.Solve(singular, Tensor.Of(1.0, 1.0)));
         Assert.Contains("solve", e.Message);
     }
+
+    [Fact]
+    public void A_null_argument_raises_ArgumentNullException_naming_it()
+    {
+        Assert.Equal("a", Assert.Throws<ArgumentNullException>(() => Linalg.Solve(null!, A)).ParamName);
+        Assert.Equal("b", Assert.Throws<ArgumentNullException>(() => Linalg.Solve(A, null!)).ParamName);
+        Assert.Equal("ord", Assert.Throws<ArgumentNullException>(() => Linalg.Norm(null!, A)).ParamName);
+        Assert.Equal("a", Assert.Throws<ArgumentNullException>(() => Linalg.Svd(null!)).ParamName);
+    }
 }
