@@ -110,3 +110,9 @@ module internal Guard =
     let positive (op: string) (name: string) (value: int) =
         if value < 1 then
             raise (ArgumentOutOfRangeException(name, value, sprintf "%s: %s = %d must be at least 1." op name value))
+
+/// A linear-algebra operation met a matrix it cannot factor: a singular matrix in `solve`,
+/// `inv` or `triangularSolve`, one that is not positive definite in `cholesky` (NumPy's
+/// `LinAlgError`). The message names the op, the shape and the matrix of a batch.
+type LinAlgException(message: string) =
+    inherit FunDiffException(message)

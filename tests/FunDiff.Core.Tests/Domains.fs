@@ -411,8 +411,128 @@ let domains: (Primitive * Domain) list =
         dotGeneralP, dotGeneral
     ]
 
+// ---- the factorizations (Linalg): stacks of small matrices, well conditioned ----------------
+
+/// A random batch prefix: none, or one axis of size 1..2 (the kernels loop over it).
+let private batchPrefix (r: Random) =
+    if r.Next 2 = 0 then [||] else [| r.Next(1, 3) |]
+
+let private matrixOf (shape: int[]) (data: float[]) =
+    Prim.ofArray (NDArray.ofData shape Float64 data)
+
+/// Random entries in [-1, 1) plus (n + 1)·I on each matrix: diagonally dominant, so far from
+/// singular (conditioning a few units).
+let private wellConditioned (r: Random) (batch: int[]) (n: int) =
+    let m = Shape.size batch
+
+    Array.init (m * n * n) (fun p ->
+        let q = p % (n * n)
+        2.0 * r.NextDouble() - 1.0 + (if q / n = q % n then float (n + 1) else 0.0))
+    |> matrixOf (Array.append batch [| n; n |])
+
+/// Random orthonormal columns (rows × cols, rows ≥ cols) per matrix: q of a random matrix's QR.
+let private orthonormal (r: Random) (batch: int[]) (rows: int) (cols: int) =
+    let m = Shape.size batch
+    let a = Array.init (m * rows * cols) (fun _ -> 2.0 * r.NextDouble() - 1.0)
+
+    let q, _ =
+        Factor.qr (NDArray.ofData (Array.append batch [| rows; cols |]) Float64 a)
+
+    Prim.ofArray q
+
+/// Random values per matrix spread at least 0.8 apart in [1, 1 + ...]: distinct, so that
+/// eigen/singular-vector derivatives exist and finite differences resolve them.
+let private spread (r: Random) (batch: int[]) (k: int) (descending: bool) =
+    let m = Shape.size batch
+
+    Array.init (m * k) (fun p ->
+        let i = p % k
+        let rank = if descending then k - 1 - i else i
+        1.0 + 1.2 * float rank + 0.4 * r.NextDouble())
+    |> matrixOf (Array.append batch [| k |])
+
+let private oneMatrix (draw: Random -> int[] -> int -> Tensor) =
+    smooth (fun r -> [| draw r (batchPrefix r) (r.Next(1, 4)) |], Params.Empty)
+
+let private linearSystem (pars: Random -> Params) =
+    smooth (fun r ->
+        let batch, n, k = batchPrefix r, r.Next(1, 4), r.Next(1, 3)
+
+        [|
+            wellConditioned r batch n
+            uniform r -1.0 1.0 (Array.append batch [| n; k |])
+        |],
+        pars r)
+
+let private spd =
+    oneMatrix (fun r batch n ->
+        let a = uniform r -1.0 1.0 (Array.append batch [| n; n |])
+
+        Rules.Factorizations.mm a (Rules.Factorizations.mT a)
+        + Rules.Factorizations.eye n * float n)
+
+let private symmetricDistinct =
+    oneMatrix (fun r batch n ->
+        let q = orthonormal r batch n n
+        let d = spread r batch n false
+        Rules.Factorizations.mm (q * Prim.expandDims (d.Rank - 1) d) (Rules.Factorizations.mT q))
+
+let private fullColumnRank =
+    smooth (fun r ->
+        let batch, n = batchPrefix r, r.Next(1, 4)
+        let m = n + r.Next 2
+        let a = uniform r -1.0 1.0 (Array.append batch [| m; n |])
+        let lift = Rules.Factorizations.constant m n (fun i j -> if i = j then 2.0 else 0.0)
+        [| a + lift |], Params.Empty)
+
+let private distinctSingularValues =
+    smooth (fun r ->
+        let batch, rows, cols = batchPrefix r, r.Next(1, 4), r.Next(1, 4)
+        let k = min rows cols
+        let u = orthonormal r batch rows k
+        let v = orthonormal r batch cols k
+        let s = spread r batch k true
+
+        [|
+            Rules.Factorizations.mm (u * Prim.expandDims (s.Rank - 1) s) (Rules.Factorizations.mT v)
+        |],
+        Params.Empty)
+
+let private linalgDomains =
+    [
+        solveP, linearSystem (fun _ -> Params.Empty)
+        triangularSolveP, linearSystem (fun r -> Rules.Factorizations.triangularParams (r.Next 2 = 0) (r.Next 2 = 0))
+        invP, oneMatrix wellConditioned
+        detP, oneMatrix wellConditioned
+        slogdetP, oneMatrix wellConditioned
+        choleskyP, spd
+        eighP, symmetricDistinct
+        qrP, fullColumnRank
+        svdP, distinctSingularValues
+    ]
+
+/// Whether a primitive is a factorization, whose operands have structure (positive definite,
+/// distinct eigenvalues) that permuting their values would break.
+let isFactorization (prim: Primitive) =
+    linalgDomains |> List.exists (fun (p, _) -> Object.ReferenceEquals(p, prim))
+
+/// Another operand near `x` (entries moved by at most 0.05): the vmap laws' second example of a
+/// factorization's operand, which keeps the structure its domain drew (every domain above has
+/// margins far wider than that).
+let perturbed (r: Random) (x: Tensor) = x + uniform r -0.05 0.05 x.Shape
+
+/// A primitive's outputs as one tensor: the output itself, or (a multi-output primitive: slogdet,
+/// qr, eigh, svd) every output flattened and concatenated, so that the laws check them all.
+let applyAll (prim: Primitive) (operands: Tensor[]) (pars: Params) =
+    let outs = Interpreter.Bind(prim, operands, pars)
+
+    if outs.Length = 1 then
+        outs.[0]
+    else
+        Prim.concatenate 0 (outs |> Array.map (fun y -> Prim.reshape [| y.Size |] y))
+
 /// The domain of a primitive, if it has one.
 let tryFind (prim: Primitive) =
-    domains
+    domains @ linalgDomains
     |> List.tryFind (fun (p, _) -> Object.ReferenceEquals(p, prim))
     |> Option.map snd

@@ -45,7 +45,7 @@ let private assertNearly (what: string) (expected: Tensor) (actual: Tensor) =
     assertClose what (nearly expected) expected actual
 
 let private apply (app: Application) (operands: Tensor[]) =
-    Interpreter.Bind1(app.Primitive, operands, app.Params)
+    Domains.applyAll app.Primitive operands app.Params
 
 /// The application as a function of operand `Wrt` under jit, in two forms: the other operands
 /// closed over (the trace captures them as the program's first inputs), and every operand a

@@ -31,7 +31,7 @@ type Application =
 
     /// The primitive as a function of operand `Wrt`.
     member a.Apply(x: Tensor) =
-        Interpreter.Bind1(a.Primitive, Array.updateAt a.Wrt x a.Operands, a.Params)
+        applyAll a.Primitive (Array.updateAt a.Wrt x a.Operands) a.Params
 
     member a.Describe =
         sprintf "%s\n  differentiated with respect to operand %d" (describeSample a.Primitive a.Operands a.Params) a.Wrt
@@ -39,7 +39,7 @@ type Application =
 /// The applications of one sample: one per float64 operand.
 let applications (prim: Primitive) (domain: Domain) (r: Random) =
     let operands, pars = domain.Sample r
-    let output = Interpreter.Bind1(prim, operands, pars)
+    let output = applyAll prim operands pars
 
     [
         for i in 0 .. operands.Length - 1 do

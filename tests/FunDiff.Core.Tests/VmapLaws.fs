@@ -53,7 +53,10 @@ let draw (r: Random) (app: Application) =
         Array.init size (fun b ->
             Array.init n (fun i ->
                 if mapped.[i] && b > 0 then
-                    permuted r operands.[i]
+                    if Domains.isFactorization app.Primitive then
+                        Domains.perturbed r operands.[i]
+                    else
+                        permuted r operands.[i]
                 else
                     operands.[i]))
 
@@ -81,7 +84,7 @@ let draw (r: Random) (app: Application) =
     }
 
 let private apply (app: Application) (operands: Tensor[]) =
-    Interpreter.Bind1(app.Primitive, operands, app.Params)
+    Domains.applyAll app.Primitive operands app.Params
 
 /// vmap of the primitive over the draw's batched operands.
 let private batchedApply (app: Application) (d: BatchedDraw) (operands: Tensor[]) =

@@ -8,9 +8,10 @@ open FunDiff.Primitives.Kit
 
 /// The linear-algebra primitives: dot_general (JAX's general contraction).
 /// Declared per family, as their rules are (`Rules/Linalg.fs`); opening `FunDiff.Primitives`
-/// opens every family.
+/// opens every family. Named `Contraction`, not `Linalg`: `FunDiff.Linalg` is the public
+/// numpy.linalg-style module.
 [<AutoOpen>]
-module Linalg =
+module Contraction =
 
     /// dot_general(lhs, rhs): contracts `lhs_contracting` with `rhs_contracting` and pairs
     /// `lhs_batch` with `rhs_batch`; the result's axes are batch ++ lhs free ++ rhs free.

@@ -1,7 +1,8 @@
 /// Rules of dot_general: bilinear, so its JVP is the sum of the two partial products and its
 /// transpose with respect to either operand is another dot_general followed by a transpose
-/// that restores the operand's axis order.
-module FunDiff.Rules.Linalg
+/// that restores the operand's axis order. (`Contraction`, not `Linalg`: that is the public
+/// numpy.linalg-style module.)
+module FunDiff.Rules.Contraction
 
 open System
 open FunDiff

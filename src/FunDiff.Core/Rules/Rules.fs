@@ -16,7 +16,8 @@ let private allFamilies =
             Piecewise.rules
             Reduction.rules
             Indexing.rules
-            Linalg.rules
+            Contraction.rules
+            Factorizations.rules
             Sorting.rules
             IndexUpdates.rules
         ]

@@ -1,0 +1,336 @@
+/// The Linalg module against the identities that define each function (a · solve a b = b,
+/// q r = a, u diag(s) vᵀ = a, L Lᵀ = a, ...), exact values on 2×2 matrices, batches against
+/// loops over their matrices, derivatives (jit of grad, repeated eigenvalues) and errors.
+/// Derivatives in general are checked by the property laws (Domains.fs).
+module FunDiff.Tests.LinalgTests
+
+open System
+open Xunit
+open FunDiff
+open FunDiff.Tests.Harness
+
+let private tight = { Relative = 1e-10; Absolute = 1e-10 }
+
+let private m2 (rows: float list list) = Tensor.ofArray2D (array2D rows)
+
+/// Random entries in [-1, 1) plus (n + 1)·I on each matrix: well conditioned.
+let private wellConditioned (seed: int) (shape: int[]) =
+    let n = shape.[shape.Length - 1]
+    let r = Random seed
+    let eye = Tensor.broadcastTo shape (Tensor.eye n)
+    randomTensor r -1.0 1.0 shape + eye * float (n + 1)
+
+let private random (seed: int) (shape: int[]) =
+    randomTensor (Random seed) -1.0 1.0 shape
+
+let private mT (x: Tensor) =
+    let r = x.Rank
+
+    Tensor.transposeAxes
+        (Array.init r (fun k ->
+            if k = r - 2 then r - 1
+            elif k = r - 1 then r - 2
+            else k))
+        x
+
+let private close what expected actual = assertClose what tight expected actual
+
+let private isIdentity what (x: Tensor) =
+    let n = x.Shape.[x.Rank - 1]
+    close what (Tensor.broadcastTo x.Shape (Tensor.eye n)) x
+
+/// Matrix b of a stack (shape without the leading axis).
+let private at (b: int) (x: Tensor) = Tensor.index b x
+
+[<Fact>]
+let ``a · solve a b = b for a vector, a matrix and broadcast leading axes`` () =
+    let a = wellConditioned 1 [| 4; 4 |]
+    let b = random 2 [| 4 |]
+    close "vector" b (Tensor.matmul a (Linalg.solve a b))
+    let bm = random 3 [| 4; 2 |]
+    close "matrix" bm (Tensor.matmul a (Linalg.solve a bm))
+    let stack = wellConditioned 4 [| 3; 4; 4 |]
+    let x = Linalg.solve stack bm
+    Assert.Equal<int[]>([| 3; 4; 2 |], x.Shape)
+    close "batch of matrices, one right-hand side" (Tensor.broadcastTo [| 3; 4; 2 |] bm) (Tensor.matmul stack x)
+
+[<Fact>]
+let ``inv a · a = I and a batch equals the loop over its matrices`` () =
+    let a = wellConditioned 5 [| 3; 3; 3 |]
+    let ai = Linalg.inv a
+    isIdentity "inv a @ a" (Tensor.matmul ai a)
+
+    for b in 0..2 do
+        close (sprintf "matrix %d" b) (Linalg.inv (at b a)) (at b ai)
+        close (sprintf "det %d" b) (Linalg.det (at b a)) (at b (Linalg.det a))
+
+        close
+            (sprintf "cholesky %d" b)
+            (Linalg.cholesky (at b (Tensor.matmul a (mT a))))
+            (at b (Linalg.cholesky (Tensor.matmul a (mT a))))
+
+        let w, v = Linalg.eigh (at b (a + mT a))
+        let wb, vb = Linalg.eigh (a + mT a)
+        close (sprintf "eigh values %d" b) w (at b wb)
+        close (sprintf "eigh vectors %d" b) v (at b vb)
+        let u, s, vt = Linalg.svd (at b a)
+        let ub, sb, vtb = Linalg.svd a
+        close (sprintf "svd u %d" b) u (at b ub)
+        close (sprintf "svd s %d" b) s (at b sb)
+        close (sprintf "svd vt %d" b) vt (at b vtb)
+
+[<Fact>]
+let ``exact values on 2x2 matrices`` () =
+    let a = m2 [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]
+    Assert.Equal(-2.0, Tensor.toScalar (Linalg.det a), 12)
+    close "inv" (m2 [ [ -2.0; 1.0 ]; [ 1.5; -0.5 ] ]) (Linalg.inv a)
+    close "solve" (Tensor.ofArray [| 1.0; 0.0 |]) (Linalg.solve a (Tensor.ofArray [| 1.0; 3.0 |]))
+    let sign, logAbs = Linalg.slogdet (m2 [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ] ])
+    Assert.Equal(-1.0, Tensor.toScalar sign)
+    Assert.Equal(0.0, Tensor.toScalar logAbs, 12)
+    let sign0, log0 = Linalg.slogdet (m2 [ [ 1.0; 2.0 ]; [ 2.0; 4.0 ] ])
+    Assert.Equal(0.0, Tensor.toScalar sign0)
+    Assert.Equal(Double.NegativeInfinity, Tensor.toScalar log0)
+    Assert.Equal(0.0, Tensor.toScalar (Linalg.det (m2 [ [ 1.0; 2.0 ]; [ 2.0; 4.0 ] ])))
+    close "cholesky" (m2 [ [ 2.0; 0.0 ]; [ 1.0; sqrt 2.0 ] ]) (Linalg.cholesky (m2 [ [ 4.0; 2.0 ]; [ 2.0; 3.0 ] ]))
+    let w, v = Linalg.eigh (m2 [ [ 2.0; 1.0 ]; [ 1.0; 2.0 ] ])
+    close "eigenvalues ascending" (Tensor.ofArray [| 1.0; 3.0 |]) w
+    let h = 1.0 / sqrt 2.0
+    // sign convention: the largest-magnitude entry of each eigenvector is positive (a tie: the first)
+    close "eigenvectors" (m2 [ [ h; h ]; [ -h; h ] ]) v
+    let _, s, _ = Linalg.svd (m2 [ [ 3.0; 0.0 ]; [ 0.0; -4.0 ] ])
+    close "singular values descending" (Tensor.ofArray [| 4.0; 3.0 |]) s
+    close "tril" (m2 [ [ 1.0; 0.0 ]; [ 3.0; 4.0 ] ]) (Linalg.tril 0 a)
+    close "triu 1" (m2 [ [ 0.0; 2.0 ]; [ 0.0; 0.0 ] ]) (Linalg.triu 1 a)
+    close "tril -1" (m2 [ [ 0.0; 0.0 ]; [ 3.0; 0.0 ] ]) (Linalg.tril -1 a)
+
+    close
+        "kron"
+        (m2
+            [
+                [ 0.0; 1.0; 0.0; 2.0 ]
+                [ 1.0; 0.0; 2.0; 0.0 ]
+                [ 0.0; 3.0; 0.0; 4.0 ]
+                [ 3.0; 0.0; 4.0; 0.0 ]
+            ])
+        (Linalg.kron a (m2 [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ] ]))
+
+    close
+        "kron of vectors"
+        (Tensor.ofArray [| 3.0; 4.0; 6.0; 8.0 |])
+        (Linalg.kron (Tensor.ofArray [| 1.0; 2.0 |]) (Tensor.ofArray [| 3.0; 4.0 |]))
+
+    close "matrixPower 3" (m2 [ [ 37.0; 54.0 ]; [ 81.0; 118.0 ] ]) (Linalg.matrixPower 3 a)
+    close "matrixPower 0" (Tensor.eye 2) (Linalg.matrixPower 0 a)
+    close "matrixPower -2" (Tensor.matmul (Linalg.inv a) (Linalg.inv a)) (Linalg.matrixPower -2 a)
+    let n = m2 [ [ 1.0; -2.0 ]; [ 3.0; 4.0 ] ]
+    Assert.Equal(sqrt 30.0, Tensor.toScalar (Linalg.norm Frobenius n), 12)
+    Assert.Equal(6.0, Tensor.toScalar (Linalg.norm One n), 12)
+    Assert.Equal(7.0, Tensor.toScalar (Linalg.norm Infinity n), 12)
+    let _, sn, _ = Linalg.svd n
+    Assert.Equal((Tensor.toArray sn).[0], Tensor.toScalar (Linalg.norm Two n), 12)
+    Assert.Equal(Array.sum (Tensor.toArray sn), Tensor.toScalar (Linalg.norm Nuclear n), 12)
+    let x = Tensor.ofArray [| 3.0; -4.0 |]
+    Assert.Equal(5.0, Tensor.toScalar (Linalg.norm Two x), 12)
+    Assert.Equal(7.0, Tensor.toScalar (Linalg.norm One x), 12)
+    Assert.Equal(4.0, Tensor.toScalar (Linalg.norm Infinity x), 12)
+
+[<Fact>]
+let ``det is the product of the eigenvalues; slogdet agrees with det`` () =
+    let a = random 6 [| 2; 4; 4 |]
+    let s = a + mT a
+    let w, _ = Linalg.eigh s
+    close "det = prod eigenvalues" (Tensor.prodAxes [ 1 ] w) (Linalg.det s)
+    let sign, logAbs = Linalg.slogdet a
+    close "slogdet" (Linalg.det a) (sign * Tensor.exp logAbs)
+
+[<Fact>]
+let ``eigh: a v = v diag w with w ascending and v orthonormal`` () =
+    let a = random 7 [| 5; 5 |]
+    let s = a + mT a
+    let w, v = Linalg.eigh s
+    close "a v = v diag w" (Tensor.matmul s v) (v * Tensor.reshape [| 1; 5 |] w)
+    isIdentity "vᵀ v" (Tensor.matmul (mT v) v)
+    let ws = Tensor.toArray w
+    Assert.Equal<float[]>(Array.sort ws, ws)
+
+[<Fact>]
+let ``q · r = a with q orthonormal and r upper triangular with a non-negative diagonal`` () =
+    for shape in [ [| 5; 3 |]; [| 3; 5 |]; [| 2; 4; 4 |] ] do
+        let a = random 8 shape
+        let q, r = Linalg.qr a
+        close (sprintf "q r = a for %A" shape) a (Tensor.matmul q r)
+        isIdentity "qᵀ q" (Tensor.matmul (mT q) q)
+        close "r upper" (Linalg.triu 0 r) r
+        let k = min shape.[shape.Length - 2] shape.[shape.Length - 1]
+        let cols = r.Shape.[r.Rank - 1]
+        let values = Tensor.toArray r
+
+        for b in 0 .. values.Length / (k * cols) - 1 do
+            for i in 0 .. k - 1 do
+                Assert.True(values.[b * k * cols + i * cols + i] >= 0.0, sprintf "r's diagonal at %d" i)
+
+[<Fact>]
+let ``u · diag s · vt = a with s descending, for tall, wide and batched matrices`` () =
+    for shape in [ [| 5; 3 |]; [| 3; 5 |]; [| 2; 4; 4 |] ] do
+        let a = random 9 shape
+        let u, s, vt = Linalg.svd a
+        close (sprintf "u diag(s) vt = a for %A" shape) a (Tensor.matmul (u * Tensor.expandDims (s.Rank - 1) s) vt)
+        isIdentity "uᵀ u" (Tensor.matmul (mT u) u)
+        isIdentity "vt vtᵀ" (Tensor.matmul vt (mT vt))
+        let sv = Tensor.toArray s
+        let k = shape.[shape.Length - 1] |> min shape.[shape.Length - 2]
+
+        for b in 0 .. sv.Length / k - 1 do
+            let row = sv.[b * k .. b * k + k - 1]
+            Assert.Equal<float[]>(Array.sortDescending row, row)
+
+[<Fact>]
+let ``cholesky: L Lᵀ = a with L lower triangular`` () =
+    let x = random 10 [| 2; 4; 4 |]
+    let a = Tensor.matmul x (mT x) + Tensor.eye 4
+    let l = Linalg.cholesky a
+    close "L Lᵀ = a" a (Tensor.matmul l (mT l))
+    close "L lower" (Linalg.tril 0 l) l
+
+[<Fact>]
+let ``triangularSolve solves op(T) x = b for each triangle, transposed or not`` () =
+    let a = wellConditioned 11 [| 2; 4; 4 |]
+    let b = random 12 [| 2; 4; 3 |]
+
+    for lower in [ true; false ] do
+        for transpose in [ true; false ] do
+            let t = if lower then Linalg.tril 0 a else Linalg.triu 0 a
+            let op = if transpose then mT t else t
+            let x = Linalg.triangularSolve lower transpose a b
+            close (sprintf "lower=%b transpose=%b" lower transpose) b (Tensor.matmul op x)
+
+[<Fact>]
+let ``pinv of a full-rank square matrix is its inverse; lstsq solves the normal equations`` () =
+    let a = wellConditioned 13 [| 3; 3 |]
+    close "pinv = inv" (Linalg.inv a) (Linalg.pinv a)
+    let tall = random 14 [| 6; 3 |]
+    let b = random 15 [| 6 |]
+    let x = Linalg.lstsq tall b
+    close "normal equations" (Linalg.solve (Tensor.matmul (mT tall) tall) (Tensor.matmul (mT tall) b)) x
+    let wide = random 16 [| 2; 4 |]
+
+    close
+        "pinv a a pinv a = pinv a"
+        (Linalg.pinv wide)
+        (Tensor.matmul (Tensor.matmul (Linalg.pinv wide) wide) (Linalg.pinv wide))
+
+[<Fact>]
+let ``gradients: of log det a is inv(a)ᵀ, jit of grad through solve equals grad`` () =
+    let a = wellConditioned 17 [| 3; 3 |]
+    close "grad logdet" (mT (Linalg.inv a)) (grad (fun a -> snd (Linalg.slogdet a)) a)
+    close "grad det" (Linalg.det a * mT (Linalg.inv a)) (grad Linalg.det a)
+    let b = random 18 [| 3 |]
+
+    let f (a: Tensor) =
+        Tensor.sum (Tensor.square (Linalg.solve a b))
+
+    close "jit (grad f)" (grad f a) ((jit (grad f)) a)
+
+    let g (x: Tensor) =
+        Tensor.sum (Linalg.solve (a + Tensor.diag x) b)
+
+    let x0 = Tensor.ofArray [| 0.1; 0.2; 0.3 |]
+    close "jit (hessian g)" (hessian g x0) ((jit (hessian g)) x0)
+
+[<Fact>]
+let ``eigenvector derivatives are non-finite at repeated eigenvalues, as JAX's`` () =
+    let _, t = jvp (fun a -> snd (Linalg.eigh a)) (Tensor.eye 3) (random 19 [| 3; 3 |])
+    Assert.True(Tensor.toArray t |> Array.exists (fun v -> not (Double.IsFinite v)))
+
+[<Fact>]
+let ``Newton's method with solve and hessian finds the minimum`` () =
+    let f (x: Tensor) =
+        Tensor.sum (Tensor.exp x) - Tensor.sum (x * Tensor.ofArray [| 1.0; 2.0 |])
+        + 0.5 * Tensor.sum (x * x)
+
+    let mutable x = Tensor.zeros [| 2 |]
+
+    for _ in 1..20 do
+        x <- x - Linalg.solve (hessian f x) (grad f x)
+
+    Assert.True(Tensor.toArray (grad f x) |> Array.forall (fun g -> abs g < 1e-12))
+
+// ---- errors -----------------------------------------------------------------------------
+
+let private singularMatrix = m2 [ [ 1.0; 2.0 ]; [ 2.0; 4.0 ] ]
+
+[<Fact>]
+let ``a singular matrix raises LinAlgException naming solve, inv and triangularSolve`` () =
+    let e =
+        Assert.Throws<LinAlgException>(fun () -> Linalg.solve singularMatrix (Tensor.ones [| 2 |]) |> ignore)
+
+    Assert.Contains("solve", e.Message)
+    Assert.Contains("singular", e.Message)
+    Assert.Contains("[2, 2]", e.Message)
+
+    let e =
+        Assert.Throws<LinAlgException>(fun () -> Linalg.inv singularMatrix |> ignore)
+
+    Assert.Contains("inv", e.Message)
+
+    let e =
+        Assert.Throws<LinAlgException>(fun () ->
+            Linalg.triangularSolve true false (m2 [ [ 0.0; 0.0 ]; [ 1.0; 1.0 ] ]) (Tensor.ones [| 2 |])
+            |> ignore)
+
+    Assert.Contains("triangular_solve", e.Message)
+
+[<Fact>]
+let ``cholesky of a matrix that is not positive definite raises LinAlgException`` () =
+    let e =
+        Assert.Throws<LinAlgException>(fun () -> Linalg.cholesky (m2 [ [ 1.0; 2.0 ]; [ 2.0; 1.0 ] ]) |> ignore)
+
+    Assert.Contains("cholesky", e.Message)
+    Assert.Contains("not positive definite", e.Message)
+
+[<Fact>]
+let ``non-square matrices and mismatched shapes raise ShapeException naming the op`` () =
+    let wide = Tensor.ones [| 2; 3 |]
+
+    for name, f in
+        [
+            "det", Linalg.det
+            "inv", Linalg.inv
+            "cholesky", Linalg.cholesky
+            "slogdet", (Linalg.slogdet >> fst)
+            "eigh", (Linalg.eigh >> fst)
+        ] do
+        let e = Assert.Throws<ShapeException>(fun () -> f wide |> ignore)
+        Assert.Contains(name, e.Message)
+        Assert.Contains("[2, 3]", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Linalg.solve (Tensor.eye 3) (Tensor.ones [| 2 |]) |> ignore)
+
+    Assert.Contains("solve", e.Message)
+    Assert.Contains("[2, 1]", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Linalg.det (Tensor.ones [| 3 |]) |> ignore)
+
+    Assert.Contains("det", e.Message)
+    let e = Assert.Throws<ShapeException>(fun () -> Linalg.matrixPower 2 wide |> ignore)
+    Assert.Contains("matrixPower", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Linalg.norm Nuclear (Tensor.ones [| 3 |]) |> ignore)
+
+    Assert.Contains("nuclear", e.Message)
+
+[<Fact>]
+let ``vmap over a stack of matrices equals the batched call, also for per-matrix gradients`` () =
+    let stack = wellConditioned 20 [| 4; 3; 3 |]
+    let b = random 21 [| 3 |]
+    close "vmap solve" (Linalg.solve stack b) (vmap (fun a -> Linalg.solve a b) stack)
+    close "vmap det" (Linalg.det stack) (vmap Linalg.det stack)
+    let logdet (a: Tensor) = snd (Linalg.slogdet a)
+    close "vmap (grad logdet)" (mT (Linalg.inv stack)) (vmap (grad logdet) stack)
+    let spd = Tensor.matmul stack (mT stack)
+
+    close "vmap (jit cholesky)" (Linalg.cholesky spd) (vmap (jit Linalg.cholesky) spd)
