@@ -853,3 +853,105 @@ module Tensor =
             Composite.Shaping.checkLabels "oneHot" n labels
 
         Composite.Nn.oneHot n labels
+
+    // ==== NumPy breadth (issue 16): rounding, tests, activations, structural ops =============
+    // (implemented in Composite/Rounding.fs, Composite/Activations.fs, Composite/Arrange.fs,
+    // Composite/Padding.fs, Composite/Scans.fs and Primitives/Rounding.fs)
+
+    // ---- rounding and tests ------------------------------------------------------------------
+
+    /// ⌊x⌋ elementwise (float64 out, as NumPy's floor); its derivative is 0 (JAX's convention,
+    /// also at the jumps).
+    let floor (x: Tensor) =
+        Guard.notNull "floor" "x" x
+        Prim.floatUnary floorP x
+
+    /// ⌈x⌉ elementwise (float64 out); its derivative is 0.
+    let ceil (x: Tensor) =
+        Guard.notNull "ceil" "x" x
+        Prim.floatUnary ceilP x
+
+    /// The nearest integer, halves to even as NumPy's round (0.5 → 0, 1.5 → 2, 2.5 → 2,
+    /// −0.5 → −0); float64 out; its derivative is 0.
+    let round (x: Tensor) =
+        Guard.notNull "round" "x" x
+        Prim.floatUnary roundP x
+
+    /// The integer part, toward zero (float64 out); its derivative is 0, as JAX's.
+    let trunc (x: Tensor) =
+        Guard.notNull "trunc" "x" x
+        Prim.floatUnary truncP x
+
+    /// Whether each element is NaN (a bool tensor; false for int64 and bool tensors).
+    let isnan (x: Tensor) =
+        Guard.notNull "isnan" "x" x
+        Composite.Rounding.isnan x
+
+    /// Whether each element is +∞ or −∞ (a bool tensor).
+    let isinf (x: Tensor) =
+        Guard.notNull "isinf" "x" x
+        Composite.Rounding.isinf x
+
+    /// Whether each element is finite: neither NaN nor ±∞ (a bool tensor).
+    let isfinite (x: Tensor) =
+        Guard.notNull "isfinite" "x" x
+        Composite.Rounding.isfinite x
+
+    /// NumPy's nan_to_num with its defaults: NaN → 0, +∞ → the largest float64, −∞ → the most
+    /// negative; other elements (and their derivatives) unchanged, a replaced one's derivative 0.
+    let nanToNum (x: Tensor) =
+        Guard.notNull "nanToNum" "x" x
+        Composite.Rounding.nanToNum 0.0 System.Double.MaxValue -System.Double.MaxValue x
+
+    /// `nanToNumWith nan posinf neginf x`: nan_to_num with the replacements given.
+    let nanToNumWith (nan: float) (posinf: float) (neginf: float) (x: Tensor) =
+        Guard.notNull "nanToNumWith" "x" x
+        Composite.Rounding.nanToNum nan posinf neginf x
+
+    // ---- activations and friends -------------------------------------------------------------
+
+    /// The exact GELU, x · Φ(x) = ½ x (1 + erf(x / √2)) (PyTorch's default; JAX's default is
+    /// the tanh form, `geluTanh`). gelu 0 = 0 with derivative ½.
+    let gelu (x: Tensor) =
+        Guard.notNull "gelu" "x" x
+        Composite.Activations.gelu x
+
+    /// The tanh approximation of GELU, ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (JAX's
+    /// `gelu(approximate=True)`, PyTorch's `approximate='tanh'`).
+    let geluTanh (x: Tensor) =
+        Guard.notNull "geluTanh" "x" x
+        Composite.Activations.geluTanh x
+
+    /// x · σ(x) (swish).
+    let silu (x: Tensor) =
+        Guard.notNull "silu" "x" x
+        Composite.Activations.silu x
+
+    /// log(eˣ + eʸ) elementwise with broadcasting, without overflow (logAddExp 1000 1000 =
+    /// 1000 + log 2); its derivatives are exact also at ties (∂/∂x = ½ at x = y).
+    let logAddExp (x: Tensor) (y: Tensor) =
+        Guard.notNull "logAddExp" "x" x
+        Guard.notNull "logAddExp" "y" y
+        Shape.broadcast "logAddExp" x.Aval.Shape y.Aval.Shape |> ignore
+        Composite.Activations.logAddExp x y
+
+    /// √(x² + y²) elementwise with broadcasting, without overflow (hypot 1e200 1e200 is
+    /// finite); its derivative at (0, 0) is 0.
+    let hypot (x: Tensor) (y: Tensor) =
+        Guard.notNull "hypot" "x" x
+        Guard.notNull "hypot" "y" y
+        Shape.broadcast "hypot" x.Aval.Shape y.Aval.Shape |> ignore
+        Composite.Activations.hypot x y
+
+    /// log(x / (1 − x)), the inverse of sigmoid (−∞ at 0, +∞ at 1).
+    let logit (x: Tensor) =
+        Guard.notNull "logit" "x" x
+        Composite.Activations.logit x
+
+    /// x · log y with broadcasting, 0 where x = 0 (scipy's xlogy; NaN where y is NaN). Its
+    /// derivative in x is log y (also at x = 0: −∞ at y = 0, as JAX's); in y, x / y, 0 where x = 0.
+    let xlogy (x: Tensor) (y: Tensor) =
+        Guard.notNull "xlogy" "x" x
+        Guard.notNull "xlogy" "y" y
+        Shape.broadcast "xlogy" x.Aval.Shape y.Aval.Shape |> ignore
+        Composite.Activations.xlogy x y

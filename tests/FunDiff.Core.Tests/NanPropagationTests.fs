@@ -51,6 +51,12 @@ let private exceptions: Map<string * int, Expected> =
             ("take", 0), Raises
             ("takeAxis", 1), Raises
             ("oneHot", 1), Raises
+            // the floating-point tests answer for NaN, and nanToNum replaces it (issue 16)
+            ("isnan", 0), Values [| 1.0; 1.0; 1.0 |]
+            ("isinf", 0), Values [| 0.0; 0.0; 0.0 |]
+            ("isfinite", 0), Values [| 0.0; 0.0; 0.0 |]
+            ("nanToNum", 0), Values [| 0.0; 0.0; 0.0 |]
+            ("nanToNumWith", 3), Values [| -1.0; -1.0; -1.0 |]
         ]
 
 /// Ops whose swept operand is a float64 finite sample but whose output is integral by design.
@@ -77,6 +83,9 @@ let private argumentFor (op: string) (p: ParameterInfo) : obj =
     | "lo", _ -> box -1.0
     | "hi", _ -> box 4.0
     | "dtype", _ -> box Float64
+    | "nan", _ -> box -1.0
+    | "posinf", _ -> box 9.0
+    | "neginf", _ -> box -9.0
     | name, t -> failwithf "NaN sweep: no sample for parameter %s : %s of %s; add one." name t.Name op
 
 let private sample (op: string) (values: float[]) =

@@ -17,6 +17,8 @@ let private allFamilies =
             Reduction.rules
             Indexing.rules
             Linalg.rules
+            Rounding.rules
+            Special.rules
         ]
 
 /// Every built-in primitive's rules, at the index of its `Id`.
