@@ -78,12 +78,18 @@ let private argumentFor (op: string) (p: ParameterInfo) : obj =
     | "stop", _ -> box 2
     | "i", _ -> box 1
     | "sections", _ -> box 1
+    | "n", _ when op = "diff" -> box 1
     | "n", _ -> box 3
     | "c", _ -> box 0.5
     | "lo", _ -> box -1.0
     | "hi", _ -> box 4.0
     | "dtype", _ -> box Float64
     | "nan", _ -> box -1.0
+    | "widths", _ -> box [ (1, 2) ]
+    | "value", _ -> box 0.0
+    | "reps", _ -> box [| 2 |]
+    | "shift", _ -> box 1
+    | "repeats", _ -> box 2
     | "posinf", _ -> box 9.0
     | "neginf", _ -> box -9.0
     | name, t -> failwithf "NaN sweep: no sample for parameter %s : %s of %s; add one." name t.Name op

@@ -247,3 +247,242 @@ let ``activations run under vmap and jit`` () =
     assertClose "jit" rounding (f x) (jit f x)
     assertClose "vmap" rounding (f x) (vmap f x)
     assertClose "jit of grad" rounding (grad (fun x -> Tensor.sum (f x)) x) (jit (grad (fun x -> Tensor.sum (f x))) x)
+
+// ---- 3. structural ops ---------------------------------------------------------------------
+
+let private v (xs: float list) = Tensor.ofArray (Array.ofList xs)
+
+[<Fact>]
+let ``pad modes match NumPy`` () =
+    let x = v [ 1.0; 2.0; 3.0 ]
+    assertExact [| 0.0; 1.0; 2.0; 3.0; 0.0; 0.0 |] (Tensor.pad [ 1, 2 ] 0.0 x)
+    assertExact [| 7.0; 7.0; 1.0; 2.0; 3.0; 7.0 |] (Tensor.pad [ 2, 1 ] 7.0 x)
+    assertExact [| 1.0; 1.0; 1.0; 2.0; 3.0; 3.0 |] (Tensor.padEdge [ 2, 1 ] x)
+    assertExact [| 3.0; 2.0; 1.0; 2.0; 3.0; 2.0; 1.0 |] (Tensor.padReflect [ 2, 2 ] x)
+    // wider than n − 1: reflected again, as np.pad([1, 2, 3], 5, 'reflect')
+    assertExact [| 2.0; 1.0; 2.0; 3.0; 2.0; 1.0; 2.0; 3.0; 2.0; 1.0; 2.0; 3.0; 2.0 |] (Tensor.padReflect [ 5, 5 ] x)
+    // a matrix, each axis its own widths
+    let m = tensorOf [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |]
+    let padded = Tensor.pad [ (1, 0); (0, 1) ] -1.0 m
+    assertShape [| 3; 3 |] padded
+    assertExact [| -1.0; -1.0; -1.0; 1.0; 2.0; -1.0; 3.0; 4.0; -1.0 |] padded
+    assertExact [| 1.0; 1.0; 2.0; 1.0; 1.0; 2.0; 3.0; 3.0; 4.0 |] (Tensor.padEdge [ (1, 0); (1, 0) ] m)
+    // [[1, 2], [3, 4]] reflect 1 each side: rows 3 4 / 1 2 / 3 4 / 1 2, columns mirrored
+    assertExact
+        [|
+            4.0
+            3.0
+            4.0
+            3.0
+            2.0
+            1.0
+            2.0
+            1.0
+            4.0
+            3.0
+            4.0
+            3.0
+            2.0
+            1.0
+            2.0
+            1.0
+        |]
+        (Tensor.padReflect [ 1, 1 ] m)
+    // one pair for every axis; int64 keeps its dtype
+    assertShape [| 4; 4 |] (Tensor.pad [ 1, 1 ] 0.0 m)
+    let i = Tensor.convert DType.Int64 x
+    Assert.Equal(DType.Int64, (Tensor.pad [ 1, 1 ] 5.0 i).DType)
+
+[<Fact>]
+let ``pad is linear: its gradient counts the copies of each element`` () =
+    let x = v [ 1.0; 2.0; 3.0 ]
+    assertExact [| 1.0; 1.0; 1.0 |] (grad (fun x -> Tensor.sum (Tensor.pad [ 2, 1 ] 7.0 x)) x)
+    assertExact [| 3.0; 1.0; 2.0 |] (grad (fun x -> Tensor.sum (Tensor.padEdge [ 2, 1 ] x)) x)
+    // reflect by 2 gives [3; 2; 1; 2; 3; 2; 1]: 1 and 3 twice, 2 three times
+    assertExact [| 2.0; 3.0; 2.0 |] (grad (fun x -> Tensor.sum (Tensor.padReflect [ 2, 2 ] x)) x)
+    let w = v [ 0.5; -1.0; 2.0; 3.0; 0.25; 1.5; -2.0 ]
+    assertGradient "padReflect" (fun x -> Tensor.sum (w * Tensor.sin (Tensor.padReflect [ 2, 2 ] x))) x
+
+[<Fact>]
+let ``pad raises naming the op, the shape and the fix`` () =
+    let x = v [ 1.0; 2.0; 3.0 ]
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.pad [ -1, 0 ] 0.0 x |> ignore)
+
+    Assert.Contains("pad", e.Message)
+    Assert.Contains("negative", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.padEdge [ (1, 0); (1, 0) ] x |> ignore)
+
+    Assert.Contains("padEdge", e.Message)
+    Assert.Contains("[3]", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.padReflect [ 1, 1 ] (Tensor.zeros [| 0 |]) |> ignore)
+
+    Assert.Contains("empty", e.Message)
+
+[<Fact>]
+let ``flip roll tile repeat meshgrid and diff match NumPy`` () =
+    let m = tensorOf [| 2; 3 |] [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |]
+    assertExact [| 3.0; 2.0; 1.0; 6.0; 5.0; 4.0 |] (Tensor.flip [ 1 ] m)
+    assertExact [| 4.0; 5.0; 6.0; 1.0; 2.0; 3.0 |] (Tensor.flip [ 0 ] m)
+    assertExact [| 6.0; 5.0; 4.0; 3.0; 2.0; 1.0 |] (Tensor.flip [ 0; -1 ] m)
+    assertExact [| 3.0; 1.0; 2.0; 6.0; 4.0; 5.0 |] (Tensor.roll 1 1 m)
+    assertExact [| 2.0; 3.0; 1.0; 5.0; 6.0; 4.0 |] (Tensor.roll -1 1 m)
+    assertExact [| 2.0; 3.0; 1.0; 5.0; 6.0; 4.0 |] (Tensor.roll 5 -1 m)
+    assertExact [| 4.0; 5.0; 6.0; 1.0; 2.0; 3.0 |] (Tensor.roll 1 0 m)
+    // np.tile([1, 2], 2) = [1, 2, 1, 2]; np.tile([1, 2], (2, 1)) = [[1, 2], [1, 2]]
+    let x = v [ 1.0; 2.0 ]
+    assertExact [| 1.0; 2.0; 1.0; 2.0 |] (Tensor.tile [| 2 |] x)
+    let t = Tensor.tile [| 2; 1 |] x
+    assertShape [| 2; 2 |] t
+    assertExact [| 1.0; 2.0; 1.0; 2.0 |] t
+    let t = Tensor.tile [| 2; 2 |] m
+    assertShape [| 4; 6 |] t
+
+    assertExact
+        [|
+            1.0
+            2.0
+            3.0
+            1.0
+            2.0
+            3.0
+            4.0
+            5.0
+            6.0
+            4.0
+            5.0
+            6.0
+            1.0
+            2.0
+            3.0
+            1.0
+            2.0
+            3.0
+            4.0
+            5.0
+            6.0
+            4.0
+            5.0
+            6.0
+        |]
+        t
+    // np.repeat([1, 2], 2) = [1, 1, 2, 2]; along the columns of m
+    assertExact [| 1.0; 1.0; 2.0; 2.0 |] (Tensor.repeat 2 0 x)
+    assertExact [| 1.0; 1.0; 2.0; 2.0; 3.0; 3.0; 4.0; 4.0; 5.0; 5.0; 6.0; 6.0 |] (Tensor.repeat 2 1 m)
+    assertExact [| 1.0; 2.0; 3.0; 1.0; 2.0; 3.0; 4.0; 5.0; 6.0; 4.0; 5.0; 6.0 |] (Tensor.repeat 2 0 m)
+    // np.meshgrid([1, 2, 3], [4, 5]): shapes (2, 3) for 'xy', (3, 2) for 'ij'
+    match Tensor.meshgrid [ v [ 1.0; 2.0; 3.0 ]; v [ 4.0; 5.0 ] ] with
+    | [ gx; gy ] ->
+        assertShape [| 2; 3 |] gx
+        assertExact [| 1.0; 2.0; 3.0; 1.0; 2.0; 3.0 |] gx
+        assertExact [| 4.0; 4.0; 4.0; 5.0; 5.0; 5.0 |] gy
+    | other -> failwithf "meshgrid gave %d tensors" other.Length
+
+    match Tensor.meshgridIJ [ v [ 1.0; 2.0; 3.0 ]; v [ 4.0; 5.0 ] ] with
+    | [ gx; gy ] ->
+        assertShape [| 3; 2 |] gx
+        assertExact [| 1.0; 1.0; 2.0; 2.0; 3.0; 3.0 |] gx
+        assertExact [| 4.0; 5.0; 4.0; 5.0; 4.0; 5.0 |] gy
+    | other -> failwithf "meshgridIJ gave %d tensors" other.Length
+    // np.diff([1, 2, 4, 7, 0]) = [1, 2, 3, -7]; n = 2: [1, 1, -10]
+    let d = v [ 1.0; 2.0; 4.0; 7.0; 0.0 ]
+    assertExact [| 1.0; 2.0; 3.0; -7.0 |] (Tensor.diff 1 0 d)
+    assertExact [| 1.0; 1.0; -10.0 |] (Tensor.diff 2 0 d)
+    assertExact (values d) (Tensor.diff 0 0 d)
+    assertShape [| 0 |] (Tensor.diff 7 0 d)
+    assertExact [| 1.0; 1.0; 1.0; 1.0 |] (Tensor.diff 1 1 m)
+    assertExact [| 3.0; 3.0; 3.0 |] (Tensor.diff 1 0 m)
+
+[<Fact>]
+let ``structural ops raise naming the op`` () =
+    let m = Tensor.zeros [| 2; 3 |]
+
+    for name, act in
+        [
+            "flip", (fun () -> Tensor.flip [ 2 ] m)
+            "roll", (fun () -> Tensor.roll 1 2 m)
+            "tile", (fun () -> Tensor.tile [| -1 |] m)
+            "repeat", (fun () -> Tensor.repeat -1 0 m)
+            "repeat", (fun () -> Tensor.repeat 2 3 m)
+            "diff", (fun () -> Tensor.diff -1 0 m)
+            "diff", (fun () -> Tensor.diff 1 5 m)
+            "cumprodAxis", (fun () -> Tensor.cumprodAxis 2 m)
+            "cummaxAxis", (fun () -> Tensor.cummaxAxis -3 m)
+        ] do
+        let e = Assert.Throws<ShapeException>(fun () -> act () |> ignore)
+        Assert.StartsWith(name + ":", e.Message)
+
+[<Fact>]
+let ``flip roll tile repeat and diff are linear with the right gradients`` () =
+    let x = v [ 0.3; -1.2; 2.0 ]
+    let w = v [ 1.0; -2.0; 0.5; 3.0; 1.5; -0.5 ]
+    assertGradient "flip" (fun x -> Tensor.sum (w.[0..2] * Tensor.sin (Tensor.flip [ 0 ] x))) x
+    assertGradient "roll" (fun x -> Tensor.sum (w.[0..2] * Tensor.sin (Tensor.roll 2 0 x))) x
+    assertGradient "tile" (fun x -> Tensor.sum (w * Tensor.sin (Tensor.tile [| 2 |] x))) x
+    assertGradient "repeat" (fun x -> Tensor.sum (w * Tensor.sin (Tensor.repeat 2 0 x))) x
+    assertGradient "diff" (fun x -> Tensor.sum (w.[0..1] * Tensor.sin (Tensor.diff 1 0 x))) x
+
+[<Fact>]
+let ``cumprod matches NumPy and its gradient is exact at zeros`` () =
+    assertExact [| 1.0; 2.0; 6.0; 24.0 |] (Tensor.cumprod (v [ 1.0; 2.0; 3.0; 4.0 ]))
+    let m = tensorOf [| 2; 3 |] [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |]
+    assertExact [| 1.0; 2.0; 6.0; 4.0; 20.0; 120.0 |] (Tensor.cumprodAxis 1 m)
+    assertExact [| 1.0; 2.0; 3.0; 4.0; 10.0; 18.0 |] (Tensor.cumprodAxis 0 m)
+    assertExact [| 1.0; 2.0; 6.0; 24.0; 120.0; 720.0 |] (Tensor.cumprod m)
+    // zeros: d/dx Σ cumprod x by hand for x = [2, 0, 3, 0, 5]: y = [2, 0, 0, 0, 0]
+    // ∂/∂x₀ = 1 + x₁ + x₁x₂ + ... = 1; ∂/∂x₁ = x₀ + x₀x₂ + x₀x₂x₃ + ... = 2 + 6 = 8;
+    // ∂/∂x₂ = x₀x₁ (…) = 0; ∂/∂x₃ = x₀x₁x₂ (…) = 0; ∂/∂x₄ = x₀x₁x₂x₃ = 0
+    let z = v [ 2.0; 0.0; 3.0; 0.0; 5.0 ]
+    assertExact [| 2.0; 0.0; 0.0; 0.0; 0.0 |] (Tensor.cumprod z)
+    assertExact [| 1.0; 8.0; 0.0; 0.0; 0.0 |] (grad (fun x -> Tensor.sum (Tensor.cumprod x)) z)
+    let w = v [ 0.5; -1.0; 2.0; 3.0; 1.5 ]
+    assertGradient "cumprod at zeros" (fun x -> Tensor.sum (w * Tensor.cumprod x)) z
+    assertGradient "cumprod" (fun x -> Tensor.sum (w * Tensor.cumprod x)) (v [ 0.5; -1.3; 2.0; 0.7; 1.1 ])
+    // second order: the hessian of Σ cumprod at zeros against differences of the gradient
+    let h = hessian (fun x -> Tensor.sum (w * Tensor.cumprod x)) z
+    let g = grad (fun x -> Tensor.sum (w * Tensor.cumprod x))
+
+    for i in 0..4 do
+        let e = Array.init 5 (fun j -> if i = j then 1.0 else 0.0)
+        let fd = centralDifference g z (Tensor.ofArray e)
+        assertClose (sprintf "hessian column %d" i) finiteDifference fd (Tensor.index i h)
+
+[<Fact>]
+let ``cummax and cummin route the derivative to the running extreme`` () =
+    let x = v [ 1.0; 3.0; 2.0; 5.0; 4.0 ]
+    assertExact [| 1.0; 3.0; 3.0; 5.0; 5.0 |] (Tensor.cummax x)
+    assertExact [| 1.0; 1.0; 1.0; 1.0; 1.0 |] (Tensor.cummin x)
+    assertExact [| 1.0; 2.0; 0.0; 2.0; 0.0 |] (grad (fun x -> Tensor.sum (Tensor.cummax x)) x)
+    assertExact [| 5.0; 0.0; 0.0; 0.0; 0.0 |] (grad (fun x -> Tensor.sum (Tensor.cummin x)) x)
+    let y = v [ 4.0; 2.0; 3.0; 0.5; 1.0 ]
+    assertExact [| 4.0; 2.0; 2.0; 0.5; 0.5 |] (Tensor.cummin y)
+    assertExact [| 1.0; 2.0; 0.0; 2.0; 0.0 |] (grad (fun x -> Tensor.sum (Tensor.cummin x)) y)
+    let m = tensorOf [| 2; 3 |] [| 1.0; 5.0; 2.0; 4.0; 0.0; 6.0 |]
+    assertExact [| 1.0; 5.0; 5.0; 4.0; 4.0; 6.0 |] (Tensor.cummaxAxis 1 m)
+    assertExact [| 1.0; 5.0; 2.0; 4.0; 5.0; 6.0 |] (Tensor.cummaxAxis 0 m)
+    assertExact [| 1.0; 1.0; 1.0; 4.0; 0.0; 0.0 |] (Tensor.cumminAxis 1 m)
+    // NaN propagates onward, as NumPy's maximum.accumulate
+    Assert.True(Double.IsNaN (values (Tensor.cummax (v [ 1.0; nan; 3.0 ]))).[2])
+
+[<Fact>]
+let ``structural ops and scans run under vmap and jit`` () =
+    let m = tensorOf [| 2; 4 |] [| 1.0; 0.0; 3.0; 2.0; -1.0; 2.0; 0.5; 4.0 |]
+
+    let f (x: Tensor) =
+        Tensor.sum (Tensor.padReflect [ 2, 1 ] x)
+        + Tensor.sum (Tensor.roll 1 0 x * Tensor.flip [ 0 ] x)
+        + Tensor.sum (Tensor.cumprod x)
+        + Tensor.sum (Tensor.cummax x)
+        + Tensor.sum (Tensor.diff 1 0 x * Tensor.diff 1 0 x)
+        + Tensor.sum (Tensor.tile [| 2 |] x) * Tensor.sum (Tensor.repeat 2 0 x)
+
+    let rows = Tensor.stack [ f m.[0]; f m.[1] ]
+    assertClose "vmap" rounding rows (vmap f m)
+    assertClose "jit" rounding (f m.[0]) (jit f m.[0])
+    assertClose "vmap (grad f)" rounding (Tensor.stack [ grad f m.[0]; grad f m.[1] ]) (vmap (grad f) m)
+    assertClose "jit (grad f)" rounding (grad f m.[0]) (jit (grad f) m.[0])
