@@ -261,6 +261,13 @@ let ``pad modes match NumPy`` () =
     assertExact [| 3.0; 2.0; 1.0; 2.0; 3.0; 2.0; 1.0 |] (Tensor.padReflect [ 2, 2 ] x)
     // wider than n − 1: reflected again, as np.pad([1, 2, 3], 5, 'reflect')
     assertExact [| 2.0; 1.0; 2.0; 3.0; 2.0; 1.0; 2.0; 3.0; 2.0; 1.0; 2.0; 3.0; 2.0 |] (Tensor.padReflect [ 5, 5 ] x)
+    // unequal wide widths: still the period-4 mirror pattern 1 2 3 2 (NumPy chunks by the period
+    // here; reflecting the partly padded array about its current end would not give it)
+    assertExact
+        [| 3.0; 2.0; 1.0; 2.0; 3.0; 2.0; 1.0; 2.0; 3.0; 2.0; 1.0; 2.0; 3.0; 2.0 |]
+        (Tensor.padReflect [ 10, 1 ] x)
+    // an axis of size 1 repeats its element (NumPy's legacy rule)
+    assertExact [| 5.0; 5.0; 5.0; 5.0 |] (Tensor.padReflect [ 2, 1 ] (v [ 5.0 ]))
     // a matrix, each axis its own widths
     let m = tensorOf [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |]
     let padded = Tensor.pad [ (1, 0); (0, 1) ] -1.0 m

@@ -1,5 +1,5 @@
 /// NumPy's pad in the modes constant, edge and reflect, on any axes: composites of the zero
-/// `pad` primitive (constant 0, which jit fuses), concatenate, slice, broadcast and flip, so
+/// `pad` primitive (constant 0, which jit fuses), concatenate, slice, broadcast and gather, so
 /// linear in the operand and differentiable, batched and jitted through those primitives.
 module internal FunDiff.Composite.Padding
 
@@ -93,7 +93,9 @@ let edge (op: string) (widths: struct (int * int)[]) (x: Tensor) =
 
 /// The values mirrored about the edges, the edge itself not repeated (NumPy's mode 'reflect':
 /// [1, 2, 3] padded by 2 gives [3, 2, 1, 2, 3, 2, 1]). A width past n − 1 reflects again, as
-/// NumPy does, chunk by chunk; an axis of size 1 repeats its element (NumPy's legacy rule).
+/// NumPy does: the padded axis is the original repeated with period 2(n − 1), mirrored, so
+/// each axis is one gather of the indices that pattern gives (exact and linear). An axis of
+/// size 1 repeats its element (NumPy's legacy rule).
 let reflect (op: string) (widths: struct (int * int)[]) (x: Tensor) =
     let widths = widthsFor op widths x
     let mutable y = x
@@ -103,22 +105,17 @@ let reflect (op: string) (widths: struct (int * int)[]) (x: Tensor) =
 
         if lo > 0 || hi > 0 then
             checkNonEmpty op "reflect" axis y
+            let n = y.Aval.Shape.[axis]
+            let period = 2 * (n - 1)
 
-            if y.Aval.Shape.[axis] = 1 then
-                y <- Prim.concatenate axis [| repeatedAt axis 0 lo y; y; repeatedAt axis 0 hi y |]
-            else
-                let mutable lo, hi = lo, hi
+            let source (p: int) =
+                if n = 1 then
+                    0
+                else
+                    let m = (((p - lo) % period) + period) % period
+                    if m <= n - 1 then m else period - m
 
-                while lo > 0 || hi > 0 do
-                    let n = y.Aval.Shape.[axis]
-                    let left, right = min lo (n - 1), min hi (n - 1)
-                    let before = Arrange.flip op [| axis |] (Prim.sliceAxis axis 1 (1 + left) y)
-
-                    let after =
-                        Arrange.flip op [| axis |] (Prim.sliceAxis axis (n - 1 - right) (n - 1) y)
-
-                    y <- Prim.concatenate axis [| before; y; after |]
-                    lo <- lo - left
-                    hi <- hi - right
+            let indices = Array.init (lo + n + hi) (fun p -> float (source p))
+            y <- Prim.gather axis y (Prim.ofArray (NDArray.ofData [| indices.Length |] Int64 indices))
 
     y
