@@ -210,6 +210,21 @@ let ``hypot does not overflow and is differentiable at ties and 0`` () =
     assertExact [| 0.0; 0.0 |] (grad pair (Tensor.ofArray [| 0.0; 0.0 |]))
     assertExact [| 0.0; 1.0 |] (grad pair (Tensor.ofArray [| 0.0; 3.0 |]))
     assertGradient "hypot" pair (Tensor.ofArray [| 0.3; -1.2 |])
+    // second order at a tie: H = (I − u uᵀ) / h with u = (x, y) / h; at (2, −2) all entries
+    // ±1 / (4√2)
+    let q = 1.0 / (4.0 * Math.Sqrt 2.0)
+
+    assertClose
+        "hessian at a tie"
+        rounding
+        (tensorOf [| 2; 2 |] [| q; q; q; q |])
+        (hessian pair (Tensor.ofArray [| 2.0; -2.0 |]))
+    // at x = 0: ∂²/∂x² = 1 / |y|
+    assertCloseFloat
+        "∂²/∂x² at x = 0"
+        rounding
+        (1.0 / 3.0)
+        (float (hessian pair (Tensor.ofArray [| 0.0; 3.0 |])).[0].[0])
 
 [<Fact>]
 let ``xlogy is 0 where x is 0, with the documented derivatives`` () =

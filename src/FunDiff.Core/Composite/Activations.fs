@@ -44,16 +44,25 @@ let logAddExp (x: Tensor) (y: Tensor) =
 
     Prim.where tiedInfinite x main
 
-/// √(x² + y²) without overflow or underflow: big · √(1 + (small / big)²) with big = max(|x|, |y|).
-/// At ties |x| = |y| the max and min split their derivatives equally, which gives the exact
-/// (x dx + y dy) / h; at (0, 0), where hypot has no derivative, it is 0 (as `norm`'s). An
-/// infinite operand gives +∞ even if the other is NaN (NumPy, C99).
+/// √(x² + y²) without overflow or underflow: s · √((x/s)² + (y/s)²) with the scale
+/// s = max(|x|, |y|) held constant (stop_gradient), so the squares stay in [0, 1]. For a fixed
+/// s > 0 the expression equals hypot, and it is smooth in x and y, so every derivative is the
+/// true one to any order, at |x| = |y| and at x = 0 too (a max/min-switched form, big ·
+/// √(1 + (small/big)²), had the right gradient at ties but a zero Hessian there). At (0, 0),
+/// where hypot has no derivative, it is 0 (as `norm`'s). An infinite operand gives +∞ even if
+/// the other is NaN (NumPy, C99). The sum of squares is replaced by 1 at (0, 0) before the
+/// square root too, so that its infinite derivative there does not reach the gradient as NaN.
 let hypot (x: Tensor) (y: Tensor) =
-    let ax, ay = Tensor.Abs(Prim.asFloat x), Tensor.Abs(Prim.asFloat y)
-    let big, small = Prim.arithmetic maxP ax ay, Prim.arithmetic minP ax ay
-    let isZero = Prim.compare eqP big zero
-    let r = small / Prim.where isZero one big
-    let h = Prim.where isZero zero (big * Tensor.Sqrt(1.0 + r * r))
+    let x, y = Prim.asFloat x, Prim.asFloat y
+    let ax, ay = Tensor.Abs x, Tensor.Abs y
+    let scale = Prim.stopGradient (Prim.arithmetic maxP ax ay)
+    let isZero = Prim.compare eqP scale zero
+    let s = Prim.where isZero one scale
+    let u, v = x / s, y / s
+
+    let h =
+        Prim.where isZero zero (s * Tensor.Sqrt(Prim.where isZero one (u * u + v * v)))
+
     Prim.where (Prim.compare eqP ax inf) inf (Prim.where (Prim.compare eqP ay inf) inf h)
 
 /// log(x / (1 − x)) = log x − log1p(−x): accurate near 0 and 1; −∞ at 0, +∞ at 1, NaN outside [0, 1].
