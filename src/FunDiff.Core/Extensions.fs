@@ -388,6 +388,207 @@ type TensorExtensions =
     [<Extension>]
     static member Extract(x: Tensor, mask: Tensor) = Tensor.extract mask x
 
+    // ==== NumPy breadth (issue 16): the C# forms of the ops in Ops.fs's section of that name ====
+
+    /// ⌊x⌋ elementwise (float64; derivative 0).
+    [<Extension>]
+    static member Floor(x: Tensor) =
+        Guard.notNull "Floor" "x" x
+        Tensor.floor x
+
+    /// ⌈x⌉ elementwise (float64; derivative 0).
+    [<Extension>]
+    static member Ceil(x: Tensor) =
+        Guard.notNull "Ceil" "x" x
+        Tensor.ceil x
+
+    /// The nearest integer, halves to even as NumPy (0.5 → 0, 1.5 → 2, 2.5 → 2); derivative 0.
+    [<Extension>]
+    static member Round(x: Tensor) =
+        Guard.notNull "Round" "x" x
+        Tensor.round x
+
+    /// The integer part, toward zero (derivative 0).
+    [<Extension>]
+    static member Trunc(x: Tensor) =
+        Guard.notNull "Trunc" "x" x
+        Tensor.trunc x
+
+    /// Whether each element is NaN (a bool tensor).
+    [<Extension>]
+    static member IsNan(x: Tensor) =
+        Guard.notNull "IsNan" "x" x
+        Tensor.isnan x
+
+    /// Whether each element is +∞ or −∞ (a bool tensor).
+    [<Extension>]
+    static member IsInf(x: Tensor) =
+        Guard.notNull "IsInf" "x" x
+        Tensor.isinf x
+
+    /// Whether each element is finite (a bool tensor).
+    [<Extension>]
+    static member IsFinite(x: Tensor) =
+        Guard.notNull "IsFinite" "x" x
+        Tensor.isfinite x
+
+    /// NaN → 0, +∞ → the largest float64, −∞ → the most negative (NumPy's nan_to_num defaults).
+    [<Extension>]
+    static member NanToNum(x: Tensor) =
+        Guard.notNull "NanToNum" "x" x
+        Tensor.nanToNum x
+
+    /// NaN → `nan`, +∞ → `posinf`, −∞ → `neginf`.
+    [<Extension>]
+    static member NanToNum(x: Tensor, nan: float, posinf: float, neginf: float) =
+        Guard.notNull "NanToNum" "x" x
+        Tensor.nanToNumWith nan posinf neginf x
+
+    /// The exact GELU, x · Φ(x) (PyTorch's default); `GeluTanh` is the tanh approximation.
+    [<Extension>]
+    static member Gelu(x: Tensor) =
+        Guard.notNull "Gelu" "x" x
+        Tensor.gelu x
+
+    /// The tanh approximation of GELU (JAX's default `approximate=True`).
+    [<Extension>]
+    static member GeluTanh(x: Tensor) =
+        Guard.notNull "GeluTanh" "x" x
+        Tensor.geluTanh x
+
+    /// x · σ(x) (swish).
+    [<Extension>]
+    static member Silu(x: Tensor) =
+        Guard.notNull "Silu" "x" x
+        Tensor.silu x
+
+    /// log(eˣ + eʸ) elementwise with broadcasting, without overflow.
+    [<Extension>]
+    static member LogAddExp(x: Tensor, y: Tensor) =
+        Guard.notNull "LogAddExp" "x" x
+        Guard.notNull "LogAddExp" "y" y
+        Tensor.logAddExp x y
+
+    /// √(x² + y²) elementwise with broadcasting, without overflow (derivative 0 at (0, 0)).
+    [<Extension>]
+    static member Hypot(x: Tensor, y: Tensor) =
+        Guard.notNull "Hypot" "x" x
+        Guard.notNull "Hypot" "y" y
+        Tensor.hypot x y
+
+    /// log(x / (1 − x)), the inverse of Sigmoid.
+    [<Extension>]
+    static member Logit(x: Tensor) =
+        Guard.notNull "Logit" "x" x
+        Tensor.logit x
+
+    /// x · log y, 0 where x = 0 (scipy's xlogy; see `Tensor.xlogy` for the derivatives).
+    [<Extension>]
+    static member XLogY(x: Tensor, y: Tensor) =
+        Guard.notNull "XLogY" "x" x
+        Guard.notNull "XLogY" "y" y
+        Tensor.xlogy x y
+
+    /// NumPy's pad in mode 'constant': `value` around x, one (Before, After) pair per axis (or
+    /// one pair for every axis): `x.Pad([(1, 2)], 0.0)`.
+    [<Extension>]
+    static member Pad(x: Tensor, widths: struct (int * int)[], value: float) =
+        Guard.notNull "Pad" "x" x
+        Guard.notNull "Pad" "widths" widths
+        Composite.Padding.constant "Pad" (Array.copy widths) value x
+
+    /// NumPy's pad in mode 'edge': the edge elements repeated outward.
+    [<Extension>]
+    static member PadEdge(x: Tensor, widths: struct (int * int)[]) =
+        Guard.notNull "PadEdge" "x" x
+        Guard.notNull "PadEdge" "widths" widths
+        Composite.Padding.edge "PadEdge" (Array.copy widths) x
+
+    /// NumPy's pad in mode 'reflect': mirrored about the edges, the edge not repeated.
+    [<Extension>]
+    static member PadReflect(x: Tensor, widths: struct (int * int)[]) =
+        Guard.notNull "PadReflect" "x" x
+        Guard.notNull "PadReflect" "widths" widths
+        Composite.Padding.reflect "PadReflect" (Array.copy widths) x
+
+    /// Reverses the order of the elements along each of the axes given.
+    [<Extension>]
+    static member Flip(x: Tensor, [<System.ParamArray>] axes: int[]) =
+        Guard.notNull "Flip" "x" x
+        Guard.notNull "Flip" "axes" axes
+        Tensor.flip (List.ofArray axes) x
+
+    /// The elements shifted `shift` places toward the end of `axis`, wrapping around (NumPy's roll).
+    [<Extension>]
+    static member Roll(x: Tensor, shift: int, axis: int) =
+        Guard.notNull "Roll" "x" x
+        Tensor.roll shift axis x
+
+    /// NumPy's tile: `reps[k]` copies along axis k.
+    [<Extension>]
+    static member Tile(x: Tensor, [<System.ParamArray>] reps: int[]) =
+        Guard.notNull "Tile" "x" x
+        Guard.notNull "Tile" "reps" reps
+        Tensor.tile reps x
+
+    /// Each element `repeats` times in a row along `axis` (NumPy's repeat).
+    [<Extension>]
+    static member Repeat(x: Tensor, repeats: int, axis: int) =
+        Guard.notNull "Repeat" "x" x
+        Tensor.repeat repeats axis x
+
+    /// The n-th forward difference along `axis` (NumPy's diff).
+    [<Extension>]
+    static member Diff(x: Tensor, n: int, axis: int) =
+        Guard.notNull "Diff" "x" x
+        Tensor.diff n axis x
+
+    /// The cumulative product of the flattened tensor (exact derivative at zeros).
+    [<Extension>]
+    static member CumProd(x: Tensor) =
+        Guard.notNull "CumProd" "x" x
+        Tensor.cumprod x
+
+    /// The cumulative product along an axis.
+    [<Extension>]
+    static member CumProd(x: Tensor, axis: int) =
+        Guard.notNull "CumProd" "x" x
+        Tensor.cumprodAxis axis x
+
+    /// The running maximum of the flattened tensor.
+    [<Extension>]
+    static member CumMax(x: Tensor) =
+        Guard.notNull "CumMax" "x" x
+        Tensor.cummax x
+
+    /// The running maximum along an axis.
+    [<Extension>]
+    static member CumMax(x: Tensor, axis: int) =
+        Guard.notNull "CumMax" "x" x
+        Tensor.cummaxAxis axis x
+
+    /// The running minimum of the flattened tensor.
+    [<Extension>]
+    static member CumMin(x: Tensor) =
+        Guard.notNull "CumMin" "x" x
+        Tensor.cummin x
+
+    /// The running minimum along an axis.
+    [<Extension>]
+    static member CumMin(x: Tensor, axis: int) =
+        Guard.notNull "CumMin" "x" x
+        Tensor.cumminAxis axis x
+
+    /// NumPy's meshgrid with Cartesian ('xy') indexing: `TensorExtensions.Meshgrid(x, y)`.
+    static member Meshgrid([<System.ParamArray>] xs: Tensor[]) =
+        Guard.notNullElements "Meshgrid" "xs" xs
+        Tensor.meshgrid (List.ofArray xs) |> Array.ofList
+
+    /// meshgrid with matrix ('ij') indexing.
+    static member MeshgridIJ([<System.ParamArray>] xs: Tensor[]) =
+        Guard.notNullElements "MeshgridIJ" "xs" xs
+        Tensor.meshgridIJ (List.ofArray xs) |> Array.ofList
+
 /// C# statics for the ops of several tensors that no single one owns:
 /// `Ops.Einsum("ij,jk->ik", a, b)`.
 [<AbstractClass; Sealed>]

@@ -1113,3 +1113,204 @@ module Tensor =
             Composite.Shaping.checkLabels "oneHot" n labels
 
         Composite.Nn.oneHot n labels
+
+    // ==== NumPy breadth (issue 16): rounding, tests, activations, structural ops =============
+    // (implemented in Composite/Rounding.fs, Composite/Activations.fs, Composite/Arrange.fs,
+    // Composite/Padding.fs, Composite/Scans.fs and Primitives/Rounding.fs)
+
+    // ---- rounding and tests ------------------------------------------------------------------
+
+    /// ⌊x⌋ elementwise (float64 out, as NumPy's floor); its derivative is 0 (JAX's convention,
+    /// also at the jumps).
+    let floor (x: Tensor) =
+        Guard.notNull "floor" "x" x
+        Prim.floatUnary floorP x
+
+    /// ⌈x⌉ elementwise (float64 out); its derivative is 0.
+    let ceil (x: Tensor) =
+        Guard.notNull "ceil" "x" x
+        Prim.floatUnary ceilP x
+
+    /// The nearest integer, halves to even as NumPy's round (0.5 → 0, 1.5 → 2, 2.5 → 2,
+    /// −0.5 → −0); float64 out; its derivative is 0.
+    let round (x: Tensor) =
+        Guard.notNull "round" "x" x
+        Prim.floatUnary roundP x
+
+    /// The integer part, toward zero (float64 out); its derivative is 0, as JAX's.
+    let trunc (x: Tensor) =
+        Guard.notNull "trunc" "x" x
+        Prim.floatUnary truncP x
+
+    /// Whether each element is NaN (a bool tensor; false for int64 and bool tensors).
+    let isnan (x: Tensor) =
+        Guard.notNull "isnan" "x" x
+        Composite.Rounding.isnan x
+
+    /// Whether each element is +∞ or −∞ (a bool tensor).
+    let isinf (x: Tensor) =
+        Guard.notNull "isinf" "x" x
+        Composite.Rounding.isinf x
+
+    /// Whether each element is finite: neither NaN nor ±∞ (a bool tensor).
+    let isfinite (x: Tensor) =
+        Guard.notNull "isfinite" "x" x
+        Composite.Rounding.isfinite x
+
+    /// NumPy's nan_to_num with its defaults: NaN → 0, +∞ → the largest float64, −∞ → the most
+    /// negative; other elements (and their derivatives) unchanged, a replaced one's derivative 0.
+    let nanToNum (x: Tensor) =
+        Guard.notNull "nanToNum" "x" x
+        Composite.Rounding.nanToNum 0.0 System.Double.MaxValue -System.Double.MaxValue x
+
+    /// `nanToNumWith nan posinf neginf x`: nan_to_num with the replacements given.
+    let nanToNumWith (nan: float) (posinf: float) (neginf: float) (x: Tensor) =
+        Guard.notNull "nanToNumWith" "x" x
+        Composite.Rounding.nanToNum nan posinf neginf x
+
+    // ---- activations and friends -------------------------------------------------------------
+
+    /// The exact GELU, x · Φ(x) = ½ x (1 + erf(x / √2)) (PyTorch's default; JAX's default is
+    /// the tanh form, `geluTanh`). gelu 0 = 0 with derivative ½.
+    let gelu (x: Tensor) =
+        Guard.notNull "gelu" "x" x
+        Composite.Activations.gelu x
+
+    /// The tanh approximation of GELU, ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))) (JAX's
+    /// `gelu(approximate=True)`, PyTorch's `approximate='tanh'`).
+    let geluTanh (x: Tensor) =
+        Guard.notNull "geluTanh" "x" x
+        Composite.Activations.geluTanh x
+
+    /// x · σ(x) (swish).
+    let silu (x: Tensor) =
+        Guard.notNull "silu" "x" x
+        Composite.Activations.silu x
+
+    /// log(eˣ + eʸ) elementwise with broadcasting, without overflow (logAddExp 1000 1000 =
+    /// 1000 + log 2); its derivatives are exact also at ties (∂/∂x = ½ at x = y).
+    let logAddExp (x: Tensor) (y: Tensor) =
+        Guard.notNull "logAddExp" "x" x
+        Guard.notNull "logAddExp" "y" y
+        Shape.broadcast "logAddExp" x.Aval.Shape y.Aval.Shape |> ignore
+        Composite.Activations.logAddExp x y
+
+    /// √(x² + y²) elementwise with broadcasting, without overflow (hypot 1e200 1e200 is
+    /// finite); its derivative at (0, 0) is 0.
+    let hypot (x: Tensor) (y: Tensor) =
+        Guard.notNull "hypot" "x" x
+        Guard.notNull "hypot" "y" y
+        Shape.broadcast "hypot" x.Aval.Shape y.Aval.Shape |> ignore
+        Composite.Activations.hypot x y
+
+    /// log(x / (1 − x)), the inverse of sigmoid (−∞ at 0, +∞ at 1).
+    let logit (x: Tensor) =
+        Guard.notNull "logit" "x" x
+        Composite.Activations.logit x
+
+    /// x · log y with broadcasting, 0 where x = 0 (scipy's xlogy; NaN where y is NaN). Its
+    /// derivative in x is log y (also at x = 0: −∞ at y = 0, as JAX's); in y, x / y, 0 where x = 0.
+    let xlogy (x: Tensor) (y: Tensor) =
+        Guard.notNull "xlogy" "x" x
+        Guard.notNull "xlogy" "y" y
+        Shape.broadcast "xlogy" x.Aval.Shape y.Aval.Shape |> ignore
+        Composite.Activations.xlogy x y
+
+    // ---- structural: pad, flip, roll, tile, repeat, meshgrid, diff ---------------------------
+
+    let private pairs (op: string) (widths: (int * int) list) =
+        Guard.notNull op "widths" widths
+        widths |> List.map (fun (lo, hi) -> struct (lo, hi)) |> Array.ofList
+
+    /// `pad widths value x`: NumPy's pad in mode 'constant', `value` around `x`; `widths` is one
+    /// (before, after) pair per axis, or one pair for every axis. Raises ShapeException for a
+    /// negative width or a wrong number of pairs.
+    let pad (widths: (int * int) list) (value: float) (x: Tensor) =
+        Guard.notNull "pad" "x" x
+        Composite.Padding.constant "pad" (pairs "pad" widths) value x
+
+    /// NumPy's pad in mode 'edge': the edge elements repeated outward.
+    let padEdge (widths: (int * int) list) (x: Tensor) =
+        Guard.notNull "padEdge" "x" x
+        Composite.Padding.edge "padEdge" (pairs "padEdge" widths) x
+
+    /// NumPy's pad in mode 'reflect': mirrored about the edges, the edge not repeated
+    /// ([1; 2; 3] by (2, 2) gives [3; 2; 1; 2; 3; 2; 1]); wider pads reflect again, as NumPy's.
+    let padReflect (widths: (int * int) list) (x: Tensor) =
+        Guard.notNull "padReflect" "x" x
+        Composite.Padding.reflect "padReflect" (pairs "padReflect" widths) x
+
+    /// Reverses the order of the elements along each of `axes` (negative count from the end).
+    let flip (axes: int list) (x: Tensor) =
+        Guard.notNull "flip" "axes" axes
+        Guard.notNull "flip" "x" x
+        Composite.Arrange.flip "flip" (Array.ofList axes) x
+
+    /// `roll shift axis x`: the elements shifted `shift` places toward the end of `axis`, those
+    /// past the end coming back at the start (NumPy's roll; roll 1 0 [1; 2; 3] = [3; 1; 2]).
+    let roll (shift: int) (axis: int) (x: Tensor) =
+        Guard.notNull "roll" "x" x
+        Composite.Arrange.roll "roll" shift axis x
+
+    /// NumPy's tile: `reps.[k]` copies along axis k (the shorter of the shape and `reps`
+    /// padded with leading 1s).
+    let tile (reps: int[]) (x: Tensor) =
+        Guard.notNull "tile" "reps" reps
+        Guard.notNull "tile" "x" x
+        Composite.Arrange.tile "tile" reps x
+
+    /// `repeat repeats axis x`: each element `repeats` times in a row along `axis` (NumPy's
+    /// repeat with one count: repeat 2 0 [1; 2] = [1; 1; 2; 2]).
+    let repeat (repeats: int) (axis: int) (x: Tensor) =
+        Guard.notNull "repeat" "x" x
+        Composite.Arrange.repeat "repeat" repeats axis x
+
+    /// NumPy's meshgrid with its default Cartesian ('xy') indexing: for inputs of sizes n₀, n₁,
+    /// n₂, ... tensors of shape [n₁; n₀; n₂; ...], tensor i varying along its input's axis.
+    let meshgrid (xs: Tensor list) =
+        Guard.notNullElements "meshgrid" "xs" xs
+        Composite.Arrange.meshgrid true (Array.ofList xs)
+
+    /// meshgrid with matrix ('ij') indexing: tensors of shape [n₀; n₁; ...].
+    let meshgridIJ (xs: Tensor list) =
+        Guard.notNullElements "meshgridIJ" "xs" xs
+        Composite.Arrange.meshgrid false (Array.ofList xs)
+
+    /// `diff n axis x`: the n-th forward difference along `axis` (x[1:] − x[:-1], n times).
+    let diff (n: int) (axis: int) (x: Tensor) =
+        Guard.notNull "diff" "x" x
+        Composite.Arrange.diff "diff" n axis x
+
+    // ---- cumulative products, maxima, minima -------------------------------------------------
+
+    /// The cumulative product of the flattened tensor (NumPy's cumprod without an axis). Its
+    /// derivative is exact where elements are 0 (a scan of products, never a division).
+    let cumprod (x: Tensor) =
+        Guard.notNull "cumprod" "x" x
+        Composite.Scans.flat Composite.Scans.cumprod "cumprod" x
+
+    /// The cumulative product along an axis.
+    let cumprodAxis (axis: int) (x: Tensor) =
+        Guard.notNull "cumprodAxis" "x" x
+        Composite.Scans.cumprod "cumprodAxis" axis x
+
+    /// The running maximum of the flattened tensor (NumPy's maximum.accumulate); the derivative
+    /// of each output goes to the position of its maximum (split equally between equal values).
+    let cummax (x: Tensor) =
+        Guard.notNull "cummax" "x" x
+        Composite.Scans.flat Composite.Scans.cummax "cummax" x
+
+    /// The running maximum along an axis (JAX's lax.cummax).
+    let cummaxAxis (axis: int) (x: Tensor) =
+        Guard.notNull "cummaxAxis" "x" x
+        Composite.Scans.cummax "cummaxAxis" axis x
+
+    /// The running minimum of the flattened tensor (NumPy's minimum.accumulate).
+    let cummin (x: Tensor) =
+        Guard.notNull "cummin" "x" x
+        Composite.Scans.flat Composite.Scans.cummin "cummin" x
+
+    /// The running minimum along an axis (JAX's lax.cummin).
+    let cumminAxis (axis: int) (x: Tensor) =
+        Guard.notNull "cumminAxis" "x" x
+        Composite.Scans.cummin "cumminAxis" axis x

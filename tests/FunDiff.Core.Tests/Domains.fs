@@ -342,6 +342,21 @@ let private dotGeneral =
                 "rhs_batch", Ints rb
             |])
 
+// rounding: values k + [0.1, 0.4] or k + [0.6, 0.9] for integers k in −3..2, away from the jumps
+// of floor/ceil/trunc (integers) and of round (half-integers), where central differences fail
+let private awayFromJumps (r: Random) (shape: int[]) =
+    let draw () =
+        float (r.Next(-3, 3))
+        + (if r.Next 2 = 0 then 0.1 else 0.6)
+        + 0.3 * r.NextDouble()
+
+    Prim.ofArray (NDArray.ofData shape Float64 (Array.init (Shape.size shape) (fun _ -> draw ())))
+
+let private rounding =
+    { unaryOn awayFromJumps with
+        ZeroDerivative = true
+    }
+
 /// Every built-in primitive's domain.
 let domains: (Primitive * Domain) list =
     [
@@ -409,6 +424,11 @@ let domains: (Primitive * Domain) list =
         lastWriterP, lastWriter
         scatterAddP, scatterAdd
         dotGeneralP, dotGeneral
+        floorP, rounding
+        ceilP, rounding
+        roundP, rounding
+        truncP, rounding
+        xlogyP, binaryOn reals positive
     ]
 
 // ---- the factorizations (Linalg): stacks of small matrices, well conditioned ----------------

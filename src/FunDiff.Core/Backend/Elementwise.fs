@@ -716,3 +716,33 @@ let convert (dtype: DType) (x: NDArray) =
         | Int64 -> mapSpan Math.Truncate aval x
         | Bool when x.IsUniform -> NDArray.uniform aval (toBool (x.At 0))
         | Bool -> mapSpan toBool aval x
+
+// ---- rounding and special functions (Primitives/Rounding.fs, Primitives/Special.fs) ----------
+
+/// ⌊x⌋ elementwise (TensorPrimitives' vector floor is exact, as Math.Floor is).
+let floor =
+    mapWith Math.Floor (UnaryKernel(fun x d -> TensorPrimitives.Floor(x, d)))
+
+/// ⌈x⌉ elementwise.
+let ceil =
+    mapWith Math.Ceiling (UnaryKernel(fun x d -> TensorPrimitives.Ceiling(x, d)))
+
+/// The nearest integer, halves to even (NumPy's round: 0.5 → 0, 1.5 → 2, 2.5 → 2, −0.5 → −0);
+/// Math.Round's default midpoint rule is ToEven, as is TensorPrimitives.Round's.
+let round =
+    mapWith (fun v -> Math.Round(v, MidpointRounding.ToEven)) (UnaryKernel(fun x d -> TensorPrimitives.Round(x, d)))
+
+/// The integer part (toward zero) elementwise.
+let trunc =
+    mapWith Math.Truncate (UnaryKernel(fun x d -> TensorPrimitives.Truncate(x, d)))
+
+/// x · log y, 0 where x = 0 unless y is NaN (scipy's xlogy: NaN propagates from y, so
+/// xlogy(0, NaN) is NaN; JAX gives 0 there).
+let private xlogyScalar (x: float) (y: float) =
+    if x = 0.0 && not (Double.IsNaN y) then
+        0.0
+    else
+        x * Math.Log y
+
+/// xlogy(x, y) elementwise with rank-0 broadcasting.
+let xlogy: BinaryMap = binaryLoopMap xlogyScalar

@@ -20,6 +20,8 @@ let private allFamilies =
             Factorizations.rules
             Sorting.rules
             IndexUpdates.rules
+            Rounding.rules
+            Special.rules
         ]
 
 /// Every built-in primitive's rules, at the index of its `Id`.
