@@ -79,16 +79,7 @@ type MlpBenchmarks() =
     let loss = mlpLoss x y
     let gradLoss = Tree.grad loss
 
-    let nd (shape: int[]) seed =
-        let r = System.Random(seed: int)
-        Backend.NDArray.ofData shape Float64 (Array.init (Array.fold (*) 1 shape) (fun _ -> r.NextDouble() - 0.5))
-
-    let xa = nd [| mlpBatch; mlpIn |] 1
-    let w1 = nd [| mlpIn; mlpHidden |] 2
-    let w2 = nd [| mlpHidden; mlpOut |] 3
-    let h = nd [| mlpBatch; mlpHidden |] 4
-    let d2 = nd [| mlpBatch; mlpOut |] 5
-    let d1 = nd [| mlpBatch; mlpHidden |] 6
+    let xa, w1, w2, h, d2, d1 = mlpFloorOperands ()
 
     [<Benchmark(Baseline = true, Description = "loss")>]
     member _.Loss() = loss p

@@ -76,20 +76,10 @@ let rosenbrockSizes = [ "1e3", 1_000; "1e5", 100_000; "1e6", 1_000_000 ]
 
 /// The cases, built from the workloads with their inputs prepared outside the timed calls.
 /// The OpenBLAS cases are present only when OpenBLAS loads.
-
 /// The MLP gradient's five matrix products by the backend alone (`mlpMatmulFloor`) on arrays
 /// of the model's shapes: the floor under any engine's MLP gradient.
 let private mlpFloorRun () =
-    let nd (shape: int[]) seed =
-        let r = Random(seed: int)
-        Backend.NDArray.ofData shape Float64 (Array.init (Array.fold (*) 1 shape) (fun _ -> r.NextDouble() - 0.5))
-
-    let xa = nd [| mlpBatch; mlpIn |] 1
-    let w1 = nd [| mlpIn; mlpHidden |] 2
-    let w2 = nd [| mlpHidden; mlpOut |] 3
-    let h = nd [| mlpBatch; mlpHidden |] 4
-    let d2 = nd [| mlpBatch; mlpOut |] 5
-    let d1 = nd [| mlpBatch; mlpHidden |] 6
+    let xa, w1, w2, h, d2, d1 = mlpFloorOperands ()
     fun () -> sinkFloat <- float (mlpMatmulFloor xa w1 w2 h d2 d1)
 
 let cases () : Case list =
@@ -505,7 +495,9 @@ let jitCases (ws: JitWorkloads.JitWorkload list) (elemX: float[]) (elemY: float[
             let jitted, _ = Tree.ravel (jg p)
             let eager, _ = Tree.ravel (g p)
             let scale = 1.0 + Array.fold (fun m v -> max m (abs v)) 0.0 (Tensor.toArray eager)
-            VmapWorkloads.agree "Tree.jit (Tree.grad loss) vs eager" (1e-12 * scale) jitted eager |> ignore
+
+            VmapWorkloads.agree "Tree.jit (Tree.grad loss) vs eager" (1e-12 * scale) jitted eager
+            |> ignore
 
             yield
                 {

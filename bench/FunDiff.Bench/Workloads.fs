@@ -147,6 +147,20 @@ let mlpLoss (x: Tensor) (y: Tensor) (p: Mlp) =
     let logits = Tensor.matmul h p.W2 + p.B2
     -Tensor.mean(Tensor.sumAxes [ 1 ] (y * Tensor.logSoftmax logits))
 
+/// Arrays of the shapes `mlpMatmulFloor` multiplies (x, W1, W2, h, δ₂, δ₁), random in
+/// [-0.5, 0.5): the operands of the MLP gradient's five products.
+let mlpFloorOperands () =
+    let nd (shape: int[]) seed =
+        let r = Random(seed: int)
+        Backend.NDArray.ofData shape Float64 (Array.init (Array.fold (*) 1 shape) (fun _ -> r.NextDouble() - 0.5))
+
+    nd [| mlpBatch; mlpIn |] 1,
+    nd [| mlpIn; mlpHidden |] 2,
+    nd [| mlpHidden; mlpOut |] 3,
+    nd [| mlpBatch; mlpHidden |] 4,
+    nd [| mlpBatch; mlpOut |] 5,
+    nd [| mlpBatch; mlpHidden |] 6
+
 /// The matrix products a gradient of `mlpLoss` with respect to the weights needs, by the
 /// backend alone (no engine): forward x·W1 and h·W2, backward hᵀ·δ₂ (for W2), δ₂·W2ᵀ (into h)
 /// and xᵀ·δ₁ (for W1), with transposed operands read in place as dot_general reads them.
