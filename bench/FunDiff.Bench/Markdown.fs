@@ -671,6 +671,88 @@ let jitTables (ms: Measurement list) (compiles: JitWorkloads.Compile list) =
     sb.ToString()
 
 /// The result tables (what the console shows).
+/// The LU and Cholesky target: FunDiff within this factor of LAPACK at n = 512.
+let linalgTarget = 2.0
+
+/// Table 19: LU and Cholesky against LAPACK (rows without LAPACK say so).
+let linalgTables (ms: Measurement list) =
+    let sb = System.Text.StringBuilder()
+    let add (s: string) = sb.AppendLine(s) |> ignore
+    let m = measurement ms
+    let t key = time (m key).MedianSeconds
+    let has key = (tryMeasurement ms key).IsSome
+    let r a b' = ratio (pairedRatio (m a) (m b'))
+    let bold (s: string) = "**" + s + "**"
+    add "### 19. Linear algebra: LU and Cholesky against LAPACK\n"
+
+    add
+        "`Linalg.det` (an LU factorization with partial pivoting, then the diagonal's product) and `Linalg.cholesky` on an n×n matrix (random entries plus n on the diagonal; B Bᵀ + n I for Cholesky), beside the system's LAPACK (`dgetrf`, `dpotrf` through P/Invoke, on a copy of the same matrix, one thread) in the same interleaved rounds. The LAPACK here is Debian's liblapack.so.3: the reference Netlib build over the reference BLAS, not an optimized one, so it is a floor of correctness and a ceiling of naivety, not OpenBLAS's speed. FunDiff's kernels are plain loops (Backend/Factor.fs), not blocked over the GEMM.\n"
+
+    add (
+        table
+            [
+                "n"
+                "FunDiff LU"
+                "LAPACK dgetrf"
+                "**FunDiff / LAPACK**"
+                "FunDiff Cholesky"
+                "LAPACK dpotrf"
+                "**FunDiff / LAPACK**"
+            ]
+            [
+                for n in QuickRunner.linalgSizes ->
+                    let lu, chol = sprintf "linalg.lu.%%s.%d" n, sprintf "linalg.chol.%%s.%d" n
+                    let key (pattern: string) (side: string) = pattern.Replace("%s", side)
+
+                    if has (key lu "lapack") then
+                        [
+                            string n
+                            t (key lu "fundiff")
+                            t (key lu "lapack")
+                            bold (r (key lu "fundiff") (key lu "lapack"))
+                            t (key chol "fundiff")
+                            t (key chol "lapack")
+                            bold (r (key chol "fundiff") (key chol "lapack"))
+                        ]
+                    else
+                        [
+                            string n
+                            t (key lu "fundiff")
+                            "(no LAPACK)"
+                            "—"
+                            t (key chol "fundiff")
+                            "(no LAPACK)"
+                            "—"
+                        ]
+            ]
+    )
+
+    sb.ToString()
+
+/// The linear-algebra target rows (LU and Cholesky within 2× of LAPACK at n = 512).
+let linalgTargetRows (ms: Measurement list) : string list list =
+    match tryMeasurement ms "linalg.lu.lapack.512" with
+    | None ->
+        [
+            [
+                "LU and Cholesky within 2× of LAPACK at n = 512"
+                "LAPACK not loaded"
+                "**not measured**"
+            ]
+        ]
+    | Some _ ->
+        let m = measurement ms
+        let lu = pairedRatio (m "linalg.lu.fundiff.512") (m "linalg.lu.lapack.512")
+        let chol = pairedRatio (m "linalg.chol.fundiff.512") (m "linalg.chol.lapack.512")
+
+        [
+            [
+                "LU and Cholesky within 2× of LAPACK at n = 512"
+                sprintf "LU %s, Cholesky %s" (ratio lu) (ratio chol)
+                met (lu <= linalgTarget && chol <= linalgTarget)
+            ]
+        ]
+
 let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) =
     let find = tryMeasurement ms
 
@@ -947,6 +1029,9 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
     if not extras.JitCompile.IsEmpty then
         add (jitTables ms extras.JitCompile)
 
+    if (tryMeasurement ms "linalg.lu.fundiff.512").IsSome then
+        add (linalgTables ms)
+
     // ---- targets ----
     add "### Targets of the performance issue\n"
     let under limit (v: float) = v <= limit
@@ -1082,7 +1167,11 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
                 ]
              ]
              @ vmapTargetRows ms
-             @ jitTargetRows ms)
+             @ jitTargetRows ms
+             @ (if (tryMeasurement ms "linalg.lu.fundiff.512").IsSome then
+                    linalgTargetRows ms
+                else
+                    []))
     )
 
     add RemainingCosts.section

@@ -79,6 +79,30 @@ let private measureJit () =
     let ms = QuickRunner.measure settings (printfn "%s") (QuickRunner.jitCases ws xs ys)
     ms, compiles
 
+/// The linear-algebra rows (LU and Cholesky against LAPACK), in their own interleaved rounds.
+let private measureLinalg () =
+    printfn
+        "linear algebra against LAPACK: %s"
+        (match Lapack.status.Force() with
+         | Ok s -> s
+         | Error e -> e)
+
+    let settings = QuickRunner.linalgSettings
+    printfn "measuring the linear-algebra rows (%d rounds)..." settings.Rounds
+    QuickRunner.measure settings (printfn "%s") (QuickRunner.linalgCases ())
+
+/// `quick linalg`: measures only the linear-algebra rows and prints their table.
+let private quickLinalg () =
+    warnIfUnoptimized ()
+    let clock = Stopwatch.StartNew()
+    let ms = measureLinalg ()
+    printfn ""
+    printfn "%s" (Markdown.linalgTables ms)
+    printfn "%s" (Markdown.table [ "target"; "figure"; "status" ] (Markdown.linalgTargetRows ms))
+    printfn "%s" (Markdown.measurementsTable ms)
+    printfn "(%.0f s; docs/BENCHMARKS.md not written)" clock.Elapsed.TotalSeconds
+    0
+
 /// `quick jit`: checks and measures only the jit rows and prints their tables.
 let private quickJit () =
     warnIfUnoptimized ()
@@ -135,9 +159,10 @@ let private quick () =
     let families = measureFamilies ()
     let vmaps = measureVmap ()
     let jits, compiles = measureJit ()
+    let linalgs = measureLinalg ()
 
     let body =
-        Markdown.tables (main @ families @ vmaps @ jits) sizes { extras with JitCompile = compiles }
+        Markdown.tables (main @ families @ vmaps @ jits @ linalgs) sizes { extras with JitCompile = compiles }
 
     let machine = MachineInfo.describe root
 
@@ -156,6 +181,7 @@ let main argv =
     | [ "quick"; "families" ] -> quickFamilies ()
     | [ "quick"; "vmap" ] -> quickVmap ()
     | [ "quick"; "jit" ] -> quickJit ()
+    | [ "quick"; "linalg" ] -> quickLinalg ()
     | [ "profile"; "jit" ] ->
         warnIfUnoptimized ()
         Profile.runJit ()

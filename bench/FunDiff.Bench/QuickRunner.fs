@@ -516,6 +516,81 @@ let jitCases (ws: JitWorkloads.JitWorkload list) (elemX: float[]) (elemY: float[
 
     pairs @ references
 
+/// The sizes of the linear-algebra rows.
+let linalgSizes = [ 64; 256; 512 ]
+
+/// A well-conditioned n×n matrix (random entries plus n on the diagonal) and an SPD one
+/// (B Bᵀ + n I), row-major.
+let private linalgMatrices (n: int) =
+    let r = Random(n)
+
+    let a =
+        Array.init (n * n) (fun k -> r.NextDouble() - 0.5 + (if k / n = k % n then float n else 0.0))
+
+    let b = Array.init (n * n) (fun _ -> r.NextDouble() - 0.5)
+
+    let spd =
+        Array.init (n * n) (fun k ->
+            let i, j = k / n, k % n
+            let mutable s = if i = j then float n else 0.0
+
+            for t in 0 .. n - 1 do
+                s <- s + b.[i * n + t] * b.[j * n + t]
+
+            s)
+
+    a, spd
+
+/// LU (through `Linalg.det`) and Cholesky (`Linalg.cholesky`) by FunDiff beside LAPACK's dgetrf
+/// and dpotrf on the same matrices (LAPACK's cases only when it loads); FunDiff's determinant is
+/// checked against LAPACK's first.
+let linalgCases () : Case list =
+    [
+        for n in linalgSizes do
+            let a, spd = linalgMatrices n
+            let ta = Tensor.reshape [| n; n |] (Tensor.ofArray a)
+            let tspd = Tensor.reshape [| n; n |] (Tensor.ofArray spd)
+
+            yield
+                {
+                    Key = sprintf "linalg.lu.fundiff.%d" n
+                    Label = sprintf "LU (Linalg.det), n = %d, FunDiff" n
+                    Run = fun () -> sink <- Linalg.det ta
+                }
+
+            yield
+                {
+                    Key = sprintf "linalg.chol.fundiff.%d" n
+                    Label = sprintf "Cholesky (Linalg.cholesky), n = %d, FunDiff" n
+                    Run = fun () -> sink <- Linalg.cholesky tspd
+                }
+
+            match Lapack.status.Force() with
+            | Ok _ ->
+                let work = Array.zeroCreate (n * n)
+                let pivots = Array.zeroCreate n
+                let ours = Tensor.toScalar (Linalg.det ta)
+                let theirs = Lapack.luDeterminant n a work pivots
+
+                if abs (ours - theirs) > 1e-9 * abs theirs then
+                    failwithf "self-check failed: det at n = %d: FunDiff %g, LAPACK %g" n ours theirs
+
+                yield
+                    {
+                        Key = sprintf "linalg.lu.lapack.%d" n
+                        Label = sprintf "LU (dgetrf), n = %d, LAPACK" n
+                        Run = fun () -> sinkFloat <- Lapack.luDeterminant n a work pivots
+                    }
+
+                yield
+                    {
+                        Key = sprintf "linalg.chol.lapack.%d" n
+                        Label = sprintf "Cholesky (dpotrf), n = %d, LAPACK" n
+                        Run = fun () -> sinkFloat <- Lapack.cholesky n spd work
+                    }
+            | Error _ -> ()
+    ]
+
 /// Settings of a quick run.
 type Settings =
     {
@@ -551,6 +626,14 @@ let vmapSettings =
         Rounds = 15
         SampleTarget = TimeSpan.FromMilliseconds 80.0
         WarmUp = TimeSpan.FromMilliseconds 400.0
+    }
+
+/// Settings of the linear-algebra rows, measured in their own interleaved rounds.
+let linalgSettings =
+    {
+        Rounds = 9
+        SampleTarget = TimeSpan.FromMilliseconds 80.0
+        WarmUp = TimeSpan.FromMilliseconds 300.0
     }
 
 /// Settings of the jit rows, measured in their own interleaved rounds (the 10⁷-element rows
