@@ -383,6 +383,18 @@ type TensorExtensions =
     [<Extension>]
     static member AtAdd(x: Tensor, indices: Tensor, values: Tensor) = Tensor.atAdd indices values x
 
+    /// A copy with `x[indices[j]]` multiplied by `values[j]` along axis 0 (duplicates in turn).
+    [<Extension>]
+    static member AtMul(x: Tensor, indices: Tensor, values: Tensor) = Tensor.atMul indices values x
+
+    /// A copy with `x[indices[j]] = min(x[indices[j]], values[j])` along axis 0.
+    [<Extension>]
+    static member AtMin(x: Tensor, indices: Tensor, values: Tensor) = Tensor.atMin indices values x
+
+    /// A copy with `x[indices[j]] = max(x[indices[j]], values[j])` along axis 0.
+    [<Extension>]
+    static member AtMax(x: Tensor, indices: Tensor, values: Tensor) = Tensor.atMax indices values x
+
     /// NumPy's `x[mask]`: the elements (or leading-axis rows) where the bool `mask` is true;
     /// eager only (its length depends on the mask's values).
     [<Extension>]

@@ -980,7 +980,11 @@ module Tensor =
         let n = x.Shape.[0]
 
         let writer =
-            Interpreter.Bind1(Primitives.IndexUpdates.lastWriterP, [| idx |], Params [| "size", Int n |])
+            Interpreter.Bind1(
+                Primitives.IndexUpdates.lastWriterP,
+                [| idx |],
+                Params [| "size", Int n; "occurrence", Int -1 |]
+            )
 
         let hit = Prim.broadcastInDim x.Shape [| 0 |] (ge writer (scalar 0.0))
         let picked = Prim.gather 0 values (maximum writer (scalar 0.0) |> convert Int64)
@@ -992,13 +996,69 @@ module Tensor =
         let idx, values = updates "atAdd" indices values x
         let n = x.Shape.[0]
         // positions checked (and negative ones wrapped) as atSet's are
-        Interpreter.Bind1(Primitives.IndexUpdates.lastWriterP, [| idx |], Params [| "size", Int n |])
+        Interpreter.Bind1(
+            Primitives.IndexUpdates.lastWriterP,
+            [| idx |],
+            Params [| "size", Int n; "occurrence", Int -1 |]
+        )
         |> ignore
 
         let wrapped =
             where (lt idx (scalar 0.0)) (idx + scalar (float n) |> convert Int64) idx
 
         x + Prim.scatterAdd 0 n values wrapped
+
+    /// Folds the updates into `x` one occurrence at a time: round r combines, at each position,
+    /// the r-th update that writes it (if any) with what is there. The rounds are as many as the
+    /// most repeated index when the indices are known now, else one per update.
+    let private foldUpdates
+        (op: string)
+        (combine: Tensor -> Tensor -> Tensor)
+        (indices: Tensor)
+        (values: Tensor)
+        (x: Tensor)
+        =
+        let idx, values = updates op indices values x
+        let n = x.Shape.[0]
+
+        let rounds =
+            match Prim.knownValues op idx with
+            | ValueSome known ->
+                Array.init known.Size (fun k -> let v = known.At k in if v < 0.0 then v + float n else v)
+                |> Array.countBy id
+                |> Array.fold (fun m (_, c) -> Operators.max m c) 0
+            | ValueNone -> idx.Size
+
+        let mutable out = x
+
+        for r in 0 .. rounds - 1 do
+            let writer =
+                Interpreter.Bind1(
+                    Primitives.IndexUpdates.lastWriterP,
+                    [| idx |],
+                    Params [| "size", Int n; "occurrence", Int r |]
+                )
+
+            let hit = Prim.broadcastInDim x.Shape [| 0 |] (ge writer (scalar 0.0))
+            let picked = Prim.gather 0 values (maximum writer (scalar 0.0) |> convert Int64)
+            out <- where hit (combine out picked) out
+
+        out
+
+    /// A copy of `x` with `x[indices[j]]` multiplied by `values[j]` along axis 0 (JAX's
+    /// `x.at[idx].multiply(v)`): duplicates multiply in turn; exact (and differentiable) with
+    /// zeros, since nothing is divided.
+    let atMul (indices: Tensor) (values: Tensor) (x: Tensor) =
+        foldUpdates "atMul" (*) indices values x
+
+    /// A copy of `x` with `x[indices[j]] = min(x[indices[j]], values[j])` (JAX's `.at[].min`);
+    /// the derivative follows `minimum`'s (a tie splits it).
+    let atMin (indices: Tensor) (values: Tensor) (x: Tensor) =
+        foldUpdates "atMin" minimum indices values x
+
+    /// A copy of `x` with `x[indices[j]] = max(x[indices[j]], values[j])` (JAX's `.at[].max`).
+    let atMax (indices: Tensor) (values: Tensor) (x: Tensor) =
+        foldUpdates "atMax" maximum indices values x
 
     /// NumPy's `x[mask]`: the elements (or, for a mask over x's leading axes, the sub-arrays)
     /// where `mask` is true, along a new first axis. The result's length depends on the mask's

@@ -63,6 +63,9 @@ public class IndexUpdateTests
         Assert.Equal([20.0, 2.0, 3.0], x.AtSet(i, Tensor.Of(10.0, 20.0)).ToArray());
         Assert.Equal([31.0, 2.0, 3.0], x.AtAdd(i, Tensor.Of(10.0, 20.0)).ToArray());
         Assert.Equal([2.0, 3.0], x.Extract(x.Gt(1.5)).ToArray());
+        Assert.Equal([200.0, 2.0, 3.0], x.AtMul(i, Tensor.Of(10.0, 20.0)).ToArray());
+        Assert.Equal([1.0, 2.0, 3.0], x.AtMin(i, Tensor.Of(10.0, 20.0)).ToArray());
+        Assert.Equal([20.0, 2.0, 3.0], x.AtMax(i, Tensor.Of(10.0, 20.0)).ToArray());
         Assert.Equal([1.0, 2.0, 3.0], x.ToArray());
     }
 }

@@ -278,7 +278,7 @@ let private lastWriter =
     { smooth (fun r ->
           let size = r.Next(1, 5)
           let shape = Array.append (randomShape r 1) [| r.Next(1, 5) |]
-          [| indices r size shape |], Params [| "size", Int size |]) with
+          [| indices r size shape |], Params [| "size", Int size; "occurrence", Int(r.Next(-1, 3)) |]) with
         ZeroDerivative = true
     }
 

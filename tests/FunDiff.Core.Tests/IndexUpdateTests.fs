@@ -38,6 +38,26 @@ let ``atAdd accumulates duplicates`` () =
     Assert.Equal<float[]>([| 102.0; 2.0; 1013.0 |], Tensor.toArray added)
 
 [<Fact>]
+let ``atMul, atMin and atMax fold duplicate updates in turn`` () =
+    let x = Tensor.ofArray [| 2.0; 3.0; 4.0 |]
+    let idx = i64 [ 0.0; 2.0; 0.0; -3.0 ]
+    let v = Tensor.ofArray [| 5.0; 0.5; 7.0; 0.1 |]
+    Assert.Equal<float[]>([| 2.0 * 5.0 * 7.0 * 0.1; 3.0; 2.0 |], Tensor.toArray (Tensor.atMul idx v x))
+    Assert.Equal<float[]>([| 0.1; 3.0; 0.5 |], Tensor.toArray (Tensor.atMin idx v x))
+    Assert.Equal<float[]>([| 7.0; 3.0; 4.0 |], Tensor.toArray (Tensor.atMax idx v x))
+    // the product's derivative is exact with a zero update (nothing is divided)
+    let zero = Tensor.ofArray [| 5.0; 0.5; 0.0; 0.1 |]
+    let g = grad (fun v -> Tensor.sum (Tensor.atMul idx v x)) zero
+    Assert.Equal<float[]>([| 0.0; 3.0 * 0.0 + 4.0; 2.0 * 5.0 * 0.1; 0.0 |], Tensor.toArray g)
+    // under jit the indices are traced: one round per update, the same values
+    let exact = { Relative = 1e-13; Absolute = 1e-13 }
+    assertClose "jit atMax" exact (Tensor.atMax idx v x) (jit (fun x -> Tensor.atMax idx v x) x)
+
+    let traced = Tree.jit (fun (i: Tensor, x: Tensor) -> Tensor.atMul i v x)
+
+    assertClose "jit with traced indices" exact (Tensor.atMul idx v x) (traced (idx, x))
+
+[<Fact>]
 let ``gradients of index updates go to what was written and what was kept`` () =
     let x = Tensor.ofArray [| 1.0; 2.0; 3.0; 4.0 |]
     let v = Tensor.ofArray [| 10.0; 20.0 |]

@@ -54,6 +54,9 @@ let private exceptions: Map<string * int, Expected> =
             ("takeAlongAxis", 1), Raises
             ("atSet", 0), Raises
             ("atAdd", 0), Raises
+            ("atMul", 0), Raises
+            ("atMin", 0), Raises
+            ("atMax", 0), Raises
             // every position overwritten (indices 0, 1, 2): x's NaN is gone, as in JAX
             ("atSet", 2), Values finite
             // a mask is bool: the float samples raise, whichever operand is NaN
@@ -85,6 +88,9 @@ let private indexOperands =
             "takeAlongAxis", 1
             "atSet", 0
             "atAdd", 0
+            "atMul", 0
+            "atMin", 0
+            "atMax", 0
         ]
 
 let private tensorModule =

@@ -12,12 +12,16 @@ open FunDiff.Primitives.Kit
 [<AutoOpen>]
 module IndexUpdates =
 
-    /// last_writer(indices)[..., p]: the last j with indices[..., j] = p (negative indices count
-    /// from the end of an axis of `size`), or -1; int64 of shape indices.shape[:-1] ++ [size].
+    /// last_writer(indices)[..., p]: the j of the `occurrence`-th update with indices[..., j] = p
+    /// (from 0 in order; -1 the last; negative indices count from the end of an axis of `size`),
+    /// or -1 where there is none; int64 of shape indices.shape[:-1] ++ [size].
     let lastWriterP =
         builtin
             "last_writer"
-            (fun xs p -> [| IndexUpdates.lastWriter "last_writer" (p.Int "size") xs.[0] |])
+            (fun xs p ->
+                [|
+                    IndexUpdates.nthWriter "last_writer" (p.Int "size") (p.Int "occurrence") xs.[0]
+                |])
             (fun avals p ->
                 arity "last_writer" 1 avals
                 let idx, size = avals.[0], p.Int "size"
