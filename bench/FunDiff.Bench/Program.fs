@@ -91,42 +91,40 @@ let private measureLinalg () =
     printfn "measuring the linear-algebra rows (%d rounds)..." settings.Rounds
     QuickRunner.measure settings (printfn "%s") (QuickRunner.linalgCases ())
 
-/// `quick linalg`: measures only the linear-algebra rows and prints their table.
-let private quickLinalg () =
+/// A quick run of one group of rows: `measure` (checks included) gives the measurements and
+/// what the tables need; printed are the group's tables, its target rows and the raw figures,
+/// without rewriting docs/BENCHMARKS.md.
+let private quickGroup
+    (measure: unit -> QuickRunner.Measurement list * 'extra)
+    (tables: QuickRunner.Measurement list -> 'extra -> string)
+    (targets: QuickRunner.Measurement list -> string list list)
+    =
     warnIfUnoptimized ()
     let clock = Stopwatch.StartNew()
-    let ms = measureLinalg ()
+    let ms, extra = measure ()
     printfn ""
-    printfn "%s" (Markdown.linalgTables ms)
-    printfn "%s" (Markdown.table [ "target"; "figure"; "status" ] (Markdown.linalgTargetRows ms))
+    printfn "%s" (tables ms extra)
+    printfn "%s" (Markdown.table [ "target"; "figure"; "status" ] (targets ms))
     printfn "%s" (Markdown.measurementsTable ms)
     printfn "(%.0f s; docs/BENCHMARKS.md not written)" clock.Elapsed.TotalSeconds
     0
+
+/// `quick linalg`: measures only the linear-algebra rows and prints their table.
+let private quickLinalg () =
+    quickGroup (fun () -> measureLinalg (), ()) (fun ms () -> Markdown.linalgTables ms) Markdown.linalgTargetRows
 
 /// `quick jit`: checks and measures only the jit rows and prints their tables.
 let private quickJit () =
-    warnIfUnoptimized ()
-    let clock = Stopwatch.StartNew()
-    let ms, compiles = measureJit ()
-    printfn ""
-    printfn "%s" (Markdown.jitTables ms compiles)
-    printfn "%s" (Markdown.table [ "target"; "figure"; "status" ] (Markdown.jitTargetRows ms))
-    printfn "%s" (Markdown.measurementsTable ms)
-    printfn "(%.0f s; docs/BENCHMARKS.md not written)" clock.Elapsed.TotalSeconds
-    0
+    quickGroup measureJit Markdown.jitTables Markdown.jitTargetRows
 
 /// `quick vmap`: checks and measures only the vmap rows and prints their tables.
 let private quickVmap () =
-    warnIfUnoptimized ()
-    let clock = Stopwatch.StartNew()
-    checkVmap ()
-    let ms = measureVmap ()
-    printfn ""
-    printfn "%s" (Markdown.vmapTables ms)
-    printfn "%s" (Markdown.table [ "target"; "figure"; "status" ] (Markdown.vmapTargetRows ms))
-    printfn "%s" (Markdown.measurementsTable ms)
-    printfn "(%.0f s; docs/BENCHMARKS.md not written)" clock.Elapsed.TotalSeconds
-    0
+    quickGroup
+        (fun () ->
+            checkVmap ()
+            measureVmap (), ())
+        (fun ms () -> Markdown.vmapTables ms)
+        Markdown.vmapTargetRows
 
 let private quick () =
     warnIfUnoptimized ()
