@@ -585,6 +585,24 @@ module internal Prim =
         else
             bind1 padP [| x |] (Params [| "low", Ints low; "high", Ints high |])
 
+    /// The window params of `patches`/`patches_transpose`, one entry per spatial axis.
+    let windowParams (window: int[]) (strides: int[]) (low: int[]) (high: int[]) (dilation: int[]) =
+        Params
+            [|
+                "window", Ints window
+                "strides", Ints strides
+                "low", Ints low
+                "high", Ints high
+                "dilation", Ints dilation
+            |]
+
+    /// im2col over the trailing axes: lead ++ spatial to lead ++ window ++ out.
+    let patches (window: Params) (x: Tensor) = bind1 patchesP [| x |] window
+
+    /// col2im, patches' transpose: lead ++ window ++ out added back into lead ++ `spatial`.
+    let patchesTranspose (spatial: int[]) (window: Params) (x: Tensor) =
+        bind1 patchesTransposeP [| x |] (Params(Array.append window.Entries [| "spatial", Ints spatial |]))
+
     let concatenate (axis: int) (xs: Tensor[]) =
         Guard.notNullElements "concatenate" "xs" xs
 

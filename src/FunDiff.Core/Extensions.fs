@@ -601,6 +601,69 @@ type TensorExtensions =
         Guard.notNullElements "MeshgridIJ" "xs" xs
         Tensor.meshgridIJ (List.ofArray xs) |> Array.ofList
 
+    /// Convolution (cross-correlation): x (N, C, spatial...) or (C, spatial...), kernel w
+    /// (O, C, window...), stride 1 and no padding: `x.Conv(w)`.
+    [<Extension>]
+    static member Conv(x: Tensor, w: Tensor) =
+        Guard.notNull "Conv" "x" x
+        Guard.notNull "Conv" "w" w
+        Composite.Convolution.conv "Conv" ConvOptions.Default x w
+
+    /// Convolution with strides, padding, dilation and groups:
+    /// `x.Conv(w, ConvOptions.Default.WithStrides(2).WithPadding(ConvPadding.Same))`.
+    [<Extension>]
+    static member Conv(x: Tensor, w: Tensor, options: ConvOptions) =
+        Guard.notNull "Conv" "x" x
+        Guard.notNull "Conv" "w" w
+        Guard.notNull "Conv" "options" options
+        Composite.Convolution.conv "Conv" options x w
+
+    /// Transposed convolution (the transpose of `Conv` in its input): w (C, O, window...).
+    [<Extension>]
+    static member ConvTranspose(x: Tensor, w: Tensor) =
+        Guard.notNull "ConvTranspose" "x" x
+        Guard.notNull "ConvTranspose" "w" w
+        Composite.Convolution.convTranspose "ConvTranspose" ConvTransposeOptions.Default x w
+
+    /// Transposed convolution with strides, padding, output padding, dilation and groups.
+    [<Extension>]
+    static member ConvTranspose(x: Tensor, w: Tensor, options: ConvTransposeOptions) =
+        Guard.notNull "ConvTranspose" "x" x
+        Guard.notNull "ConvTranspose" "w" w
+        Guard.notNull "ConvTranspose" "options" options
+        Composite.Convolution.convTranspose "ConvTranspose" options x w
+
+    /// Max pooling over the trailing window.Length axes, stepping by the window:
+    /// `x.MaxPool(new[] { 2, 2 })`.
+    [<Extension>]
+    static member MaxPool(x: Tensor, window: int[]) =
+        Guard.notNull "MaxPool" "x" x
+        Guard.notNull "MaxPool" "window" window
+        Composite.Convolution.maxPool "MaxPool" (Array.copy window) PoolOptions.Default x
+
+    /// Max pooling with strides, padding (−∞) and dilation.
+    [<Extension>]
+    static member MaxPool(x: Tensor, window: int[], options: PoolOptions) =
+        Guard.notNull "MaxPool" "x" x
+        Guard.notNull "MaxPool" "window" window
+        Guard.notNull "MaxPool" "options" options
+        Composite.Convolution.maxPool "MaxPool" (Array.copy window) options x
+
+    /// Average pooling over the trailing window.Length axes, stepping by the window.
+    [<Extension>]
+    static member AvgPool(x: Tensor, window: int[]) =
+        Guard.notNull "AvgPool" "x" x
+        Guard.notNull "AvgPool" "window" window
+        Composite.Convolution.avgPool "AvgPool" (Array.copy window) PoolOptions.Default x
+
+    /// Average pooling with strides, padding (zeros counted in the mean) and dilation.
+    [<Extension>]
+    static member AvgPool(x: Tensor, window: int[], options: PoolOptions) =
+        Guard.notNull "AvgPool" "x" x
+        Guard.notNull "AvgPool" "window" window
+        Guard.notNull "AvgPool" "options" options
+        Composite.Convolution.avgPool "AvgPool" (Array.copy window) options x
+
 /// C# statics for the ops of several tensors that no single one owns:
 /// `Ops.Einsum("ij,jk->ik", a, b)`.
 [<AbstractClass; Sealed>]

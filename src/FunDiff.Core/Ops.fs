@@ -1374,3 +1374,71 @@ module Tensor =
     let cumminAxis (axis: int) (x: Tensor) =
         Guard.notNull "cumminAxis" "x" x
         Composite.Scans.cummin "cumminAxis" axis x
+
+    // ---- convolution and pooling ------------------------------------------------------------
+
+    /// Convolution (cross-correlation, as PyTorch's conv1d/conv2d/conv3d and JAX's lax.conv):
+    /// x of shape (N, C, spatial...) (NCW, NCHW, NCDHW) or unbatched (C, spatial...), kernel w of
+    /// shape (O, C, window...); stride 1, no padding (see `convWith`). The result is (N, O, out...)
+    /// with out = size − window + 1. Differentiable in both operands to any order (im2col
+    /// windows contracted by dot_general), batched by vmap and compiled by jit.
+    let conv (x: Tensor) (w: Tensor) =
+        Guard.notNull "conv" "x" x
+        Guard.notNull "conv" "w" w
+        Composite.Convolution.conv "conv" ConvOptions.Default x w
+
+    /// Convolution with strides, padding (Valid, Same or explicit), dilation and feature groups:
+    /// x (N, C, spatial...), w (O, C / groups, window...), the result (N, O, out...) with
+    /// out = (size + before + after − dilation·(window − 1) − 1) / stride + 1 per axis.
+    /// `convWith { ConvOptions.Default with Strides = [| 2 |]; Padding = ConvPadding.Same } x w`.
+    let convWith (options: ConvOptions) (x: Tensor) (w: Tensor) =
+        Guard.notNull "convWith" "options" options
+        Guard.notNull "convWith" "x" x
+        Guard.notNull "convWith" "w" w
+        Composite.Convolution.conv "convWith" options x w
+
+    /// Transposed convolution (PyTorch's conv_transpose1d/2d/3d, the "deconvolution"): the
+    /// transpose of `conv` in its input. x (N, C, spatial...), w (C, O, window...); stride 1,
+    /// no padding, so the result is (N, O, size + window − 1).
+    let convTranspose (x: Tensor) (w: Tensor) =
+        Guard.notNull "convTranspose" "x" x
+        Guard.notNull "convTranspose" "w" w
+        Composite.Convolution.convTranspose "convTranspose" ConvTransposeOptions.Default x w
+
+    /// Transposed convolution with the strides, padding, dilation and groups of the convolution
+    /// it transposes, and an output padding: w (C, O / groups, window...), the result's sizes
+    /// (size − 1)·stride − before − after + dilation·(window − 1) + 1 + outputPadding.
+    let convTransposeWith (options: ConvTransposeOptions) (x: Tensor) (w: Tensor) =
+        Guard.notNull "convTransposeWith" "options" options
+        Guard.notNull "convTransposeWith" "x" x
+        Guard.notNull "convTransposeWith" "w" w
+        Composite.Convolution.convTranspose "convTransposeWith" options x w
+
+    let private windowOf (op: string) (window: int list) =
+        Guard.notNull op "window" window
+        Array.ofList window
+
+    /// Max pooling over the trailing `window.Length` axes (1 to 3; any leading axes, e.g. N and
+    /// C), windows stepping by the window itself (PyTorch's max_pool2d default): `maxPool [2; 2] x`.
+    /// The derivative goes to each window's maximum (shared equally between ties).
+    let maxPool (window: int list) (x: Tensor) =
+        Guard.notNull "maxPool" "x" x
+        Composite.Convolution.maxPool "maxPool" (windowOf "maxPool" window) PoolOptions.Default x
+
+    /// Max pooling with strides, padding (−∞) and dilation.
+    let maxPoolWith (window: int list) (options: PoolOptions) (x: Tensor) =
+        Guard.notNull "maxPoolWith" "options" options
+        Guard.notNull "maxPoolWith" "x" x
+        Composite.Convolution.maxPool "maxPoolWith" (windowOf "maxPoolWith" window) options x
+
+    /// Average pooling over the trailing `window.Length` axes, windows stepping by the window.
+    let avgPool (window: int list) (x: Tensor) =
+        Guard.notNull "avgPool" "x" x
+        Composite.Convolution.avgPool "avgPool" (windowOf "avgPool" window) PoolOptions.Default x
+
+    /// Average pooling with strides, padding (zeros, counted in the mean: PyTorch's
+    /// count_include_pad) and dilation.
+    let avgPoolWith (window: int list) (options: PoolOptions) (x: Tensor) =
+        Guard.notNull "avgPoolWith" "options" options
+        Guard.notNull "avgPoolWith" "x" x
+        Composite.Convolution.avgPool "avgPoolWith" (windowOf "avgPoolWith" window) options x

@@ -282,6 +282,38 @@ let private lastWriter =
         ZeroDerivative = true
     }
 
+/// A random window geometry over 1 or 2 spatial axes (window, stride, dilation up to 2 or 3,
+/// paddings up to 2) and spatial sizes that fit at least one window; leading axes up to 2.
+let private windowGeometry (r: Random) =
+    let rank = r.Next(1, 3)
+    let window = Array.init rank (fun _ -> r.Next(1, 4))
+    let strides = Array.init rank (fun _ -> r.Next(1, 3))
+    let dilation = Array.init rank (fun _ -> r.Next(1, 3))
+    let low = Array.init rank (fun _ -> r.Next 3)
+    let high = Array.init rank (fun _ -> r.Next 3)
+
+    let spatial =
+        Array.init rank (fun a -> max 1 (dilation.[a] * (window.[a] - 1) + 1 - low.[a] - high.[a]) + r.Next 3)
+
+    let lead = randomShape r 2
+    let pars = Prim.windowParams window strides low high dilation
+    let out = FunDiff.Backend.Windows.geometry spatial window strides low high dilation
+    lead, spatial, pars, out.Out
+
+/// patches: any leading axes, windows over the trailing ones.
+let private patches =
+    smooth (fun r ->
+        let lead, spatial, pars, _ = windowGeometry r
+        [| reals r (Array.append lead spatial) |], pars)
+
+/// patches_transpose: windows (lead ++ window ++ out) of a geometry, added back into its axes.
+let private patchesTranspose =
+    smooth (fun r ->
+        let lead, spatial, pars, out = windowGeometry r
+
+        [| reals r (Array.concat [ lead; pars.Ints "window"; out ]) |],
+        Params(Array.append pars.Entries [| "spatial", Ints spatial |]))
+
 let private gather =
     smooth (fun r ->
         let shape = Array.init (r.Next(1, 4)) (fun _ -> r.Next(1, 4))
@@ -422,6 +454,8 @@ let domains: (Primitive * Domain) list =
         argsortP, argsort
         searchsortedP, searchsorted
         lastWriterP, lastWriter
+        patchesP, patches
+        patchesTransposeP, patchesTranspose
         scatterAddP, scatterAdd
         dotGeneralP, dotGeneral
         floorP, rounding

@@ -773,6 +773,8 @@ module private NullSweep =
             box Params.Empty
         elif t = typeof<VmapAxis> then
             box (Along 0)
+        elif t = typeof<ConvPadding> then
+            box ConvPadding.Valid
         elif t.IsArray && t.GetArrayRank() = 1 then
             let a = Array.CreateInstance(t.GetElementType(), 1)
             a.SetValue(dummy (t.GetElementType()), 0)

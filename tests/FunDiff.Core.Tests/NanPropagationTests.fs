@@ -127,6 +127,10 @@ let private argumentFor (op: string) (p: ParameterInfo) : obj =
     | "repeats", _ -> box 2
     | "posinf", _ -> box 9.0
     | "neginf", _ -> box -9.0
+    | "window", _ -> box [ 3 ]
+    | "options", t when t = typeof<ConvOptions> -> box ConvOptions.Default
+    | "options", t when t = typeof<ConvTransposeOptions> -> box ConvTransposeOptions.Default
+    | "options", t when t = typeof<PoolOptions> -> box PoolOptions.Default
     | name, t -> failwithf "NaN sweep: no sample for parameter %s : %s of %s; add one." name t.Name op
 
 let private sample (op: string) (values: float[]) =
@@ -135,6 +139,11 @@ let private sample (op: string) (values: float[]) =
     match op with
     | "trace" -> Tensor.outer t (Tensor.ones [| 3 |])
     | "squeezeAxis" -> Tensor.reshape [| 1; 3 |] t
+    // a batch of one single-channel signal, and a one-channel kernel of three taps
+    | "conv"
+    | "convWith"
+    | "convTranspose"
+    | "convTransposeWith" -> Tensor.reshape [| 1; 1; 3 |] t
     | _ -> t
 
 /// The ops swept: every public function of the Tensor module with a tensor operand that

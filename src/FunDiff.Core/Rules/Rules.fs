@@ -20,6 +20,7 @@ let private allFamilies =
             Factorizations.rules
             Sorting.rules
             IndexUpdates.rules
+            Windows.rules
             Rounding.rules
             Special.rules
         ]
