@@ -79,13 +79,16 @@ let private measureJit () =
     let ms = QuickRunner.measure settings (printfn "%s") (QuickRunner.jitCases ws xs ys)
     ms, compiles
 
-/// The linear-algebra rows (LU and Cholesky against LAPACK), in their own interleaved rounds.
+/// The linear-algebra rows (FunDiff and MathNet's managed code against LAPACK: LU, Cholesky, QR,
+/// eigh, SVD), in their own interleaved rounds.
 let private measureLinalg () =
     printfn
         "linear algebra against LAPACK: %s"
         (match Lapack.status.Force() with
          | Ok s -> s
          | Error e -> e)
+
+    printfn "linear algebra, MathNet: %s" (QuickRunner.useManagedMathNet ())
 
     let settings = QuickRunner.linalgSettings
     printfn "measuring the linear-algebra rows (%d rounds)..." settings.Rounds

@@ -541,15 +541,108 @@ let private linalgMatrices (n: int) =
 
     a, spd
 
-/// LU (through `Linalg.det`) and Cholesky (`Linalg.cholesky`) by FunDiff beside LAPACK's dgetrf
-/// and dpotrf on the same matrices (LAPACK's cases only when it loads); FunDiff's determinant is
-/// checked against LAPACK's first.
+/// The factorizations of the linear-algebra rows: (key, name in the table).
+let linalgFactorizations =
+    [ "lu", "LU"; "chol", "Cholesky"; "qr", "QR"; "eigh", "eigh"; "svd", "SVD" ]
+
+/// The sizes a factorization is measured at.
+let linalgSizesOf (_factorization: string) = linalgSizes
+
+/// Makes MathNet.Numerics use its managed (pure .NET) provider on one thread, for its rows and
+/// for FunDiff's eigh and svd, which call MathNet's EVD and SVD; returns what it set.
+let useManagedMathNet () =
+    MathNet.Numerics.Control.UseManaged()
+    MathNet.Numerics.Control.UseSingleThread()
+
+    sprintf
+        "MathNet.Numerics 5.0.0, %O provider, MaxDegreeOfParallelism %d"
+        MathNet.Numerics.Providers.LinearAlgebra.LinearAlgebraControl.Provider
+        MathNet.Numerics.Control.MaxDegreeOfParallelism
+
+let private mathNet = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build
+
+/// Fails unless `ours` and `theirs` agree within 1e-9 of the largest magnitude.
+let private agreeValues (what: string) (ours: float[]) (theirs: float[]) =
+    let scale = 1.0 + Array.fold (fun m v -> max m (abs v)) 0.0 theirs
+
+    let d =
+        Array.fold2 (fun m (x: float) (y: float) -> max m (abs (x - y))) 0.0 ours theirs
+
+    if ours.Length <> theirs.Length || d > 1e-9 * scale then
+        failwithf "self-check failed: %s: max abs difference %g" what d
+
+/// LU (through `Linalg.det`), Cholesky (`Linalg.cholesky`), QR (`Linalg.qr`), the symmetric
+/// eigendecomposition (`Linalg.eigh`) and the SVD (`Linalg.svd`) by FunDiff beside MathNet's
+/// managed code (`LU()`, `Cholesky()`, `QR(QRMethod.Thin)`, `Evd(Symmetricity.Symmetric)`,
+/// `Svd(true)` on a fresh DenseMatrix per call) and LAPACK (dgetrf, dpotrf, dgeqrf + dorgqr,
+/// dsyevd, dgesdd on a copy per call; only when it loads) on the same matrices; the results
+/// are checked against each other first (determinants, factors, |diag R|, eigenvalues and
+/// singular values).
 let linalgCases () : Case list =
+    useManagedMathNet () |> ignore
+
     [
         for n in linalgSizes do
             let a, spd = linalgMatrices n
             let ta = Tensor.reshape [| n; n |] (Tensor.ofArray a)
             let tspd = Tensor.reshape [| n; n |] (Tensor.ofArray spd)
+            let at (f: string) = List.contains n (linalgSizesOf f)
+
+            // FunDiff's results against MathNet's
+            let det = Tensor.toScalar (Linalg.det ta)
+            let mdet = mathNet.DenseOfRowMajor(n, n, a).LU().Determinant
+
+            if abs (det - mdet) > 1e-9 * abs mdet then
+                failwithf "self-check failed: det at n = %d: FunDiff %g, MathNet %g" n det mdet
+
+            agreeValues
+                (sprintf "Cholesky factor at n = %d, FunDiff vs MathNet" n)
+                (Tensor.toArray (Linalg.cholesky tspd))
+                (mathNet.DenseOfRowMajor(n, n, spd).Cholesky().Factor.ToRowMajorArray())
+
+            let rDiag =
+                Tensor.toArray (snd (Linalg.qr ta))
+                |> fun r -> Array.init n (fun i -> r.[i * n + i])
+
+            if at "qr" then
+                let mr =
+                    mathNet.DenseOfRowMajor(n, n, a).QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin).R
+
+                agreeValues
+                    (sprintf "|diag R| at n = %d, FunDiff vs MathNet" n)
+                    rDiag
+                    (Array.init n (fun i -> abs mr.[i, i]))
+
+            let w =
+                if at "eigh" then
+                    Tensor.toArray (fst (Linalg.eigh tspd))
+                else
+                    [||]
+
+            if at "eigh" then
+                let mw =
+                    mathNet
+                        .DenseOfRowMajor(n, n, spd)
+                        .Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric)
+                        .EigenValues
+                    |> Seq.map (fun c -> c.Real)
+                    |> Seq.sort
+                    |> Array.ofSeq
+
+                agreeValues (sprintf "eigenvalues at n = %d, FunDiff vs MathNet" n) w mw
+
+            let sv =
+                if at "svd" then
+                    let _, s, _ = Linalg.svd ta
+                    Tensor.toArray s
+                else
+                    [||]
+
+            if at "svd" then
+                agreeValues
+                    (sprintf "singular values at n = %d, FunDiff vs MathNet" n)
+                    sv
+                    (mathNet.DenseOfRowMajor(n, n, a).Svd(true).S.ToArray())
 
             yield
                 {
@@ -560,20 +653,108 @@ let linalgCases () : Case list =
 
             yield
                 {
+                    Key = sprintf "linalg.lu.mathnet.%d" n
+                    Label = sprintf "LU (LU().Determinant), n = %d, MathNet" n
+                    Run = fun () -> sinkFloat <- mathNet.DenseOfRowMajor(n, n, a).LU().Determinant
+                }
+
+            yield
+                {
                     Key = sprintf "linalg.chol.fundiff.%d" n
                     Label = sprintf "Cholesky (Linalg.cholesky), n = %d, FunDiff" n
                     Run = fun () -> sink <- Linalg.cholesky tspd
                 }
 
+            yield
+                {
+                    Key = sprintf "linalg.chol.mathnet.%d" n
+                    Label = sprintf "Cholesky (Cholesky()), n = %d, MathNet" n
+                    Run = fun () -> sinkFloat <- mathNet.DenseOfRowMajor(n, n, spd).Cholesky().Factor.[0, 0]
+                }
+
+            if at "qr" then
+                yield
+                    {
+                        Key = sprintf "linalg.qr.fundiff.%d" n
+                        Label = sprintf "QR (Linalg.qr), n = %d, FunDiff" n
+                        Run = fun () -> sink <- box (Linalg.qr ta)
+                    }
+
+                yield
+                    {
+                        Key = sprintf "linalg.qr.mathnet.%d" n
+                        Label = sprintf "QR (QR(Thin)), n = %d, MathNet" n
+                        Run =
+                            fun () ->
+                                sinkFloat <-
+                                    mathNet
+                                        .DenseOfRowMajor(n, n, a)
+                                        .QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin)
+                                        .R.[0, 0]
+                    }
+
+            if at "eigh" then
+                yield
+                    {
+                        Key = sprintf "linalg.eigh.fundiff.%d" n
+                        Label = sprintf "eigh (Linalg.eigh), n = %d, FunDiff" n
+                        Run = fun () -> sink <- box (Linalg.eigh tspd)
+                    }
+
+                yield
+                    {
+                        Key = sprintf "linalg.eigh.mathnet.%d" n
+                        Label = sprintf "eigh (Evd(Symmetric)), n = %d, MathNet" n
+                        Run =
+                            fun () ->
+                                sinkFloat <-
+                                    mathNet
+                                        .DenseOfRowMajor(n, n, spd)
+                                        .Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric)
+                                        .EigenValues.[0].Real
+                    }
+
+            if at "svd" then
+                yield
+                    {
+                        Key = sprintf "linalg.svd.fundiff.%d" n
+                        Label = sprintf "SVD (Linalg.svd), n = %d, FunDiff" n
+                        Run = fun () -> sink <- box (Linalg.svd ta)
+                    }
+
+                yield
+                    {
+                        Key = sprintf "linalg.svd.mathnet.%d" n
+                        Label = sprintf "SVD (Svd(true)), n = %d, MathNet" n
+                        Run = fun () -> sinkFloat <- mathNet.DenseOfRowMajor(n, n, a).Svd(true).S.[0]
+                    }
+
             match Lapack.status.Force() with
             | Ok _ ->
                 let work = Array.zeroCreate (n * n)
                 let pivots = Array.zeroCreate n
-                let ours = Tensor.toScalar (Linalg.det ta)
                 let theirs = Lapack.luDeterminant n a work pivots
 
-                if abs (ours - theirs) > 1e-9 * abs theirs then
-                    failwithf "self-check failed: det at n = %d: FunDiff %g, LAPACK %g" n ours theirs
+                if abs (det - theirs) > 1e-9 * abs theirs then
+                    failwithf "self-check failed: det at n = %d: FunDiff %g, LAPACK %g" n det theirs
+
+                let ws = Lapack.workspace n
+
+                if at "qr" then
+                    Lapack.qr a ws |> ignore
+
+                    agreeValues
+                        (sprintf "|diag R| at n = %d, FunDiff vs LAPACK" n)
+                        rDiag
+                        (Array.init n (fun i -> abs ws.R.[i * n + i]))
+
+                if at "eigh" then
+                    Lapack.eigh spd ws |> ignore
+                    agreeValues (sprintf "eigenvalues at n = %d, FunDiff vs LAPACK" n) w (Array.copy ws.Values)
+
+                if at "svd" then
+                    Lapack.svd a ws |> ignore
+                    agreeValues (sprintf "singular values at n = %d, FunDiff vs LAPACK" n) sv (Array.copy ws.Values)
 
                 yield
                     {
@@ -588,6 +769,30 @@ let linalgCases () : Case list =
                         Label = sprintf "Cholesky (dpotrf), n = %d, LAPACK" n
                         Run = fun () -> sinkFloat <- Lapack.cholesky n spd work
                     }
+
+                if at "qr" then
+                    yield
+                        {
+                            Key = sprintf "linalg.qr.lapack.%d" n
+                            Label = sprintf "QR (dgeqrf + dorgqr), n = %d, LAPACK" n
+                            Run = fun () -> sinkFloat <- Lapack.qr a ws
+                        }
+
+                if at "eigh" then
+                    yield
+                        {
+                            Key = sprintf "linalg.eigh.lapack.%d" n
+                            Label = sprintf "eigh (dsyevd), n = %d, LAPACK" n
+                            Run = fun () -> sinkFloat <- Lapack.eigh spd ws
+                        }
+
+                if at "svd" then
+                    yield
+                        {
+                            Key = sprintf "linalg.svd.lapack.%d" n
+                            Label = sprintf "SVD (dgesdd), n = %d, LAPACK" n
+                            Run = fun () -> sinkFloat <- Lapack.svd a ws
+                        }
             | Error _ -> ()
     ]
 
