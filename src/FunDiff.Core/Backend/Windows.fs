@@ -110,6 +110,20 @@ let private checkRank (op: string) (x: NDArray) (r: int) (axes: int) =
             )
         )
 
+/// Along the last axis, for each window offset k: the first output position whose input
+/// coordinate is inside the axis, how many are (consecutive), and that first coordinate.
+let private validRuns (g3: Geometry) =
+    let size, out, stride = g3.Spatial.[2], g3.Out.[2], g3.Strides.[2]
+    let low, dilation = g3.Low.[2], g3.Dilation.[2]
+
+    Array.init g3.Window.[2] (fun k ->
+        // c(o) = o·stride − low + k·dilation must be in [0, size)
+        let shift = k * dilation - low
+        let first = Operators.min out (if shift >= 0 then 0 else (-shift + stride - 1) / stride)
+        let last = Operators.min (out - 1) (if size - 1 - shift < 0 then -1 else (size - 1 - shift) / stride)
+        let count = Operators.max 0 (last - first + 1)
+        struct (first, count, first * stride + shift))
+
 /// im2col: x of shape lead ++ spatial to lead ++ window ++ out, where
 /// y[l, k, o] = x[l, o·stride − low + k·dilation] (0 in the padding), per spatial axis.
 let patches (g: Geometry) (x: NDArray) =
@@ -119,23 +133,29 @@ let patches (g: Geometry) (x: NDArray) =
     let leading = Shape.size lead
     let windowSize, outSize = Shape.size g.Window, Shape.size g.Out
     let g3 = asThreeD g
-    let last = coordinates g3 2
-    let o2 = g3.Out.[2]
+    let runs = validRuns g3
+    let o2, k2, stride = g3.Out.[2], g3.Window.[2], g3.Strides.[2]
     let out = NDArray.alloc (leading * windowSize * outSize)
     let src, offset = x.Buffer, x.Offset
 
     forEachRow g leading (fun lead kFlat oStart inRow ->
         let dst = (lead * windowSize + kFlat) * outSize + oStart
-        let k = kFlat % g3.Window.[2]
 
         if inRow < 0 then
             Array.Clear(out, dst, o2)
         else
-            let from = offset + inRow
+            let struct (first, count, c) = runs.[kFlat % k2]
+            Array.Clear(out, dst, first)
+            Array.Clear(out, dst + first + count, o2 - first - count)
+            let from = offset + inRow + c
 
-            for o in 0 .. o2 - 1 do
-                let c = last.[k * o2 + o]
-                out.[dst + o] <- if c < 0 then 0.0 else src.[from + c])
+            if count = 0 then
+                ()
+            elif stride = 1 then
+                Array.Copy(src, from, out, dst + first, count)
+            else
+                for i in 0 .. count - 1 do
+                    out.[dst + first + i] <- src.[from + i * stride])
 
     GC.KeepAlive x
     NDArray(Aval(Array.concat [ lead; g.Window; g.Out ], x.DType), out)
@@ -150,22 +170,26 @@ let patchesTranspose (g: Geometry) (windows: NDArray) =
     let windowSize, outSize = Shape.size g.Window, Shape.size g.Out
     let spatialSize = Shape.size g.Spatial
     let g3 = asThreeD g
-    let last = coordinates g3 2
-    let o2 = g3.Out.[2]
+    let runs = validRuns g3
+    let k2, stride = g3.Window.[2], g3.Strides.[2]
     let out = NDArray.alloc (leading * spatialSize)
     Array.Clear(out, 0, leading * spatialSize)
     let src, offset = windows.Buffer, windows.Offset
 
     forEachRow g leading (fun lead kFlat oStart inRow ->
         if inRow >= 0 then
-            let from = offset + (lead * windowSize + kFlat) * outSize + oStart
-            let k = kFlat % g3.Window.[2]
+            let struct (first, count, c) = runs.[kFlat % k2]
+            let from = offset + (lead * windowSize + kFlat) * outSize + oStart + first
+            let into = inRow + c
 
-            for o in 0 .. o2 - 1 do
-                let c = last.[k * o2 + o]
-
-                if c >= 0 then
-                    out.[inRow + c] <- out.[inRow + c] + src.[from + o])
+            if count = 0 then
+                ()
+            elif stride = 1 then
+                let target = Span<float>(out, into, count)
+                System.Numerics.Tensors.TensorPrimitives.Add(ReadOnlySpan<float>(src, from, count), target, target)
+            else
+                for i in 0 .. count - 1 do
+                    out.[into + i * stride] <- out.[into + i * stride] + src.[from + i])
 
     GC.KeepAlive windows
     NDArray(Aval(Array.append lead g.Spatial, windows.DType), out)
