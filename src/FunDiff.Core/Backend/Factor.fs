@@ -6,6 +6,7 @@ module internal FunDiff.Backend.Factor
 open System
 open FunDiff
 open MathNet.Numerics.LinearAlgebra
+open System.Numerics.Tensors
 
 /// The number of matrices of `rows`×`cols` in a stack of shape `shape` (leading axes).
 let private count (shape: int[]) (rows: int) (cols: int) =
@@ -303,6 +304,28 @@ let private write (dst: float[]) (o: int) (mat: Matrix<float>) (rows: int) (cols
         for j in 0 .. cols - 1 do
             dst.[o + i * cols + j] <- mat.[i, j] * flip j
 
+/// Applies the reflection I − 2 v vᵀ to rows first..last−1 of the row-major matrix `m` (row
+/// length `stride`), columns from..from+width−1: w = vᵀ M accumulated row by row, then each
+/// row less 2 vᵢ w, so every pass runs along contiguous rows (the column-wise loop strode by a
+/// row per element and was 8× LAPACK at n = 512).
+let private reflectRows (m: float[]) (stride: int) (first: int) (last: int) (from: int) (width: int) (v: float[]) =
+    let w = Array.zeroCreate<float> width
+    let ws = Span<float>(w)
+
+    for i in first .. last - 1 do
+        let row = ReadOnlySpan<float>(m, i * stride + from, width)
+        TensorPrimitives.MultiplyAdd(row, v.[i - first], ReadOnlySpan<float>(w), ws)
+
+    for i in first .. last - 1 do
+        let row = Span<float>(m, i * stride + from, width)
+
+        TensorPrimitives.MultiplyAdd(
+            ReadOnlySpan<float>(w),
+            -2.0 * v.[i - first],
+            ReadOnlySpan<float>(m, i * stride + from, width),
+            row
+        )
+
 /// Householder QR of the rows×cols matrix at `src.[o..]`: q (rows×k) into `q.[qo..]` and r
 /// (k×cols) into `r.[ro..]`, k = min(rows, cols), with r's diagonal made non-negative.
 let private householderQr
@@ -337,15 +360,8 @@ let private householderQr
         else
             for i in 0 .. v.Length - 1 do
                 v.[i] <- v.[i] / vnorm
-            // A[j:, j:] −= 2 v (vᵀ A[j:, j:])
-            for c in j .. cols - 1 do
-                let mutable d = 0.0
-
-                for i in j .. rows - 1 do
-                    d <- d + v.[i - j] * a.[i * cols + c]
-
-                for i in j .. rows - 1 do
-                    a.[i * cols + c] <- a.[i * cols + c] - 2.0 * d * v.[i - j]
+            // A[j:, j:] −= 2 v (vᵀ A[j:, j:]), a row at a time (contiguous in row-major storage)
+            reflectRows a cols j rows j (cols - j) v
 
     // Q = H₀ H₁ … applied to the first k columns of the identity
     let qm = Array.zeroCreate (rows * k)
@@ -354,16 +370,7 @@ let private householderQr
         qm.[i * k + i] <- 1.0
 
     for j in k - 1 .. -1 .. 0 do
-        let v = vs.[j]
-
-        for c in 0 .. k - 1 do
-            let mutable d = 0.0
-
-            for i in j .. rows - 1 do
-                d <- d + v.[i - j] * qm.[i * k + c]
-
-            for i in j .. rows - 1 do
-                qm.[i * k + c] <- qm.[i * k + c] - 2.0 * d * v.[i - j]
+        reflectRows qm k j rows 0 k vs.[j]
 
     for i in 0 .. k - 1 do
         let sign = if a.[i * cols + i] < 0.0 then -1.0 else 1.0

@@ -119,8 +119,18 @@ let private validRuns (g3: Geometry) =
     Array.init g3.Window.[2] (fun k ->
         // c(o) = o·stride − low + k·dilation must be in [0, size)
         let shift = k * dilation - low
-        let first = Operators.min out (if shift >= 0 then 0 else (-shift + stride - 1) / stride)
-        let last = Operators.min (out - 1) (if size - 1 - shift < 0 then -1 else (size - 1 - shift) / stride)
+
+        let first =
+            Operators.min out (if shift >= 0 then 0 else (-shift + stride - 1) / stride)
+
+        let last =
+            Operators.min
+                (out - 1)
+                (if size - 1 - shift < 0 then
+                     -1
+                 else
+                     (size - 1 - shift) / stride)
+
         let count = Operators.max 0 (last - first + 1)
         struct (first, count, first * stride + shift))
 
