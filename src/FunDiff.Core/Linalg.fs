@@ -207,27 +207,53 @@ module Linalg =
 
         Prim.where (Prim.broadcastTo a.Aval.Shape mask) a (Prim.scalar 0.0)
 
-    /// The Kronecker product, as NumPy's kron: over every axis (the lower-rank operand gets
-    /// leading axes of size 1), so two matrices give the block matrix [aᵢⱼ · b].
+    /// The Kronecker product of matrices, batched: the last two axes of each operand are its
+    /// matrices and the leading axes broadcast as NumPy's do, so `a` [..., m, n] and `b`
+    /// [..., p, q] give [..., m·p, n·q], each matrix the block matrix [aᵢⱼ · b]. An operand of
+    /// rank 1 beside one of rank ≥ 2 is a row [1, n] (as np.kron takes it); two vectors (or a
+    /// scalar) give the product over their one axis, [aᵢ · b], as np.kron.
+    ///
+    /// This differs from np.kron on operands of rank 3 or more, which takes the product over
+    /// every axis (np.kron of [2, 3, 3] and [2, 3, 3] is [4, 9, 9]): here every Linalg function
+    /// treats leading axes as a batch (the issue's rule for the module), so the same operands
+    /// give [2, 9, 9], matrix i the kron of the matrices i. For NumPy's n-d product, reshape to
+    /// interleaved axes and multiply (Tensor.reshape and broadcasting).
     [<CompiledName "Kron">]
     let kron (a: Tensor) (b: Tensor) =
         notNull "kron" "a" a
         notNull "kron" "b" b
-        let r = max a.Rank b.Rank
 
-        let pad (x: Tensor) =
-            Array.append (Array.create (r - x.Rank) 1) x.Aval.Shape
+        if a.Rank <= 1 && b.Rank <= 1 then
+            // vectors (or scalars): the product over the one axis, [aᵢ · b]
+            let sa = if a.Rank = 0 then 1 else a.Size
+            let sb = if b.Rank = 0 then 1 else b.Size
+            let product = Prim.reshape [| sa; 1 |] a * Prim.reshape [| 1; sb |] b
+            let r = max a.Rank b.Rank
+            Prim.reshape (if r = 0 then [||] else [| sa * sb |]) product
+        else
+            // each operand a stack of matrices (a vector a row, a scalar 1×1)
+            let asMatrices (x: Tensor) =
+                match x.Rank with
+                | 0 -> Prim.reshape [| 1; 1 |] x
+                | 1 -> Prim.reshape [| 1; x.Size |] x
+                | _ -> x
 
-        let sa, sb = pad a, pad b
-        // a's axis i at 2i, b's at 2i + 1: the product's pair (2i, 2i + 1) flattens to one axis
-        let a' =
-            Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 0 then sa.[p / 2] else 1)) a
+            let a, b = asMatrices a, asMatrices b
 
-        let b' =
-            Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 1 then sb.[p / 2] else 1)) b
+            if not (Shape.broadcasts (batchOf a) (batchOf b)) then
+                fail
+                    "kron: the leading (batch) axes of %s and %s cannot broadcast; the last two axes are the matrices, the leading ones must be equal or 1 (for NumPy's product over every axis, reshape to interleaved axes and multiply)."
+                    (Shape.show a.Aval.Shape)
+                    (Shape.show b.Aval.Shape)
 
-        let product = a' * b'
-        Prim.reshape (Array.init r (fun i -> sa.[i] * sb.[i])) product
+            let batch = Shape.broadcast "kron" (batchOf a) (batchOf b)
+            let m, n = a.Aval.Shape.[a.Rank - 2], a.Aval.Shape.[a.Rank - 1]
+            let p, q = b.Aval.Shape.[b.Rank - 2], b.Aval.Shape.[b.Rank - 1]
+            // a's entry (i, j) at axes (i, 1, j, 1), b's at (1, k, 1, l): the product's
+            // (i, k) and (j, l) flatten to the block matrix's row and column
+            let a' = Prim.reshape (Array.append (batchOf a) [| m; 1; n; 1 |]) a
+            let b' = Prim.reshape (Array.append (batchOf b) [| 1; p; 1; q |]) b
+            Prim.reshape (Array.append batch [| m * p; n * q |]) (a' * b')
 
     /// The integer power of each square matrix, by repeated squaring: n = 0 gives the identity,
     /// a negative n the power of the inverse.

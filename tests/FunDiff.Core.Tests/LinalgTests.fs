@@ -334,3 +334,86 @@ let ``vmap over a stack of matrices equals the batched call, also for per-matrix
     let spd = Tensor.matmul stack (mT stack)
 
     close "vmap (jit cholesky)" (Linalg.cholesky spd) (vmap (jit Linalg.cholesky) spd)
+
+// ---- issue 16 leftovers: batched kron, wide qr derivative, lstsqFull --------------------
+
+/// kron of two matrices by its definition: block (i, j) is a[i, j] · b.
+let private kronLoop (a: Tensor) (b: Tensor) =
+    let av, bv = Tensor.toArray2D a, Tensor.toArray2D b
+    let m, n = Array2D.length1 av, Array2D.length2 av
+    let p, q = Array2D.length1 bv, Array2D.length2 bv
+    Tensor.ofArray2D (Array2D.init (m * p) (n * q) (fun r c -> av.[r / p, c / q] * bv.[r % p, c % q]))
+
+[<Fact>]
+let ``kron batches over leading axes: each matrix of the result is the kron of the matrices`` () =
+    let a = random 30 [| 3; 2; 3 |]
+    let b = random 31 [| 3; 4; 2 |]
+    let k = Linalg.kron a b
+    Assert.Equal<int[]>([| 3; 8; 6 |], k.Shape)
+
+    for i in 0..2 do
+        close (sprintf "matrix %d" i) (kronLoop (at i a) (at i b)) (at i k)
+
+    // leading axes broadcast: one matrix against a stack, and [2, 1] against [3]
+    let one = random 32 [| 2; 2 |]
+    let kb = Linalg.kron one b
+    Assert.Equal<int[]>([| 3; 8; 4 |], kb.Shape)
+
+    for i in 0..2 do
+        close (sprintf "broadcast %d" i) (kronLoop one (at i b)) (at i kb)
+
+    let c = random 33 [| 2; 1; 2; 2 |]
+    Assert.Equal<int[]>([| 2; 3; 8; 4 |], (Linalg.kron c b).Shape)
+    close "[2, 1] with [3]: (1, 2)" (kronLoop (at 0 (at 1 c)) (at 2 b)) (at 2 (at 1 (Linalg.kron c b)))
+    // a vector beside a matrix is a row, as np.kron takes it
+    let v = Tensor.ofArray [| 1.0; -2.0 |]
+    close "vector with matrix" (kronLoop (Tensor.reshape [| 1; 2 |] v) one) (Linalg.kron v one)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Linalg.kron (random 34 [| 2; 2; 2 |]) (random 35 [| 3; 2; 2 |]) |> ignore)
+
+    Assert.Contains("kron", e.Message)
+    Assert.Contains("[2, 2, 2]", e.Message)
+    Assert.Contains("[3, 2, 2]", e.Message)
+
+/// The gradient in x of Σ w ∘ kron(x, b) for one matrix x [m, n]: g[j, l] = Σ_{k, c}
+/// w[j·p + k, l·q + c] · b[k, c].
+let private kronGradient (m: int) (n: int) (w: Tensor) (b: Tensor) =
+    let wv, bv = Tensor.toArray2D w, Tensor.toArray2D b
+    let p, q = Array2D.length1 bv, Array2D.length2 bv
+
+    Array2D.init m n (fun j l ->
+        let mutable s = 0.0
+
+        for k in 0 .. p - 1 do
+            for c in 0 .. q - 1 do
+                s <- s + wv.[j * p + k, l * q + c] * bv.[k, c]
+
+        s)
+    |> Tensor.ofArray2D
+
+[<Fact>]
+let ``batched kron under vmap and grad equals the loop over the batch`` () =
+    let a = random 36 [| 4; 2; 3 |]
+    let b = random 37 [| 3; 2 |]
+    close "vmap" (Linalg.kron a b) (vmap (fun x -> Linalg.kron x b) a)
+    let w = random 38 [| 4; 6; 6 |]
+    let g = grad (fun x -> Tensor.sum (w * Linalg.kron x b)) a
+
+    for i in 0..3 do
+        close (sprintf "grad %d" i) (kronGradient 2 3 (at i w) b) (at i g)
+
+    let w0 = at 0 w
+    let perExample = vmap (grad (fun x -> Tensor.sum (w0 * Linalg.kron x b))) a
+
+    for i in 0..3 do
+        close (sprintf "vmap (grad) %d" i) (kronGradient 2 3 w0 b) (at i perExample)
+
+    // and in b, against central differences
+    let fb (y: Tensor) =
+        Tensor.sum (Tensor.sin (Linalg.kron a y))
+
+    let v = random 39 [| 3; 2 |]
+    let _, t = jvp fb b v
+    assertClose "jvp in b" finiteDifference (centralDifference fb b v) t
