@@ -549,7 +549,15 @@ type TensorExtensions =
         Guard.notNull "Repeat" "x" x
         Tensor.repeat repeats axis x
 
-    /// The n-th forward difference along `axis` (NumPy's diff).
+    /// Element i along `axis` `counts[i]` times in a row (NumPy's repeat with one count per
+    /// element): `x.RepeatEach([1, 0, 3], 0)`.
+    [<Extension>]
+    static member RepeatEach(x: Tensor, counts: int[], axis: int) =
+        Guard.notNull "RepeatEach" "x" x
+        Guard.notNull "RepeatEach" "counts" counts
+        Composite.Arrange.repeatEach "RepeatEach" (Array.copy counts) axis x
+
+    /// The n-th forward difference along `axis` (NumPy's diff; of a bool tensor, x[1:] ≠ x[:-1]).
     [<Extension>]
     static member Diff(x: Tensor, n: int, axis: int) =
         Guard.notNull "Diff" "x" x

@@ -1325,6 +1325,15 @@ module Tensor =
         Guard.notNull "repeat" "x" x
         Composite.Arrange.repeat "repeat" repeats axis x
 
+    /// `repeatEach counts axis x`: element i along `axis` `counts.[i]` times in a row (NumPy's
+    /// repeat with one count per element: repeatEach [1; 0; 3] 0 [a; b; c] = [a; c; c; c]).
+    /// One count (≥ 0) per element of the axis; differentiable (a gather: element i's gradient
+    /// is the sum of its copies' cotangents).
+    let repeatEach (counts: int list) (axis: int) (x: Tensor) =
+        Guard.notNull "repeatEach" "counts" counts
+        Guard.notNull "repeatEach" "x" x
+        Composite.Arrange.repeatEach "repeatEach" (Array.ofList counts) axis x
+
     /// NumPy's meshgrid with its default Cartesian ('xy') indexing: for inputs of sizes n₀, n₁,
     /// n₂, ... tensors of shape [n₁; n₀; n₂; ...], tensor i varying along its input's axis.
     let meshgrid (xs: Tensor list) =
@@ -1336,7 +1345,8 @@ module Tensor =
         Guard.notNullElements "meshgridIJ" "xs" xs
         Composite.Arrange.meshgrid false (Array.ofList xs)
 
-    /// `diff n axis x`: the n-th forward difference along `axis` (x[1:] − x[:-1], n times).
+    /// `diff n axis x`: the n-th forward difference along `axis` (x[1:] − x[:-1], n times); of
+    /// a bool tensor x[1:] ≠ x[:-1], bool (NumPy's).
     let diff (n: int) (axis: int) (x: Tensor) =
         Guard.notNull "diff" "x" x
         Composite.Arrange.diff "diff" n axis x

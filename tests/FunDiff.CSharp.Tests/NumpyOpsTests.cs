@@ -53,6 +53,11 @@ public class NumpyOpsTests
         Assert.Equal([1.0, 2.0, 3.0, 1.0, 2.0, 3.0], x.Tile(2).ToArray());
         Assert.Equal([1.0, 1.0, 2.0, 2.0, 3.0, 3.0], x.Repeat(2, 0).ToArray());
         Assert.Equal([1.0, 1.0], x.Diff(1, 0).ToArray());
+        Assert.Equal([1.0, 3.0, 3.0, 3.0], x.RepeatEach([1, 0, 3], 0).ToArray());
+        Close([1.0, 0.0, 3.0], Grad(t => t.RepeatEach([1, 0, 3], 0).Sum())(x));
+        var flags = Tensor.Of(1.0, 0.0, 0.0, 1.0).Convert(DType.Bool);
+        Assert.Equal(DType.Bool, flags.Diff(1, 0).DType);
+        Assert.Equal([1.0, 0.0, 1.0], flags.Diff(1, 0).ToArray());
         var grid = TensorExtensions.Meshgrid(x, Tensor.Of(4.0, 5.0));
         Assert.Equal([2, 3], grid[0].Shape);
         Assert.Equal([3, 2], TensorExtensions.MeshgridIJ(x, Tensor.Of(4.0, 5.0))[0].Shape);

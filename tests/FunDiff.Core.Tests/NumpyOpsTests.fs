@@ -508,3 +508,112 @@ let ``structural ops and scans run under vmap and jit`` () =
     assertClose "jit" rounding (f m.[0]) (jit f m.[0])
     assertClose "vmap (grad f)" rounding (Tensor.stack [ grad f m.[0]; grad f m.[1] ]) (vmap (grad f) m)
     assertClose "jit (grad f)" rounding (grad f m.[0]) (jit (grad f) m.[0])
+
+// ---- issue 16 leftovers: repeat with one count per element, diff of bools -----------------
+
+/// np.repeat(x, counts, axis) by a loop over the positions of the result.
+let private repeatLoop (counts: int list) (axis: int) (x: Tensor) =
+    let source = List.concat (List.mapi (fun i c -> List.replicate c i) counts)
+    let shape = Array.updateAt axis source.Length x.Shape
+    let xs = values x
+    let strides = Array.init x.Rank (fun k -> Array.fold (*) 1 x.Shape.[k + 1 ..])
+
+    Array.init (Array.fold (*) 1 shape) (fun p ->
+        let idx = multiIndex shape p
+        idx.[axis] <- source.[idx.[axis]]
+        xs.[Array.fold2 (fun acc i s -> acc + i * s) 0 idx strides])
+    |> tensorOf shape
+
+[<Fact>]
+let ``repeatEach repeats each element its own count, as np.repeat with a list of counts`` () =
+    // np.repeat([1, 2, 3], [1, 0, 3]) = [1, 3, 3, 3]
+    assertExact [| 1.0; 3.0; 3.0; 3.0 |] (Tensor.repeatEach [ 1; 0; 3 ] 0 (v [ 1.0; 2.0; 3.0 ]))
+    let x = randomTensor (Random 40) -1.0 1.0 [| 2; 3; 4 |]
+
+    for axis, counts in
+        [
+            0, [ 2; 1 ]
+            1, [ 1; 0; 3 ]
+            2, [ 0; 2; 1; 1 ]
+            -1, [ 3; 0; 0; 1 ]
+            1, [ 0; 0; 0 ]
+        ] do
+        let expected = repeatLoop counts ((axis + 3) % 3) x
+        let actual = Tensor.repeatEach counts axis x
+        assertShape expected.Shape actual
+        assertExact (values expected) actual
+
+    // equal counts are repeat
+    assertExact (values (Tensor.repeat 2 1 x)) (Tensor.repeatEach [ 2; 2; 2 ] 1 x)
+
+[<Fact>]
+let ``repeatEach is differentiable: each element's gradient is its count times the cotangent's sum`` () =
+    let x = randomTensor (Random 41) -1.0 1.0 [| 3; 2 |]
+    let counts = [ 2; 0; 3 ]
+    // sum: the gradient of element (i, j) is counts[i]
+    let g = grad (fun x -> Tensor.sum (Tensor.repeatEach counts 0 x)) x
+    assertExact [| 2.0; 2.0; 0.0; 0.0; 3.0; 3.0 |] g
+    // a weighted sum: element i's gradient is the sum of the weights of its copies
+    let w = randomTensor (Random 42) -1.0 1.0 [| 5; 2 |]
+    let gw = grad (fun x -> Tensor.sum (w * Tensor.repeatEach counts 0 x)) x
+    let wv = values w
+
+    let expected =
+        [|
+            wv.[0] + wv.[2]
+            wv.[1] + wv.[3]
+            0.0
+            0.0
+            wv.[4] + wv.[6] + wv.[8]
+            wv.[5] + wv.[7] + wv.[9]
+        |]
+
+    assertClose "weighted" rounding (tensorOf [| 3; 2 |] expected) gw
+    assertGradient "sin of repeatEach" (fun x -> Tensor.sum (Tensor.sin (Tensor.repeatEach [ 1; 3 ] 1 x))) x
+    // under vmap and jit
+    let f (x: Tensor) =
+        Tensor.sum (Tensor.square (Tensor.repeatEach [ 3; 1 ] 0 x))
+
+    assertClose "vmap (grad)" rounding (Tensor.stack [ grad f x.[0]; grad f x.[1]; grad f x.[2] ]) (vmap (grad f) x)
+    assertClose "jit (grad)" rounding (grad f x.[0]) (jit (grad f) x.[0])
+
+[<Fact>]
+let ``repeatEach rejects a wrong number of counts and negative counts`` () =
+    let x = Tensor.zeros [| 2; 3 |]
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.repeatEach [ 1; 2 ] 1 x |> ignore)
+
+    Assert.Contains("repeatEach", e.Message)
+    Assert.Contains("2 counts", e.Message)
+    Assert.Contains("size 3", e.Message)
+    Assert.Contains("[2, 3]", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.repeatEach [ 1; -1 ] 0 x |> ignore)
+
+    Assert.Contains("negative", e.Message)
+    Assert.Contains("[1, -1]", e.Message)
+
+    Assert.Throws<ShapeException>(fun () -> Tensor.repeatEach [ 1 ] 2 x |> ignore)
+    |> ignore
+
+[<Fact>]
+let ``diff of a bool tensor is not-equal and bool, as NumPy's`` () =
+    // np.diff([True, False, False, True]) = [True, False, True]
+    let b = Tensor.convert Bool (v [ 1.0; 0.0; 0.0; 1.0 ])
+    let d = Tensor.diff 1 0 b
+    Assert.Equal(Bool, d.DType)
+    assertExact [| 1.0; 0.0; 1.0 |] d
+    // n = 2: [True, True]
+    let d2 = Tensor.diff 2 0 b
+    Assert.Equal(Bool, d2.DType)
+    assertExact [| 1.0; 1.0 |] d2
+    // along an axis of a matrix
+    let m = Tensor.convert Bool (tensorOf [| 2; 3 |] [| 1.0; 1.0; 0.0; 0.0; 1.0; 1.0 |])
+    assertExact [| 0.0; 1.0; 1.0; 0.0 |] (Tensor.diff 1 1 m)
+    assertExact [| 1.0; 0.0; 1.0 |] (Tensor.diff 1 0 m)
+    Assert.Equal(Bool, (Tensor.diff 0 0 b).DType)
+    // under jit and vmap too
+    assertExact [| 1.0; 0.0; 1.0 |] (jit (Tensor.diff 1 0) b)
+    assertExact [| 0.0; 1.0; 1.0; 0.0 |] (vmap (Tensor.diff 1 0) m)
