@@ -121,7 +121,8 @@ module Linalg =
 
     /// The reduced QR of each m×n matrix: (q [m, k], r [k, n]), k = min(m, n), q with
     /// orthonormal columns, r upper triangular with a non-negative diagonal. Differentiable
-    /// for m ≥ n.
+    /// where the leading k columns are linearly independent, tall or wide (for m < n, a =
+    /// [x | y] with x the leading m×m block: q, r_x = qr(x) and r = [r_x | qᵀ y]).
     [<CompiledName "Qr">]
     let qr (a: Tensor) =
         notNull "qr" "a" a

@@ -417,3 +417,46 @@ let ``batched kron under vmap and grad equals the loop over the batch`` () =
     let v = random 39 [| 3; 2 |]
     let _, t = jvp fb b v
     assertClose "jvp in b" finiteDifference (centralDifference fb b v) t
+
+/// q and r of `qr`, flattened and concatenated: one output to check both derivatives at once.
+let private qrBoth (a: Tensor) =
+    let q, r = Linalg.qr a
+    Tensor.concat 0 [ Tensor.reshape [| -1 |] q; Tensor.reshape [| -1 |] r ]
+
+[<Fact>]
+let ``qr of wide matrices is differentiable: jvp against differences, vjp the transpose of jvp`` () =
+    for seed, shape in [ 50, [| 2; 4 |]; 51, [| 3; 5 |]; 52, [| 2; 3; 5 |]; 53, [| 1; 3 |] ] do
+        let m = shape.[shape.Length - 2]
+        // the leading m×m block well conditioned
+        let lift =
+            Tensor.ofArray2D (Array2D.init m shape.[shape.Length - 1] (fun i j -> if i = j then 2.0 else 0.0))
+
+        let a = random seed shape + lift
+        let v = random (seed + 100) shape
+        let y, t = jvp qrBoth a v
+        assertClose (sprintf "jvp vs differences %A" shape) finiteDifference (centralDifference qrBoth a v) t
+        let u = random (seed + 200) y.Shape
+        let _, pullback = vjp qrBoth a
+        let w = pullback u
+        // ⟨u, J v⟩ = ⟨Jᵀ u, v⟩
+        assertCloseFloat (sprintf "dot-product test %A" shape) tight (float (inner u t)) (float (inner w v))
+        // the wide rule's r keeps its structure: dR upper triangular in the leading block
+        let _, dr = jvp (Linalg.qr >> snd) a v
+        close "dR upper" (Linalg.triu 0 dr) dr
+
+    // the batched case against the loop over its matrices
+    let a =
+        random 54 [| 3; 2; 4 |]
+        + Tensor.ofArray2D (array2D [ [ 2.0; 0.0; 0.0; 0.0 ]; [ 0.0; 2.0; 0.0; 0.0 ] ])
+
+    let v = random 55 [| 3; 2; 4 |]
+    let _, t = jvp (Linalg.qr >> snd) a v
+
+    for b in 0..2 do
+        let _, tb = jvp (Linalg.qr >> snd) (at b a) (at b v)
+        close (sprintf "batched dR %d" b) tb (at b t)
+
+    close
+        "vmap (grad)"
+        (grad (fun x -> Tensor.sum (snd (Linalg.qr x))) a)
+        (vmap (grad (fun x -> Tensor.sum (snd (Linalg.qr x)))) a)
