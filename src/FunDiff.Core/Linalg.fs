@@ -1,5 +1,5 @@
 // Room: the public Linalg module (NumPy's numpy.linalg): solve, inv, det, slogdet, cholesky,
-// triangularSolve, qr, eigh, svd, lstsq, pinv, matrixPower, norm, tril, triu, kron.
+// triangularSolve, qr, eigh, svd, lstsq, lstsqFull, pinv, matrixPower, norm, tril, triu, kron.
 namespace FunDiff
 
 open FunDiff.Primitives
@@ -182,6 +182,63 @@ module Linalg =
                 a.Aval.Shape.[a.Rank - 2]
 
         unvector vector (Composite.LinearAlgebra.matmul (pinv a) bm)
+
+    /// NumPy's full lstsq: `(x, residuals, rank, s)` for `a` [..., m, n] and `b` a vector [m] or
+    /// a stack [..., m, k] (leading axes broadcast, as `solve`'s; NumPy's and JAX's lstsq take
+    /// one matrix). `x` is the least-squares solution (the minimum-norm one if `a` is rank
+    /// deficient), by SVD; singular values at most rcond · max(s) count as zero, rcond = ε ·
+    /// max(m, n) (NumPy's default; `lstsq` uses pinv's 1e-15 · max(m, n)). `residuals` is ‖b −
+    /// a x‖² per column ([..., k], or [..., 1] for a vector `b`) when m > n and every matrix has
+    /// rank n, else empty ([..., 0]), as NumPy's; where the rank is not known while tracing
+    /// (under jit, vmap, makeIR) and m > n the residuals are always computed (JAX's jit-able
+    /// choice). `rank` is int64, shape [...]; `s` the singular values, descending [..., min(m, n)].
+    /// Differentiable in x, residuals and s (rank has derivative zero).
+    [<CompiledName "LstsqFull">]
+    let lstsqFull (a: Tensor) (b: Tensor) =
+        notNull "lstsqFull" "a" a
+        notNull "lstsqFull" "b" b
+        let a', b', vector = rightHandSide "lstsqFull" a b
+        let m, n = a'.Aval.Shape.[a'.Rank - 2], a'.Aval.Shape.[a'.Rank - 1]
+
+        if b'.Aval.Shape.[b'.Rank - 2] <> m then
+            fail
+                "lstsqFull: the right-hand side of shape %s does not fit the matrix of shape %s (%d rows needed)."
+                (Shape.show b.Aval.Shape)
+                (Shape.show a.Aval.Shape)
+                m
+
+        let u, s, vt = svd a'
+        let last = s.Rank - 1
+        let rcond = System.Math.Pow(2.0, -52.0) * float (max m n)
+
+        let cutoff = Prim.stopGradient (Prim.reduce reduceMaxP [| last |] s * rcond)
+
+        let keep = Prim.compare gtP s (Prim.expandDims last cutoff)
+        let rank = Prim.sumAxes [| last |] (Prim.convert Int64 keep)
+        // the reciprocal of a kept value only: a zero singular value must not reach 1/s
+        let sInv =
+            Prim.where keep (1.0 / Prim.where keep s (Prim.scalar 1.0)) (Prim.scalar 0.0)
+
+        let uTb = Factorizations.mm (Factorizations.mT u) b'
+        let x = Factorizations.mm (Factorizations.mT vt) (Prim.expandDims s.Rank sInv * uTb)
+        let batch = batchOf a'
+
+        let empty () =
+            Prim.broadcastTo (Array.append batch [| 0 |]) (Prim.scalar 0.0)
+
+        let fullRank () =
+            match Prim.knownValues "lstsqFull" rank with
+            | ValueSome ranks -> Array.forall (fun r -> r = float n) ranks.Data
+            | ValueNone -> true
+
+        let residuals =
+            if m > n && fullRank () then
+                let e = b' - Factorizations.mm a' x
+                Prim.sumAxes [| e.Rank - 2 |] (e * e)
+            else
+                empty ()
+
+        unvector vector x, residuals, rank, s
 
     /// The lower triangle of each matrix: entries with j − i ≤ k kept, the others zero
     /// (k = 0: the diagonal and below; k = −1: strictly below).

@@ -460,3 +460,104 @@ let ``qr of wide matrices is differentiable: jvp against differences, vjp the tr
         "vmap (grad)"
         (grad (fun x -> Tensor.sum (snd (Linalg.qr x))) a)
         (vmap (grad (fun x -> Tensor.sum (snd (Linalg.qr x)))) a)
+
+[<Fact>]
+let ``lstsqFull returns NumPy's x, residuals, rank and singular values`` () =
+    let a = random 60 [| 6; 3 |]
+    let b = random 61 [| 6; 2 |]
+    let x, res, rank, s = Linalg.lstsqFull a b
+    // x: the normal equations; residuals: ‖b − a x‖² per column, by hand
+    close "x" (Linalg.solve (Tensor.matmul (mT a) a) (Tensor.matmul (mT a) b)) x
+    let av, bv, xv = Tensor.toArray2D a, Tensor.toArray2D b, Tensor.toArray2D x
+
+    let byHand =
+        Array.init 2 (fun c ->
+            Array.init 6 (fun i ->
+                let fit = Array.init 3 (fun j -> av.[i, j] * xv.[j, c]) |> Array.sum
+                (bv.[i, c] - fit) ** 2.0)
+            |> Array.sum)
+
+    close "residuals" (Tensor.ofArray byHand) res
+    Assert.Equal(Int64, rank.DType)
+    Assert.Equal<int[]>([||], rank.Shape)
+    Assert.Equal(3.0, Tensor.toScalar rank)
+    let _, sv, _ = Linalg.svd a
+    close "s" sv s
+    let sa = Tensor.toArray s
+    Assert.Equal<float[]>(Array.sortDescending sa, sa)
+    // a vector b: x a vector, residuals of shape [1] (NumPy's)
+    let xv1, res1, _, _ = Linalg.lstsqFull a (at 0 (mT b))
+    close "vector x" (Linalg.lstsq a (at 0 (mT b))) xv1
+    Assert.Equal<int[]>([| 1 |], res1.Shape)
+    close "vector residual" (Tensor.ofArray [| byHand.[0] |]) res1
+
+[<Fact>]
+let ``lstsqFull: rank deficient and wide matrices give empty residuals and the minimum-norm x`` () =
+    // rank 1: the columns are multiples of one column; rank counts singular values above
+    // eps · max(m, n) · max(s)
+    let c = random 62 [| 4; 1 |]
+    let deficient = Tensor.concat 1 [ c; 2.0 * c; -1.0 * c ]
+    let b = random 63 [| 4 |]
+    let x, res, rank, s = Linalg.lstsqFull deficient b
+    Assert.Equal(1.0, Tensor.toScalar rank)
+    Assert.Equal<int[]>([| 0 |], res.Shape)
+    Assert.Equal<int[]>([| 3 |], s.Shape)
+    close "minimum-norm x = pinv b" (Tensor.matmul (Linalg.pinv deficient) b) x
+    // wide: x solves a x = b exactly with the least norm, residuals empty
+    let wide = random 64 [| 2; 4 |]
+    let bw = random 65 [| 2; 3 |]
+    let xw, resw, rankw, sw = Linalg.lstsqFull wide bw
+    close "a x = b" bw (Tensor.matmul wide xw)
+    close "least norm: x in the row space" (Tensor.matmul (Linalg.pinv wide) bw) xw
+    Assert.Equal<int[]>([| 0 |], resw.Shape)
+    Assert.Equal(2.0, Tensor.toScalar rankw)
+    Assert.Equal<int[]>([| 2 |], sw.Shape)
+    // square: m = n gives empty residuals too, as NumPy's
+    let _, ress, _, _ =
+        Linalg.lstsqFull (wellConditioned 66 [| 3; 3 |]) (random 67 [| 3 |])
+
+    Assert.Equal<int[]>([| 0 |], ress.Shape)
+
+[<Fact>]
+let ``lstsqFull batches over leading axes and is differentiable in x, residuals and s`` () =
+    let a = random 68 [| 2; 5; 3 |]
+    let b = random 69 [| 2; 5; 2 |]
+    let x, res, rank, s = Linalg.lstsqFull a b
+    Assert.Equal<int[]>([| 2; 3; 2 |], x.Shape)
+    Assert.Equal<int[]>([| 2; 2 |], res.Shape)
+    Assert.Equal<int[]>([| 2 |], rank.Shape)
+    Assert.Equal<float[]>([| 3.0; 3.0 |], Tensor.toArray rank)
+    Assert.Equal<int[]>([| 2; 3 |], s.Shape)
+
+    for i in 0..1 do
+        let xi, resi, ranki, si = Linalg.lstsqFull (at i a) (at i b)
+        close (sprintf "x %d" i) xi (at i x)
+        close (sprintf "residuals %d" i) resi (at i res)
+        Assert.Equal(Tensor.toScalar ranki, (Tensor.toArray rank).[i])
+        close (sprintf "s %d" i) si (at i s)
+
+    // derivatives against central differences, in a (all three) and in b (x, residuals)
+    let a0, b0 = at 0 a, at 0 b
+    let va, vb = random 70 a0.Shape, random 71 b0.Shape
+
+    let inA (f: Tensor * Tensor * Tensor * Tensor -> Tensor) (y: Tensor) = f (Linalg.lstsqFull y b0)
+    let inB (f: Tensor * Tensor * Tensor * Tensor -> Tensor) (y: Tensor) = f (Linalg.lstsqFull a0 y)
+    let xOf (x, _, _, _) = x
+    let resOf (_, r, _, _) = r
+    let sOf (_, _, _, s) = s
+
+    for name, f in [ "x", xOf; "residuals", resOf; "s", sOf ] do
+        let _, t = jvp (inA f) a0 va
+        assertClose (sprintf "d%s/da" name) finiteDifference (centralDifference (inA f) a0 va) t
+
+    for name, f in [ "x", xOf; "residuals", resOf ] do
+        let _, t = jvp (inB f) b0 vb
+        assertClose (sprintf "d%s/db" name) finiteDifference (centralDifference (inB f) b0 vb) t
+
+    // grad of the residuals in b is 2 (b − a x) (the residual is orthogonal to a's range)
+    let g = grad (fun y -> Tensor.sum (resOf (Linalg.lstsqFull a0 y))) b0
+    close "grad residuals" (2.0 * (b0 - Tensor.matmul a0 (at 0 x))) g
+    // under vmap (rank unknown while tracing: residuals computed) and jit
+    let vres = vmap (fun y -> resOf (Linalg.lstsqFull y b0)) a
+    close "vmap residuals" (resOf (Linalg.lstsqFull a (Tensor.broadcastTo [| 2; 5; 2 |] b0))) vres
+    close "jit x" (xOf (Linalg.lstsqFull a0 b0)) (jit (fun y -> xOf (Linalg.lstsqFull y b0)) a0)
