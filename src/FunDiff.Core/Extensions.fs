@@ -374,6 +374,15 @@ type TensorExtensions =
         Guard.notNull "TakeAlongAxis" "indices" indices
         Tensor.takeAlongAxis axis indices x
 
+    /// NumPy's integer-array indexing of the leading axes, `x[i0, i1]`: `x.Index(i0, i1)` with
+    /// int64 index tensors that broadcast to one shape B; the result has shape B ++ the
+    /// remaining axes of x. Negative indices count from the end; differentiable in x.
+    [<Extension>]
+    static member Index(x: Tensor, [<System.ParamArray>] indices: Tensor[]) =
+        Guard.notNull "Index" "x" x
+        Guard.notNullElements "Index" "indices" indices
+        Composite.Shaping.indexArrays "Index" (Array.copy indices) x
+
     /// A copy with `x[indices[j]] = values[j]` along axis 0 (JAX's `x.at[idx].set(v)`); of
     /// duplicate indices the last update wins.
     [<Extension>]

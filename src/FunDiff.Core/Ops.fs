@@ -909,6 +909,17 @@ module Tensor =
         let flat = take (reshape [| -1 |] (it + offsets)) (reshape [| -1 |] xt)
         transposeAxes perm (reshape it.Shape flat)
 
+    /// NumPy's integer-array (advanced) indexing of the leading k axes, `x[i₀, ..., i_(k−1)]`:
+    /// `indexWith [i₀; ...; i_(k−1)] x` with k int64 index tensors that broadcast to one shape
+    /// B gives shape B ++ x.shape[k..], element b being x[i₀[b], ..., i_(k−1)[b], ...].
+    /// Negative indices count from the end; an index out of range raises ShapeException naming
+    /// the axis and its size. Differentiable in `x` (one gather over the leading axes
+    /// flattened), and under vmap and jit. (`index i x` takes one int; `takeAxis` one axis.)
+    let indexWith (indices: Tensor list) (x: Tensor) =
+        Guard.notNullElements "indexWith" "indices" indices
+        Guard.notNull "indexWith" "x" x
+        Composite.Shaping.indexArrays "indexWith" (Array.ofList indices) x
+
     /// The update indices and values of `atSet`/`atAdd` in one form: a vector of k int64
     /// indices into axis 0 and values of shape [k] ++ x.shape[1..] (a scalar index takes values
     /// of x.shape[1..]; values broadcast as NumPy's do).

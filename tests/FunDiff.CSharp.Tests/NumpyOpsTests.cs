@@ -64,6 +64,19 @@ public class NumpyOpsTests
     }
 
     [Fact]
+    public void Integer_array_indexing_of_the_leading_axes()
+    {
+        var m = Tensor.FromArray(new[,] { { 1.0, 2.0, 3.0 }, { 4.0, 5.0, 6.0 } });
+        var rows = Tensor.Of(1.0, 0.0, -1.0).Convert(DType.Int64);
+        var cols = Tensor.Of(2.0, 0.0, 1.0).Convert(DType.Int64);
+        // NumPy: m[[1, 0, -1], [2, 0, 1]] = [6, 1, 5]
+        Assert.Equal([6.0, 1.0, 5.0], m.Index(rows, cols).ToArray());
+        Assert.Equal([3, 3], m.Index(rows).Shape);
+        Assert.Equal([1.0, 0.0, 0.0, 0.0, 1.0, 1.0], Grad(x => x.Index(rows, cols).Sum())(m).ToArray());
+        Assert.Throws<ShapeException>(() => m.Index(Tensor.Of(2.0).Convert(DType.Int64)));
+    }
+
+    [Fact]
     public void Cumulative_products_and_extremes()
     {
         var z = Tensor.Of(2.0, 0.0, 3.0);

@@ -617,3 +617,117 @@ let ``diff of a bool tensor is not-equal and bool, as NumPy's`` () =
     // under jit and vmap too
     assertExact [| 1.0; 0.0; 1.0 |] (jit (Tensor.diff 1 0) b)
     assertExact [| 0.0; 1.0; 1.0; 0.0 |] (vmap (Tensor.diff 1 0) m)
+
+// ---- issue 16 leftovers: integer-array indexing of the leading axes ----------------------
+
+let private longs (shape: int[]) (xs: float list) =
+    Tensor.convert Int64 (tensorOf shape (Array.ofList xs))
+
+[<Fact>]
+let ``indexWith is NumPy's integer-array indexing of the leading axes`` () =
+    let x = randomTensor (Random 80) -1.0 1.0 [| 3; 4; 2 |]
+    let xs = values x
+    let at (i: int) (j: int) (c: int) = xs.[(i * 4 + j) * 2 + c]
+    // x[[0, 2, -1], [1, -4, 3]]: shape [3, 2]
+    let i0 = longs [| 3 |] [ 0.0; 2.0; -1.0 ]
+    let i1 = longs [| 3 |] [ 1.0; -4.0; 3.0 ]
+    let y = Tensor.indexWith [ i0; i1 ] x
+    assertShape [| 3; 2 |] y
+
+    assertExact
+        [|
+            for i, j in [ 0, 1; 2, 0; 2, 3 ] do
+                for c in 0..1 do
+                    at i j c
+        |]
+        y
+    // broadcasting: rows [[0], [2]] against columns [1, 3]: shape [2, 2, 2]
+    let rows = longs [| 2; 1 |] [ 0.0; 2.0 ]
+    let cols = longs [| 2 |] [ 1.0; 3.0 ]
+    let z = Tensor.indexWith [ rows; cols ] x
+    assertShape [| 2; 2; 2 |] z
+
+    assertExact
+        [|
+            for i in [ 0; 2 ] do
+                for j in [ 1; 3 ] do
+                    for c in 0..1 do
+                        at i j c
+        |]
+        z
+    // all three axes, a scalar index among them: shape [3]
+    let w = Tensor.indexWith [ i0; i1; Tensor.convert Int64 (scalar 1.0) ] x
+    assertExact [| at 0 1 1; at 2 0 1; at 2 3 1 |] w
+    // one axis is takeAxis 0
+    assertExact (values (Tensor.takeAxis 0 i0 x)) (Tensor.indexWith [ i0 ] x)
+
+[<Fact>]
+let ``indexWith is differentiable and runs under vmap and jit`` () =
+    let x = randomTensor (Random 81) -1.0 1.0 [| 3; 4 |]
+    // duplicates add up in the gradient: x[[0, 0, 2], [1, 1, 3]]
+    let i0 = longs [| 3 |] [ 0.0; 0.0; 2.0 ]
+    let i1 = longs [| 3 |] [ 1.0; 1.0; -1.0 ]
+    let g = grad (fun x -> Tensor.sum (Tensor.indexWith [ i0; i1 ] x)) x
+    let expected = Array.zeroCreate 12
+    expected.[1] <- 2.0
+    expected.[11] <- 1.0
+    assertExact expected g
+    assertGradient "sin" (fun x -> Tensor.sum (Tensor.sin (Tensor.indexWith [ i0; i1 ] x) * scalar 3.0)) x
+    let f (x: Tensor) = Tensor.indexWith [ i0; i1 ] x
+    assertClose "jit" rounding (f x) (jit f x)
+    let stack = randomTensor (Random 82) -1.0 1.0 [| 2; 3; 4 |]
+    assertClose "vmap" rounding (Tensor.stack [ f stack.[0]; f stack.[1] ]) (vmap f stack)
+    // batched indices: each example its own index vector
+    let batchedRows = longs [| 2; 3 |] [ 0.0; 1.0; 2.0; 2.0; 1.0; 0.0 ]
+
+    let byRow = vmap (fun r -> Tensor.indexWith [ r; i1 ] x) batchedRows
+
+    assertClose
+        "vmap over the indices"
+        rounding
+        (Tensor.stack
+            [
+                Tensor.indexWith [ batchedRows.[0]; i1 ] x
+                Tensor.indexWith [ batchedRows.[1]; i1 ] x
+            ])
+        byRow
+
+[<Fact>]
+let ``indexWith rejects out-of-range indices, too many index tensors and shapes that do not broadcast`` () =
+    let x = Tensor.zeros [| 3; 4 |]
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Tensor.indexWith [ longs [| 1 |] [ 0.0 ]; longs [| 1 |] [ 4.0 ] ] x |> ignore)
+
+    Assert.Contains("indexWith", e.Message)
+    Assert.Contains("4", e.Message)
+    Assert.Contains("axis 1 of size 4", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.indexWith [ longs [| 1 |] [ -4.0 ] ] x |> ignore)
+
+    Assert.Contains("axis 0 of size 3", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Tensor.indexWith [ longs [| 1 |] [ 0.0 ]; longs [| 1 |] [ 0.0 ]; longs [| 1 |] [ 0.0 ] ] x
+            |> ignore)
+
+    Assert.Contains("3 index tensors", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Tensor.indexWith [ longs [| 2 |] [ 0.0; 1.0 ]; longs [| 3 |] [ 0.0; 1.0; 2.0 ] ] x
+            |> ignore)
+
+    Assert.Contains("indexWith", e.Message)
+    // unknown until the program runs (jit): an index out of range still raises
+    let f (i: Tensor) = Tensor.indexWith [ i; -i ] x
+    let i = longs [| 2 |] [ 2.0; 1.0 ]
+    assertExact (values (f i)) (jit f i)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> jit f (longs [| 1 |] [ 3.0 ]) |> ignore)
+
+    Assert.Contains("out of range", e.Message)
