@@ -374,6 +374,15 @@ type TensorExtensions =
         Guard.notNull "TakeAlongAxis" "indices" indices
         Tensor.takeAlongAxis axis indices x
 
+    /// NumPy's integer-array indexing of the leading axes, `x[i0, i1]`: `x.Index(i0, i1)` with
+    /// int64 index tensors that broadcast to one shape B; the result has shape B ++ the
+    /// remaining axes of x. Negative indices count from the end; differentiable in x.
+    [<Extension>]
+    static member Index(x: Tensor, [<System.ParamArray>] indices: Tensor[]) =
+        Guard.notNull "Index" "x" x
+        Guard.notNullElements "Index" "indices" indices
+        Composite.Shaping.indexArrays "Index" (Array.copy indices) x
+
     /// A copy with `x[indices[j]] = values[j]` along axis 0 (JAX's `x.at[idx].set(v)`); of
     /// duplicate indices the last update wins.
     [<Extension>]
@@ -549,7 +558,15 @@ type TensorExtensions =
         Guard.notNull "Repeat" "x" x
         Tensor.repeat repeats axis x
 
-    /// The n-th forward difference along `axis` (NumPy's diff).
+    /// Element i along `axis` `counts[i]` times in a row (NumPy's repeat with one count per
+    /// element): `x.RepeatEach([1, 0, 3], 0)`.
+    [<Extension>]
+    static member RepeatEach(x: Tensor, counts: int[], axis: int) =
+        Guard.notNull "RepeatEach" "x" x
+        Guard.notNull "RepeatEach" "counts" counts
+        Composite.Arrange.repeatEach "RepeatEach" (Array.copy counts) axis x
+
+    /// The n-th forward difference along `axis` (NumPy's diff; of a bool tensor, x[1:] ≠ x[:-1]).
     [<Extension>]
     static member Diff(x: Tensor, n: int, axis: int) =
         Guard.notNull "Diff" "x" x

@@ -1,5 +1,5 @@
 // Room: the public Linalg module (NumPy's numpy.linalg): solve, inv, det, slogdet, cholesky,
-// triangularSolve, qr, eigh, svd, lstsq, pinv, matrixPower, norm, tril, triu, kron.
+// triangularSolve, qr, eigh, svd, lstsq, lstsqFull, pinv, matrixPower, norm, tril, triu, kron.
 namespace FunDiff
 
 open FunDiff.Primitives
@@ -121,7 +121,8 @@ module Linalg =
 
     /// The reduced QR of each m×n matrix: (q [m, k], r [k, n]), k = min(m, n), q with
     /// orthonormal columns, r upper triangular with a non-negative diagonal. Differentiable
-    /// for m ≥ n.
+    /// where the leading k columns are linearly independent, tall or wide (for m < n, a =
+    /// [x | y] with x the leading m×m block: q, r_x = qr(x) and r = [r_x | qᵀ y]).
     [<CompiledName "Qr">]
     let qr (a: Tensor) =
         notNull "qr" "a" a
@@ -182,6 +183,63 @@ module Linalg =
 
         unvector vector (Composite.LinearAlgebra.matmul (pinv a) bm)
 
+    /// NumPy's full lstsq: `(x, residuals, rank, s)` for `a` [..., m, n] and `b` a vector [m] or
+    /// a stack [..., m, k] (leading axes broadcast, as `solve`'s; NumPy's and JAX's lstsq take
+    /// one matrix). `x` is the least-squares solution (the minimum-norm one if `a` is rank
+    /// deficient), by SVD; singular values at most rcond · max(s) count as zero, rcond = ε ·
+    /// max(m, n) (NumPy's default; `lstsq` uses pinv's 1e-15 · max(m, n)). `residuals` is ‖b −
+    /// a x‖² per column ([..., k], or [..., 1] for a vector `b`) when m > n and every matrix has
+    /// rank n, else empty ([..., 0]), as NumPy's; where the rank is not known while tracing
+    /// (under jit, vmap, makeIR) and m > n the residuals are always computed (JAX's jit-able
+    /// choice). `rank` is int64, shape [...]; `s` the singular values, descending [..., min(m, n)].
+    /// Differentiable in x, residuals and s (rank has derivative zero).
+    [<CompiledName "LstsqFull">]
+    let lstsqFull (a: Tensor) (b: Tensor) =
+        notNull "lstsqFull" "a" a
+        notNull "lstsqFull" "b" b
+        let a', b', vector = rightHandSide "lstsqFull" a b
+        let m, n = a'.Aval.Shape.[a'.Rank - 2], a'.Aval.Shape.[a'.Rank - 1]
+
+        if b'.Aval.Shape.[b'.Rank - 2] <> m then
+            fail
+                "lstsqFull: the right-hand side of shape %s does not fit the matrix of shape %s (%d rows needed)."
+                (Shape.show b.Aval.Shape)
+                (Shape.show a.Aval.Shape)
+                m
+
+        let u, s, vt = svd a'
+        let last = s.Rank - 1
+        let rcond = System.Math.Pow(2.0, -52.0) * float (max m n)
+
+        let cutoff = Prim.stopGradient (Prim.reduce reduceMaxP [| last |] s * rcond)
+
+        let keep = Prim.compare gtP s (Prim.expandDims last cutoff)
+        let rank = Prim.sumAxes [| last |] (Prim.convert Int64 keep)
+        // the reciprocal of a kept value only: a zero singular value must not reach 1/s
+        let sInv =
+            Prim.where keep (1.0 / Prim.where keep s (Prim.scalar 1.0)) (Prim.scalar 0.0)
+
+        let uTb = Factorizations.mm (Factorizations.mT u) b'
+        let x = Factorizations.mm (Factorizations.mT vt) (Prim.expandDims s.Rank sInv * uTb)
+        let batch = batchOf a'
+
+        let empty () =
+            Prim.broadcastTo (Array.append batch [| 0 |]) (Prim.scalar 0.0)
+
+        let fullRank () =
+            match Prim.knownValues "lstsqFull" rank with
+            | ValueSome ranks -> Array.forall (fun r -> r = float n) ranks.Data
+            | ValueNone -> true
+
+        let residuals =
+            if m > n && fullRank () then
+                let e = b' - Factorizations.mm a' x
+                Prim.sumAxes [| e.Rank - 2 |] (e * e)
+            else
+                empty ()
+
+        unvector vector x, residuals, rank, s
+
     /// The lower triangle of each matrix: entries with j − i ≤ k kept, the others zero
     /// (k = 0: the diagonal and below; k = −1: strictly below).
     [<CompiledName "Tril">]
@@ -207,27 +265,53 @@ module Linalg =
 
         Prim.where (Prim.broadcastTo a.Aval.Shape mask) a (Prim.scalar 0.0)
 
-    /// The Kronecker product, as NumPy's kron: over every axis (the lower-rank operand gets
-    /// leading axes of size 1), so two matrices give the block matrix [aᵢⱼ · b].
+    /// The Kronecker product of matrices, batched: the last two axes of each operand are its
+    /// matrices and the leading axes broadcast as NumPy's do, so `a` [..., m, n] and `b`
+    /// [..., p, q] give [..., m·p, n·q], each matrix the block matrix [aᵢⱼ · b]. An operand of
+    /// rank 1 beside one of rank ≥ 2 is a row [1, n] (as np.kron takes it); two vectors (or a
+    /// scalar) give the product over their one axis, [aᵢ · b], as np.kron.
+    ///
+    /// This differs from np.kron on operands of rank 3 or more, which takes the product over
+    /// every axis (np.kron of [2, 3, 3] and [2, 3, 3] is [4, 9, 9]): here every Linalg function
+    /// treats leading axes as a batch (the issue's rule for the module), so the same operands
+    /// give [2, 9, 9], matrix i the kron of the matrices i. For NumPy's n-d product, reshape to
+    /// interleaved axes and multiply (Tensor.reshape and broadcasting).
     [<CompiledName "Kron">]
     let kron (a: Tensor) (b: Tensor) =
         notNull "kron" "a" a
         notNull "kron" "b" b
-        let r = max a.Rank b.Rank
 
-        let pad (x: Tensor) =
-            Array.append (Array.create (r - x.Rank) 1) x.Aval.Shape
+        if a.Rank <= 1 && b.Rank <= 1 then
+            // vectors (or scalars): the product over the one axis, [aᵢ · b]
+            let sa = if a.Rank = 0 then 1 else a.Size
+            let sb = if b.Rank = 0 then 1 else b.Size
+            let product = Prim.reshape [| sa; 1 |] a * Prim.reshape [| 1; sb |] b
+            let r = max a.Rank b.Rank
+            Prim.reshape (if r = 0 then [||] else [| sa * sb |]) product
+        else
+            // each operand a stack of matrices (a vector a row, a scalar 1×1)
+            let asMatrices (x: Tensor) =
+                match x.Rank with
+                | 0 -> Prim.reshape [| 1; 1 |] x
+                | 1 -> Prim.reshape [| 1; x.Size |] x
+                | _ -> x
 
-        let sa, sb = pad a, pad b
-        // a's axis i at 2i, b's at 2i + 1: the product's pair (2i, 2i + 1) flattens to one axis
-        let a' =
-            Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 0 then sa.[p / 2] else 1)) a
+            let a, b = asMatrices a, asMatrices b
 
-        let b' =
-            Prim.reshape (Array.init (2 * r) (fun p -> if p % 2 = 1 then sb.[p / 2] else 1)) b
+            if not (Shape.broadcasts (batchOf a) (batchOf b)) then
+                fail
+                    "kron: the leading (batch) axes of %s and %s cannot broadcast; the last two axes are the matrices, the leading ones must be equal or 1 (for NumPy's product over every axis, reshape to interleaved axes and multiply)."
+                    (Shape.show a.Aval.Shape)
+                    (Shape.show b.Aval.Shape)
 
-        let product = a' * b'
-        Prim.reshape (Array.init r (fun i -> sa.[i] * sb.[i])) product
+            let batch = Shape.broadcast "kron" (batchOf a) (batchOf b)
+            let m, n = a.Aval.Shape.[a.Rank - 2], a.Aval.Shape.[a.Rank - 1]
+            let p, q = b.Aval.Shape.[b.Rank - 2], b.Aval.Shape.[b.Rank - 1]
+            // a's entry (i, j) at axes (i, 1, j, 1), b's at (1, k, 1, l): the product's
+            // (i, k) and (j, l) flatten to the block matrix's row and column
+            let a' = Prim.reshape (Array.append (batchOf a) [| m; 1; n; 1 |]) a
+            let b' = Prim.reshape (Array.append (batchOf b) [| 1; p; 1; q |]) b
+            Prim.reshape (Array.append batch [| m * p; n * q |]) (a' * b')
 
     /// The integer power of each square matrix, by repeated squaring: n = 0 gives the identity,
     /// a negative n the power of the inverse.

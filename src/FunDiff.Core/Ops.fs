@@ -909,6 +909,17 @@ module Tensor =
         let flat = take (reshape [| -1 |] (it + offsets)) (reshape [| -1 |] xt)
         transposeAxes perm (reshape it.Shape flat)
 
+    /// NumPy's integer-array (advanced) indexing of the leading k axes, `x[i₀, ..., i_(k−1)]`:
+    /// `indexWith [i₀; ...; i_(k−1)] x` with k int64 index tensors that broadcast to one shape
+    /// B gives shape B ++ x.shape[k..], element b being x[i₀[b], ..., i_(k−1)[b], ...].
+    /// Negative indices count from the end; an index out of range raises ShapeException naming
+    /// the axis and its size. Differentiable in `x` (one gather over the leading axes
+    /// flattened), and under vmap and jit. (`index i x` takes one int; `takeAxis` one axis.)
+    let indexWith (indices: Tensor list) (x: Tensor) =
+        Guard.notNullElements "indexWith" "indices" indices
+        Guard.notNull "indexWith" "x" x
+        Composite.Shaping.indexArrays "indexWith" (Array.ofList indices) x
+
     /// The update indices and values of `atSet`/`atAdd` in one form: a vector of k int64
     /// indices into axis 0 and values of shape [k] ++ x.shape[1..] (a scalar index takes values
     /// of x.shape[1..]; values broadcast as NumPy's do).
@@ -1325,6 +1336,15 @@ module Tensor =
         Guard.notNull "repeat" "x" x
         Composite.Arrange.repeat "repeat" repeats axis x
 
+    /// `repeatEach counts axis x`: element i along `axis` `counts.[i]` times in a row (NumPy's
+    /// repeat with one count per element: repeatEach [1; 0; 3] 0 [a; b; c] = [a; c; c; c]).
+    /// One count (≥ 0) per element of the axis; differentiable (a gather: element i's gradient
+    /// is the sum of its copies' cotangents).
+    let repeatEach (counts: int list) (axis: int) (x: Tensor) =
+        Guard.notNull "repeatEach" "counts" counts
+        Guard.notNull "repeatEach" "x" x
+        Composite.Arrange.repeatEach "repeatEach" (Array.ofList counts) axis x
+
     /// NumPy's meshgrid with its default Cartesian ('xy') indexing: for inputs of sizes n₀, n₁,
     /// n₂, ... tensors of shape [n₁; n₀; n₂; ...], tensor i varying along its input's axis.
     let meshgrid (xs: Tensor list) =
@@ -1336,7 +1356,8 @@ module Tensor =
         Guard.notNullElements "meshgridIJ" "xs" xs
         Composite.Arrange.meshgrid false (Array.ofList xs)
 
-    /// `diff n axis x`: the n-th forward difference along `axis` (x[1:] − x[:-1], n times).
+    /// `diff n axis x`: the n-th forward difference along `axis` (x[1:] − x[:-1], n times); of
+    /// a bool tensor x[1:] ≠ x[:-1], bool (NumPy's).
     let diff (n: int) (axis: int) (x: Tensor) =
         Guard.notNull "diff" "x" x
         Composite.Arrange.diff "diff" n axis x

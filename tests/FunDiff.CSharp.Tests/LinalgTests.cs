@@ -39,6 +39,23 @@ public class LinalgTests
     }
 
     [Fact]
+    public void LstsqFull_deconstructs_into_x_residuals_rank_and_singular_values()
+    {
+        var tall = Tensor.FromArray(new double[,] { { 1, 0 }, { 0, 1 }, { 1, 1 } });
+        var b = Tensor.Of(1.0, 1.0, 0.0);
+        var (x, residuals, rank, s) = Linalg.LstsqFull(tall, b);
+        // the normal equations [[2, 1], [1, 2]] x = [1, 1]: x = [1/3, 1/3], b − a x = [2/3, 2/3, −2/3]
+        Close([1.0 / 3.0, 1.0 / 3.0], x);
+        Close([4.0 / 3.0], residuals);
+        Assert.Equal(DType.Int64, rank.DType);
+        Assert.Equal(2.0, (double)rank);
+        Close([Math.Sqrt(3.0), 1.0], s);
+        // the kron of a stack of matrices is the stack of krons
+        var stack = Tensor.Stack(A, Tensor.Eye(2));
+        Close(Linalg.Kron(Tensor.Eye(2), A), Linalg.Kron(stack, A)[1]);
+    }
+
+    [Fact]
     public void Newtons_method_with_Solve_and_Hessian_converges()
     {
         // f(x) = Σ exp(x) − ⟨c, x⟩ + ½‖x‖²: a strictly convex function with a unique minimum

@@ -53,9 +53,27 @@ public class NumpyOpsTests
         Assert.Equal([1.0, 2.0, 3.0, 1.0, 2.0, 3.0], x.Tile(2).ToArray());
         Assert.Equal([1.0, 1.0, 2.0, 2.0, 3.0, 3.0], x.Repeat(2, 0).ToArray());
         Assert.Equal([1.0, 1.0], x.Diff(1, 0).ToArray());
+        Assert.Equal([1.0, 3.0, 3.0, 3.0], x.RepeatEach([1, 0, 3], 0).ToArray());
+        Close([1.0, 0.0, 3.0], Grad(t => t.RepeatEach([1, 0, 3], 0).Sum())(x));
+        var flags = Tensor.Of(1.0, 0.0, 0.0, 1.0).Convert(DType.Bool);
+        Assert.Equal(DType.Bool, flags.Diff(1, 0).DType);
+        Assert.Equal([1.0, 0.0, 1.0], flags.Diff(1, 0).ToArray());
         var grid = TensorExtensions.Meshgrid(x, Tensor.Of(4.0, 5.0));
         Assert.Equal([2, 3], grid[0].Shape);
         Assert.Equal([3, 2], TensorExtensions.MeshgridIJ(x, Tensor.Of(4.0, 5.0))[0].Shape);
+    }
+
+    [Fact]
+    public void Integer_array_indexing_of_the_leading_axes()
+    {
+        var m = Tensor.FromArray(new[,] { { 1.0, 2.0, 3.0 }, { 4.0, 5.0, 6.0 } });
+        var rows = Tensor.Of(1.0, 0.0, -1.0).Convert(DType.Int64);
+        var cols = Tensor.Of(2.0, 0.0, 1.0).Convert(DType.Int64);
+        // NumPy: m[[1, 0, -1], [2, 0, 1]] = [6, 1, 5]
+        Assert.Equal([6.0, 1.0, 5.0], m.Index(rows, cols).ToArray());
+        Assert.Equal([3, 3], m.Index(rows).Shape);
+        Assert.Equal([1.0, 0.0, 0.0, 0.0, 1.0, 1.0], Grad(x => x.Index(rows, cols).Sum())(m).ToArray());
+        Assert.Throws<ShapeException>(() => m.Index(Tensor.Of(2.0).Convert(DType.Int64)));
     }
 
     [Fact]

@@ -531,10 +531,20 @@ let private symmetricDistinct =
         let d = spread r batch n false
         Rules.Factorizations.mm (q * Prim.expandDims (d.Rank - 1) d) (Rules.Factorizations.mT q))
 
-let private fullColumnRank =
+/// Tall (m ≥ n) or wide (m < n) matrices whose leading min(m, n) columns are far from
+/// dependent: qr is differentiable there.
+let private leadingColumnsFullRank =
     smooth (fun r ->
-        let batch, n = batchPrefix r, r.Next(1, 4)
-        let m = n + r.Next 2
+        let batch = batchPrefix r
+
+        let m, n =
+            if r.Next 2 = 0 then
+                let n = r.Next(1, 4)
+                n + r.Next 2, n
+            else
+                let m = r.Next(1, 4)
+                m, m + r.Next(1, 3)
+
         let a = uniform r -1.0 1.0 (Array.append batch [| m; n |])
         let lift = Rules.Factorizations.constant m n (fun i j -> if i = j then 2.0 else 0.0)
         [| a + lift |], Params.Empty)
@@ -561,7 +571,7 @@ let private linalgDomains =
         slogdetP, oneMatrix wellConditioned
         choleskyP, spd
         eighP, symmetricDistinct
-        qrP, fullColumnRank
+        qrP, leadingColumnsFullRank
         svdP, distinctSingularValues
     ]
 

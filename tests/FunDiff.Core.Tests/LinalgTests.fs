@@ -334,3 +334,230 @@ let ``vmap over a stack of matrices equals the batched call, also for per-matrix
     let spd = Tensor.matmul stack (mT stack)
 
     close "vmap (jit cholesky)" (Linalg.cholesky spd) (vmap (jit Linalg.cholesky) spd)
+
+// ---- issue 16 leftovers: batched kron, wide qr derivative, lstsqFull --------------------
+
+/// kron of two matrices by its definition: block (i, j) is a[i, j] · b.
+let private kronLoop (a: Tensor) (b: Tensor) =
+    let av, bv = Tensor.toArray2D a, Tensor.toArray2D b
+    let m, n = Array2D.length1 av, Array2D.length2 av
+    let p, q = Array2D.length1 bv, Array2D.length2 bv
+    Tensor.ofArray2D (Array2D.init (m * p) (n * q) (fun r c -> av.[r / p, c / q] * bv.[r % p, c % q]))
+
+[<Fact>]
+let ``kron batches over leading axes: each matrix of the result is the kron of the matrices`` () =
+    let a = random 30 [| 3; 2; 3 |]
+    let b = random 31 [| 3; 4; 2 |]
+    let k = Linalg.kron a b
+    Assert.Equal<int[]>([| 3; 8; 6 |], k.Shape)
+
+    for i in 0..2 do
+        close (sprintf "matrix %d" i) (kronLoop (at i a) (at i b)) (at i k)
+
+    // leading axes broadcast: one matrix against a stack, and [2, 1] against [3]
+    let one = random 32 [| 2; 2 |]
+    let kb = Linalg.kron one b
+    Assert.Equal<int[]>([| 3; 8; 4 |], kb.Shape)
+
+    for i in 0..2 do
+        close (sprintf "broadcast %d" i) (kronLoop one (at i b)) (at i kb)
+
+    let c = random 33 [| 2; 1; 2; 2 |]
+    Assert.Equal<int[]>([| 2; 3; 8; 4 |], (Linalg.kron c b).Shape)
+    close "[2, 1] with [3]: (1, 2)" (kronLoop (at 0 (at 1 c)) (at 2 b)) (at 2 (at 1 (Linalg.kron c b)))
+    // a vector beside a matrix is a row, as np.kron takes it
+    let v = Tensor.ofArray [| 1.0; -2.0 |]
+    close "vector with matrix" (kronLoop (Tensor.reshape [| 1; 2 |] v) one) (Linalg.kron v one)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Linalg.kron (random 34 [| 2; 2; 2 |]) (random 35 [| 3; 2; 2 |]) |> ignore)
+
+    Assert.Contains("kron", e.Message)
+    Assert.Contains("[2, 2, 2]", e.Message)
+    Assert.Contains("[3, 2, 2]", e.Message)
+
+/// The gradient in x of Σ w ∘ kron(x, b) for one matrix x [m, n]: g[j, l] = Σ_{k, c}
+/// w[j·p + k, l·q + c] · b[k, c].
+let private kronGradient (m: int) (n: int) (w: Tensor) (b: Tensor) =
+    let wv, bv = Tensor.toArray2D w, Tensor.toArray2D b
+    let p, q = Array2D.length1 bv, Array2D.length2 bv
+
+    Array2D.init m n (fun j l ->
+        let mutable s = 0.0
+
+        for k in 0 .. p - 1 do
+            for c in 0 .. q - 1 do
+                s <- s + wv.[j * p + k, l * q + c] * bv.[k, c]
+
+        s)
+    |> Tensor.ofArray2D
+
+[<Fact>]
+let ``batched kron under vmap and grad equals the loop over the batch`` () =
+    let a = random 36 [| 4; 2; 3 |]
+    let b = random 37 [| 3; 2 |]
+    close "vmap" (Linalg.kron a b) (vmap (fun x -> Linalg.kron x b) a)
+    let w = random 38 [| 4; 6; 6 |]
+    let g = grad (fun x -> Tensor.sum (w * Linalg.kron x b)) a
+
+    for i in 0..3 do
+        close (sprintf "grad %d" i) (kronGradient 2 3 (at i w) b) (at i g)
+
+    let w0 = at 0 w
+    let perExample = vmap (grad (fun x -> Tensor.sum (w0 * Linalg.kron x b))) a
+
+    for i in 0..3 do
+        close (sprintf "vmap (grad) %d" i) (kronGradient 2 3 w0 b) (at i perExample)
+
+    // and in b, against central differences
+    let fb (y: Tensor) =
+        Tensor.sum (Tensor.sin (Linalg.kron a y))
+
+    let v = random 39 [| 3; 2 |]
+    let _, t = jvp fb b v
+    assertClose "jvp in b" finiteDifference (centralDifference fb b v) t
+
+/// q and r of `qr`, flattened and concatenated: one output to check both derivatives at once.
+let private qrBoth (a: Tensor) =
+    let q, r = Linalg.qr a
+    Tensor.concat 0 [ Tensor.reshape [| -1 |] q; Tensor.reshape [| -1 |] r ]
+
+[<Fact>]
+let ``qr of wide matrices is differentiable: jvp against differences, vjp the transpose of jvp`` () =
+    for seed, shape in [ 50, [| 2; 4 |]; 51, [| 3; 5 |]; 52, [| 2; 3; 5 |]; 53, [| 1; 3 |] ] do
+        let m = shape.[shape.Length - 2]
+        // the leading m×m block well conditioned
+        let lift =
+            Tensor.ofArray2D (Array2D.init m shape.[shape.Length - 1] (fun i j -> if i = j then 2.0 else 0.0))
+
+        let a = random seed shape + lift
+        let v = random (seed + 100) shape
+        let y, t = jvp qrBoth a v
+        assertClose (sprintf "jvp vs differences %A" shape) finiteDifference (centralDifference qrBoth a v) t
+        let u = random (seed + 200) y.Shape
+        let _, pullback = vjp qrBoth a
+        let w = pullback u
+        // ⟨u, J v⟩ = ⟨Jᵀ u, v⟩
+        assertCloseFloat (sprintf "dot-product test %A" shape) tight (float (inner u t)) (float (inner w v))
+        // the wide rule's r keeps its structure: dR upper triangular in the leading block
+        let _, dr = jvp (Linalg.qr >> snd) a v
+        close "dR upper" (Linalg.triu 0 dr) dr
+
+    // the batched case against the loop over its matrices
+    let a =
+        random 54 [| 3; 2; 4 |]
+        + Tensor.ofArray2D (array2D [ [ 2.0; 0.0; 0.0; 0.0 ]; [ 0.0; 2.0; 0.0; 0.0 ] ])
+
+    let v = random 55 [| 3; 2; 4 |]
+    let _, t = jvp (Linalg.qr >> snd) a v
+
+    for b in 0..2 do
+        let _, tb = jvp (Linalg.qr >> snd) (at b a) (at b v)
+        close (sprintf "batched dR %d" b) tb (at b t)
+
+    close
+        "vmap (grad)"
+        (grad (fun x -> Tensor.sum (snd (Linalg.qr x))) a)
+        (vmap (grad (fun x -> Tensor.sum (snd (Linalg.qr x)))) a)
+
+[<Fact>]
+let ``lstsqFull returns NumPy's x, residuals, rank and singular values`` () =
+    let a = random 60 [| 6; 3 |]
+    let b = random 61 [| 6; 2 |]
+    let x, res, rank, s = Linalg.lstsqFull a b
+    // x: the normal equations; residuals: ‖b − a x‖² per column, by hand
+    close "x" (Linalg.solve (Tensor.matmul (mT a) a) (Tensor.matmul (mT a) b)) x
+    let av, bv, xv = Tensor.toArray2D a, Tensor.toArray2D b, Tensor.toArray2D x
+
+    let byHand =
+        Array.init 2 (fun c ->
+            Array.init 6 (fun i ->
+                let fit = Array.init 3 (fun j -> av.[i, j] * xv.[j, c]) |> Array.sum
+                (bv.[i, c] - fit) ** 2.0)
+            |> Array.sum)
+
+    close "residuals" (Tensor.ofArray byHand) res
+    Assert.Equal(Int64, rank.DType)
+    Assert.Equal<int[]>([||], rank.Shape)
+    Assert.Equal(3.0, Tensor.toScalar rank)
+    let _, sv, _ = Linalg.svd a
+    close "s" sv s
+    let sa = Tensor.toArray s
+    Assert.Equal<float[]>(Array.sortDescending sa, sa)
+    // a vector b: x a vector, residuals of shape [1] (NumPy's)
+    let xv1, res1, _, _ = Linalg.lstsqFull a (at 0 (mT b))
+    close "vector x" (Linalg.lstsq a (at 0 (mT b))) xv1
+    Assert.Equal<int[]>([| 1 |], res1.Shape)
+    close "vector residual" (Tensor.ofArray [| byHand.[0] |]) res1
+
+[<Fact>]
+let ``lstsqFull: rank deficient and wide matrices give empty residuals and the minimum-norm x`` () =
+    // rank 1: the columns are multiples of one column; rank counts singular values above
+    // eps · max(m, n) · max(s)
+    let c = random 62 [| 4; 1 |]
+    let deficient = Tensor.concat 1 [ c; 2.0 * c; -1.0 * c ]
+    let b = random 63 [| 4 |]
+    let x, res, rank, s = Linalg.lstsqFull deficient b
+    Assert.Equal(1.0, Tensor.toScalar rank)
+    Assert.Equal<int[]>([| 0 |], res.Shape)
+    Assert.Equal<int[]>([| 3 |], s.Shape)
+    close "minimum-norm x = pinv b" (Tensor.matmul (Linalg.pinv deficient) b) x
+    // wide: x solves a x = b exactly with the least norm, residuals empty
+    let wide = random 64 [| 2; 4 |]
+    let bw = random 65 [| 2; 3 |]
+    let xw, resw, rankw, sw = Linalg.lstsqFull wide bw
+    close "a x = b" bw (Tensor.matmul wide xw)
+    close "least norm: x in the row space" (Tensor.matmul (Linalg.pinv wide) bw) xw
+    Assert.Equal<int[]>([| 0 |], resw.Shape)
+    Assert.Equal(2.0, Tensor.toScalar rankw)
+    Assert.Equal<int[]>([| 2 |], sw.Shape)
+    // square: m = n gives empty residuals too, as NumPy's
+    let _, ress, _, _ =
+        Linalg.lstsqFull (wellConditioned 66 [| 3; 3 |]) (random 67 [| 3 |])
+
+    Assert.Equal<int[]>([| 0 |], ress.Shape)
+
+[<Fact>]
+let ``lstsqFull batches over leading axes and is differentiable in x, residuals and s`` () =
+    let a = random 68 [| 2; 5; 3 |]
+    let b = random 69 [| 2; 5; 2 |]
+    let x, res, rank, s = Linalg.lstsqFull a b
+    Assert.Equal<int[]>([| 2; 3; 2 |], x.Shape)
+    Assert.Equal<int[]>([| 2; 2 |], res.Shape)
+    Assert.Equal<int[]>([| 2 |], rank.Shape)
+    Assert.Equal<float[]>([| 3.0; 3.0 |], Tensor.toArray rank)
+    Assert.Equal<int[]>([| 2; 3 |], s.Shape)
+
+    for i in 0..1 do
+        let xi, resi, ranki, si = Linalg.lstsqFull (at i a) (at i b)
+        close (sprintf "x %d" i) xi (at i x)
+        close (sprintf "residuals %d" i) resi (at i res)
+        Assert.Equal(Tensor.toScalar ranki, (Tensor.toArray rank).[i])
+        close (sprintf "s %d" i) si (at i s)
+
+    // derivatives against central differences, in a (all three) and in b (x, residuals)
+    let a0, b0 = at 0 a, at 0 b
+    let va, vb = random 70 a0.Shape, random 71 b0.Shape
+
+    let inA (f: Tensor * Tensor * Tensor * Tensor -> Tensor) (y: Tensor) = f (Linalg.lstsqFull y b0)
+    let inB (f: Tensor * Tensor * Tensor * Tensor -> Tensor) (y: Tensor) = f (Linalg.lstsqFull a0 y)
+    let xOf (x, _, _, _) = x
+    let resOf (_, r, _, _) = r
+    let sOf (_, _, _, s) = s
+
+    for name, f in [ "x", xOf; "residuals", resOf; "s", sOf ] do
+        let _, t = jvp (inA f) a0 va
+        assertClose (sprintf "d%s/da" name) finiteDifference (centralDifference (inA f) a0 va) t
+
+    for name, f in [ "x", xOf; "residuals", resOf ] do
+        let _, t = jvp (inB f) b0 vb
+        assertClose (sprintf "d%s/db" name) finiteDifference (centralDifference (inB f) b0 vb) t
+
+    // grad of the residuals in b is 2 (b − a x) (the residual is orthogonal to a's range)
+    let g = grad (fun y -> Tensor.sum (resOf (Linalg.lstsqFull a0 y))) b0
+    close "grad residuals" (2.0 * (b0 - Tensor.matmul a0 (at 0 x))) g
+    // under vmap (rank unknown while tracing: residuals computed) and jit
+    let vres = vmap (fun y -> resOf (Linalg.lstsqFull y b0)) a
+    close "vmap residuals" (resOf (Linalg.lstsqFull a (Tensor.broadcastTo [| 2; 5; 2 |] b0))) vres
+    close "jit x" (xOf (Linalg.lstsqFull a0 b0)) (jit (fun y -> xOf (Linalg.lstsqFull y b0)) a0)

@@ -62,6 +62,9 @@ let private exceptions: Map<string * int, Expected> =
             // a mask is bool: the float samples raise, whichever operand is NaN
             ("extract", 0), Raises
             ("extract", 1), Raises
+            // the index tensors of indexWith must hold whole numbers: NaN and the samples raise
+            ("indexWith", 0), Raises
+            ("indexWith", 1), Raises
             // NumPy sorts NaN last: its positions are still positions (int64)
             ("argsort", 0), Values [| 0.0; 1.0; 2.0 |]
             ("argsortAxis", 1), Values [| 0.0; 1.0; 2.0 |]
@@ -125,6 +128,7 @@ let private argumentFor (op: string) (p: ParameterInfo) : obj =
     | "reps", _ -> box [| 2 |]
     | "shift", _ -> box 1
     | "repeats", _ -> box 2
+    | "counts", _ -> box [ 1; 0; 2 ]
     | "posinf", _ -> box 9.0
     | "neginf", _ -> box -9.0
     | "window", _ -> box [ 3 ]

@@ -508,3 +508,226 @@ let ``structural ops and scans run under vmap and jit`` () =
     assertClose "jit" rounding (f m.[0]) (jit f m.[0])
     assertClose "vmap (grad f)" rounding (Tensor.stack [ grad f m.[0]; grad f m.[1] ]) (vmap (grad f) m)
     assertClose "jit (grad f)" rounding (grad f m.[0]) (jit (grad f) m.[0])
+
+// ---- issue 16 leftovers: repeat with one count per element, diff of bools -----------------
+
+/// np.repeat(x, counts, axis) by a loop over the positions of the result.
+let private repeatLoop (counts: int list) (axis: int) (x: Tensor) =
+    let source = List.concat (List.mapi (fun i c -> List.replicate c i) counts)
+    let shape = Array.updateAt axis source.Length x.Shape
+    let xs = values x
+    let strides = Array.init x.Rank (fun k -> Array.fold (*) 1 x.Shape.[k + 1 ..])
+
+    Array.init (Array.fold (*) 1 shape) (fun p ->
+        let idx = multiIndex shape p
+        idx.[axis] <- source.[idx.[axis]]
+        xs.[Array.fold2 (fun acc i s -> acc + i * s) 0 idx strides])
+    |> tensorOf shape
+
+[<Fact>]
+let ``repeatEach repeats each element its own count, as np.repeat with a list of counts`` () =
+    // np.repeat([1, 2, 3], [1, 0, 3]) = [1, 3, 3, 3]
+    assertExact [| 1.0; 3.0; 3.0; 3.0 |] (Tensor.repeatEach [ 1; 0; 3 ] 0 (v [ 1.0; 2.0; 3.0 ]))
+    let x = randomTensor (Random 40) -1.0 1.0 [| 2; 3; 4 |]
+
+    for axis, counts in
+        [
+            0, [ 2; 1 ]
+            1, [ 1; 0; 3 ]
+            2, [ 0; 2; 1; 1 ]
+            -1, [ 3; 0; 0; 1 ]
+            1, [ 0; 0; 0 ]
+        ] do
+        let expected = repeatLoop counts ((axis + 3) % 3) x
+        let actual = Tensor.repeatEach counts axis x
+        assertShape expected.Shape actual
+        assertExact (values expected) actual
+
+    // equal counts are repeat
+    assertExact (values (Tensor.repeat 2 1 x)) (Tensor.repeatEach [ 2; 2; 2 ] 1 x)
+
+[<Fact>]
+let ``repeatEach is differentiable: each element's gradient is its count times the cotangent's sum`` () =
+    let x = randomTensor (Random 41) -1.0 1.0 [| 3; 2 |]
+    let counts = [ 2; 0; 3 ]
+    // sum: the gradient of element (i, j) is counts[i]
+    let g = grad (fun x -> Tensor.sum (Tensor.repeatEach counts 0 x)) x
+    assertExact [| 2.0; 2.0; 0.0; 0.0; 3.0; 3.0 |] g
+    // a weighted sum: element i's gradient is the sum of the weights of its copies
+    let w = randomTensor (Random 42) -1.0 1.0 [| 5; 2 |]
+    let gw = grad (fun x -> Tensor.sum (w * Tensor.repeatEach counts 0 x)) x
+    let wv = values w
+
+    let expected =
+        [|
+            wv.[0] + wv.[2]
+            wv.[1] + wv.[3]
+            0.0
+            0.0
+            wv.[4] + wv.[6] + wv.[8]
+            wv.[5] + wv.[7] + wv.[9]
+        |]
+
+    assertClose "weighted" rounding (tensorOf [| 3; 2 |] expected) gw
+    assertGradient "sin of repeatEach" (fun x -> Tensor.sum (Tensor.sin (Tensor.repeatEach [ 1; 3 ] 1 x))) x
+    // under vmap and jit
+    let f (x: Tensor) =
+        Tensor.sum (Tensor.square (Tensor.repeatEach [ 3; 1 ] 0 x))
+
+    assertClose "vmap (grad)" rounding (Tensor.stack [ grad f x.[0]; grad f x.[1]; grad f x.[2] ]) (vmap (grad f) x)
+    assertClose "jit (grad)" rounding (grad f x.[0]) (jit (grad f) x.[0])
+
+[<Fact>]
+let ``repeatEach rejects a wrong number of counts and negative counts`` () =
+    let x = Tensor.zeros [| 2; 3 |]
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.repeatEach [ 1; 2 ] 1 x |> ignore)
+
+    Assert.Contains("repeatEach", e.Message)
+    Assert.Contains("2 counts", e.Message)
+    Assert.Contains("size 3", e.Message)
+    Assert.Contains("[2, 3]", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.repeatEach [ 1; -1 ] 0 x |> ignore)
+
+    Assert.Contains("negative", e.Message)
+    Assert.Contains("[1, -1]", e.Message)
+
+    Assert.Throws<ShapeException>(fun () -> Tensor.repeatEach [ 1 ] 2 x |> ignore)
+    |> ignore
+
+[<Fact>]
+let ``diff of a bool tensor is not-equal and bool, as NumPy's`` () =
+    // np.diff([True, False, False, True]) = [True, False, True]
+    let b = Tensor.convert Bool (v [ 1.0; 0.0; 0.0; 1.0 ])
+    let d = Tensor.diff 1 0 b
+    Assert.Equal(Bool, d.DType)
+    assertExact [| 1.0; 0.0; 1.0 |] d
+    // n = 2: [True, True]
+    let d2 = Tensor.diff 2 0 b
+    Assert.Equal(Bool, d2.DType)
+    assertExact [| 1.0; 1.0 |] d2
+    // along an axis of a matrix
+    let m = Tensor.convert Bool (tensorOf [| 2; 3 |] [| 1.0; 1.0; 0.0; 0.0; 1.0; 1.0 |])
+    assertExact [| 0.0; 1.0; 1.0; 0.0 |] (Tensor.diff 1 1 m)
+    assertExact [| 1.0; 0.0; 1.0 |] (Tensor.diff 1 0 m)
+    Assert.Equal(Bool, (Tensor.diff 0 0 b).DType)
+    // under jit and vmap too
+    assertExact [| 1.0; 0.0; 1.0 |] (jit (Tensor.diff 1 0) b)
+    assertExact [| 0.0; 1.0; 1.0; 0.0 |] (vmap (Tensor.diff 1 0) m)
+
+// ---- issue 16 leftovers: integer-array indexing of the leading axes ----------------------
+
+let private longs (shape: int[]) (xs: float list) =
+    Tensor.convert Int64 (tensorOf shape (Array.ofList xs))
+
+[<Fact>]
+let ``indexWith is NumPy's integer-array indexing of the leading axes`` () =
+    let x = randomTensor (Random 80) -1.0 1.0 [| 3; 4; 2 |]
+    let xs = values x
+    let at (i: int) (j: int) (c: int) = xs.[(i * 4 + j) * 2 + c]
+    // x[[0, 2, -1], [1, -4, 3]]: shape [3, 2]
+    let i0 = longs [| 3 |] [ 0.0; 2.0; -1.0 ]
+    let i1 = longs [| 3 |] [ 1.0; -4.0; 3.0 ]
+    let y = Tensor.indexWith [ i0; i1 ] x
+    assertShape [| 3; 2 |] y
+
+    assertExact
+        [|
+            for i, j in [ 0, 1; 2, 0; 2, 3 ] do
+                for c in 0..1 do
+                    at i j c
+        |]
+        y
+    // broadcasting: rows [[0], [2]] against columns [1, 3]: shape [2, 2, 2]
+    let rows = longs [| 2; 1 |] [ 0.0; 2.0 ]
+    let cols = longs [| 2 |] [ 1.0; 3.0 ]
+    let z = Tensor.indexWith [ rows; cols ] x
+    assertShape [| 2; 2; 2 |] z
+
+    assertExact
+        [|
+            for i in [ 0; 2 ] do
+                for j in [ 1; 3 ] do
+                    for c in 0..1 do
+                        at i j c
+        |]
+        z
+    // all three axes, a scalar index among them: shape [3]
+    let w = Tensor.indexWith [ i0; i1; Tensor.convert Int64 (scalar 1.0) ] x
+    assertExact [| at 0 1 1; at 2 0 1; at 2 3 1 |] w
+    // one axis is takeAxis 0
+    assertExact (values (Tensor.takeAxis 0 i0 x)) (Tensor.indexWith [ i0 ] x)
+
+[<Fact>]
+let ``indexWith is differentiable and runs under vmap and jit`` () =
+    let x = randomTensor (Random 81) -1.0 1.0 [| 3; 4 |]
+    // duplicates add up in the gradient: x[[0, 0, 2], [1, 1, 3]]
+    let i0 = longs [| 3 |] [ 0.0; 0.0; 2.0 ]
+    let i1 = longs [| 3 |] [ 1.0; 1.0; -1.0 ]
+    let g = grad (fun x -> Tensor.sum (Tensor.indexWith [ i0; i1 ] x)) x
+    let expected = Array.zeroCreate 12
+    expected.[1] <- 2.0
+    expected.[11] <- 1.0
+    assertExact expected g
+    assertGradient "sin" (fun x -> Tensor.sum (Tensor.sin (Tensor.indexWith [ i0; i1 ] x) * scalar 3.0)) x
+    let f (x: Tensor) = Tensor.indexWith [ i0; i1 ] x
+    assertClose "jit" rounding (f x) (jit f x)
+    let stack = randomTensor (Random 82) -1.0 1.0 [| 2; 3; 4 |]
+    assertClose "vmap" rounding (Tensor.stack [ f stack.[0]; f stack.[1] ]) (vmap f stack)
+    // batched indices: each example its own index vector
+    let batchedRows = longs [| 2; 3 |] [ 0.0; 1.0; 2.0; 2.0; 1.0; 0.0 ]
+
+    let byRow = vmap (fun r -> Tensor.indexWith [ r; i1 ] x) batchedRows
+
+    assertClose
+        "vmap over the indices"
+        rounding
+        (Tensor.stack
+            [
+                Tensor.indexWith [ batchedRows.[0]; i1 ] x
+                Tensor.indexWith [ batchedRows.[1]; i1 ] x
+            ])
+        byRow
+
+[<Fact>]
+let ``indexWith rejects out-of-range indices, too many index tensors and shapes that do not broadcast`` () =
+    let x = Tensor.zeros [| 3; 4 |]
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Tensor.indexWith [ longs [| 1 |] [ 0.0 ]; longs [| 1 |] [ 4.0 ] ] x |> ignore)
+
+    Assert.Contains("indexWith", e.Message)
+    Assert.Contains("4", e.Message)
+    Assert.Contains("axis 1 of size 4", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> Tensor.indexWith [ longs [| 1 |] [ -4.0 ] ] x |> ignore)
+
+    Assert.Contains("axis 0 of size 3", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Tensor.indexWith [ longs [| 1 |] [ 0.0 ]; longs [| 1 |] [ 0.0 ]; longs [| 1 |] [ 0.0 ] ] x
+            |> ignore)
+
+    Assert.Contains("3 index tensors", e.Message)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () ->
+            Tensor.indexWith [ longs [| 2 |] [ 0.0; 1.0 ]; longs [| 3 |] [ 0.0; 1.0; 2.0 ] ] x
+            |> ignore)
+
+    Assert.Contains("indexWith", e.Message)
+    // unknown until the program runs (jit): an index out of range still raises
+    let f (i: Tensor) = Tensor.indexWith [ i; -i ] x
+    let i = longs [| 2 |] [ 2.0; 1.0 ]
+    assertExact (values (f i)) (jit f i)
+
+    let e =
+        Assert.Throws<ShapeException>(fun () -> jit f (longs [| 1 |] [ 3.0 ]) |> ignore)
+
+    Assert.Contains("out of range", e.Message)

@@ -80,6 +80,47 @@ let repeat (op: string) (repeats: int) (axis: int) (x: Tensor) =
     let dims = Array.init x.Rank (fun k -> if k <= axis then k else k + 1)
     Prim.reshape result (Prim.broadcastInDim expanded dims x)
 
+/// NumPy's repeat with one count per element: element i along `axis` `counts.[i]` times in a
+/// row (np.repeat(x, [1, 0, 3], axis)). One gather of the index vector [0 ×c₀, 1 ×c₁, ...], so
+/// linear: the gradient of element i is the sum of the cotangents of its cᵢ copies.
+let repeatEach (op: string) (counts: int[]) (axis: int) (x: Tensor) =
+    let axis = Shape.normalizeAxis op x.Rank axis
+    let shape = x.Aval.Shape
+    let n = shape.[axis]
+
+    if counts.Length <> n then
+        fail
+            "%s: %d counts for axis %d of size %d (x of shape %s); give one count per element along the axis, or one count for every element with Tensor.repeat."
+            op
+            counts.Length
+            axis
+            n
+            (Shape.show shape)
+
+    for i in 0 .. counts.Length - 1 do
+        if counts.[i] < 0 then
+            fail
+                "%s: counts %s has a negative count (%d at position %d); each element is repeated 0 or more times."
+                op
+                (Shape.show counts)
+                counts.[i]
+                i
+
+    let total = Array.fold (fun acc c -> acc + int64 c) 0L counts
+
+    if total > int64 System.Int32.MaxValue then
+        fail "%s: the counts %s add up to %d, more elements than an axis can hold." op (Shape.show counts) total
+
+    let index =
+        [|
+            for i in 0 .. n - 1 do
+                for _ in 1 .. counts.[i] do
+                    float i
+        |]
+
+    Shape.checkDimensions op (Array.updateAt axis index.Length shape)
+    Prim.gather axis x (Prim.ofArray (NDArray.ofData [| index.Length |] Int64 index))
+
 /// NumPy's meshgrid: tensor i holds input i (flattened) along its own axis of the grid. With
 /// `xy` (Cartesian, NumPy's default) the first two inputs take axes 1 and 0; with `ij`
 /// (matrix) input i takes axis i.
@@ -102,7 +143,8 @@ let meshgrid (xy: bool) (xs: Tensor[]) =
     |> List.ofArray
 
 /// NumPy's diff: the n-th forward difference along `axis` (x[1:] − x[:-1], n times); the axis
-/// shrinks by n (to 0 if n is at least its size).
+/// shrinks by n (to 0 if n is at least its size). Of a bool tensor, as NumPy's, the
+/// difference is x[1:] ≠ x[:-1] (exclusive or), and the result is bool.
 let diff (op: string) (n: int) (axis: int) (x: Tensor) =
     if n < 0 then
         fail "%s: the order n = %d must be 0 or more (n = 0 returns the input)." op n
@@ -114,6 +156,12 @@ let diff (op: string) (n: int) (axis: int) (x: Tensor) =
         let m = y.Aval.Shape.[axis]
 
         if m > 0 then
-            y <- Prim.sliceAxis axis 1 m y - Prim.sliceAxis axis 0 (m - 1) y
+            let later, earlier = Prim.sliceAxis axis 1 m y, Prim.sliceAxis axis 0 (m - 1) y
+
+            y <-
+                if y.DType = Bool then
+                    Prim.compare Primitives.Logical.neP later earlier
+                else
+                    later - earlier
 
     y

@@ -1,4 +1,4 @@
-/// squeeze, split, take (its index checks are Prim.checkIndices, shared with C#'s x.Take) and the check of oneHot's labels.
+/// squeeze, split, take (its index checks are Prim.checkIndices, shared with C#'s x.Take), integer-array indexing of the leading axes (indexArrays) and the check of oneHot's labels.
 module internal FunDiff.Composite.Shaping
 
 open System
@@ -76,6 +76,81 @@ let take (op: string) (indices: Tensor) (x: Tensor) =
 let takeAxis (op: string) (axis: int) (indices: Tensor) (x: Tensor) =
     Guard.notNull op "indices" indices
     Prim.take op axis x indices
+
+/// NumPy's integer-array indexing of the leading k axes, `x[i₀, i₁, ..., i_(k−1)]`: the k
+/// index tensors broadcast to one shape B and the result, of shape B ++ x.shape[k..], holds
+/// x[i₀[b], ..., i_(k−1)[b], ...] at b. Lowered to one take: the leading k axes flattened,
+/// the flat index Σ iⱼ · strideⱼ gathered along axis 0 (so differentiable in x, batched and
+/// jitted as the gather is). Negative indices count from the end. Known indices are checked
+/// here, axis by axis; unknown ones (under makeIR, jit, vmap) out of range make the flat index
+/// out of range, so the gather kernel raises when the program runs.
+let indexArrays (op: string) (indices: Tensor[]) (x: Tensor) =
+    let k = indices.Length
+
+    if k = 0 || k > x.Rank then
+        raise (
+            ShapeException(
+                sprintf
+                    "%s: %d index tensors for x of shape %s; give one index tensor for each of the leading 1..%d axes (for one axis, Tensor.takeAxis)."
+                    op
+                    k
+                    (Shape.show x.Aval.Shape)
+                    x.Rank
+            )
+        )
+
+    let shape = x.Aval.Shape
+
+    let known =
+        Array.init k (fun j ->
+            let where =
+                sprintf "axis %d of size %d (x of shape %s)" j shape.[j] (Shape.show shape)
+
+            Prim.checkIndices op where shape.[j] indices.[j])
+        |> Array.forall id
+
+    let b =
+        indices
+        |> Array.fold (fun acc (i: Tensor) -> Shape.broadcast op acc i.Aval.Shape) [||]
+
+    let int64Scalar (v: int) =
+        Prim.convert Int64 (Prim.scalar (float v))
+
+    let lt (p: Tensor) (q: Tensor) = Prim.compare Primitives.Logical.ltP p q
+    // p and q, for bool p and q
+    let both (p: Tensor) (q: Tensor) = Prim.where p q p
+    let lead = Shape.size shape.[.. k - 1]
+    let mutable flat = Prim.broadcastTo b (int64Scalar 0)
+    let mutable valid: Tensor voption = ValueNone
+    let mutable stride = lead
+
+    for j in 0 .. k - 1 do
+        let n = shape.[j]
+        stride <- if n = 0 then 0 else stride / n
+        let i = Prim.convert Int64 indices.[j]
+        let wrapped = Prim.where (lt i (int64Scalar 0)) (i + int64Scalar n) i
+
+        if not known then
+            let inRange =
+                both (Prim.compare Primitives.Logical.geP wrapped (int64Scalar 0)) (lt wrapped (int64Scalar n))
+
+            valid <-
+                ValueSome(
+                    match valid with
+                    | ValueSome v -> both v inRange
+                    | ValueNone -> inRange
+                )
+
+        flat <- flat + wrapped * int64Scalar stride
+
+    // unknown indices out of range point past the end, so the gather kernel raises
+    let flat =
+        match valid with
+        | ValueSome v -> Prim.where v flat (int64Scalar lead)
+        | ValueNone -> flat
+
+    let rows = Prim.reshape (Array.append [| lead |] shape.[k..]) x
+    Prim.gather 0 rows flat
 
 /// Checks oneHot's labels when their values are known: whole numbers in 0..n-1 (a label out of
 /// range would give a row of zeros, silently).

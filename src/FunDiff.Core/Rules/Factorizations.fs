@@ -188,29 +188,33 @@ let private eighRules =
 
 // reduced QR with m ≥ n (JAX's qr_jvp_rule): with X = Qᵀ dA R⁻¹ and Ω = tril(X, −1) −
 // tril(X, −1)ᵀ, dQ = Q (Ω − X) + dA R⁻¹ and dR = (X − Ω) R
+let private qrTall (q: Tensor) (r: Tensor) (da: Tensor) =
+    let daRinv = mT (triangularSolve false true r (mT da)) // dA R⁻¹
+    let x = mm (mT q) daRinv
+    let low = lowerMask -1 x
+    let omega = low - mT low
+    mm q (omega - x) + daRinv, mm (x - omega) r
+
+// m < n: A = [X | Y] with X its leading m×m block, so Q, R_X = qr(X) and R = [R_X | Qᵀ Y]:
+// dQ and dR_X are the square rule's for dX, and dR_Y = dQᵀ Y + Qᵀ dY
+let private qrWide (q: Tensor) (r: Tensor) (a: Tensor) (da: Tensor) =
+    let m, n = lastTwo da
+    let last = da.Rank - 1
+    let dq, drx = qrTall q (Prim.sliceAxis last 0 m r) (Prim.sliceAxis last 0 m da)
+    let y, dy = Prim.sliceAxis last m n a, Prim.sliceAxis last m n da
+    dq, Prim.concatenate last [| drx; mm (mT dq) y + mm (mT q) dy |]
+
 let private qrRules =
-    jvpOnly (fun _ ts _ ys ->
+    jvpOnly (fun xs ts _ ys ->
         only
             ts
             (fun da ->
                 let q, r = ys.[0], ys.[1]
                 let m, n = lastTwo da
 
-                if m < n then
-                    raise (
-                        TransformException(
-                            sprintf
-                                "qr: the derivative is implemented for matrices with at least as many rows as columns; got %d×%d. Differentiate the QR of the transpose instead."
-                                m
-                                n
-                        )
-                    )
+                let dq, dr = if m < n then qrWide q r xs.[0] da else qrTall q r da
 
-                let daRinv = mT (triangularSolve false true r (mT da)) // dA R⁻¹
-                let x = mm (mT q) daRinv
-                let low = lowerMask -1 x
-                let omega = low - mT low
-                [| ValueSome(mm q (omega - x) + daRinv); ValueSome(mm (x - omega) r) |])
+                [| ValueSome dq; ValueSome dr |])
             2)
 
 // reduced SVD (JAX's svd_jvp_rule, real case): dS = Uᵀ dA V, ds = diag dS, F_ij =
