@@ -1057,6 +1057,9 @@ let tables (ms: Measurement list) (sizes: (string * int) list) (extras: Extras) 
     if (tryMeasurement ms "linalg.lu.fundiff.512").IsSome then
         add (linalgTables ms)
 
+    if ConvWorkloads.measured ms then
+        add (ConvWorkloads.table ms)
+
     // ---- targets ----
     add "### Targets of the performance issue\n"
     let under limit (v: float) = v <= limit

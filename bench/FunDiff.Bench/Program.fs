@@ -2,7 +2,8 @@
 /// docs/BENCHMARKS.md. `quick families`: only the primitive-family rows, printed, nothing
 /// written. `quick vmap`: only the vmap rows (tables 10–12 and their targets), printed,
 /// nothing written. `quick jit`: only the jit rows (tables 13–18 and their targets), printed,
-/// nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed). `profile jit`:
+/// nothing written. `quick conv`: only the convolution and pooling rows against ONNX Runtime
+/// (table 20), printed, nothing written. `profile vmap`: where the vmap workloads' time goes, by primitive (printed). `profile jit`:
 /// the same for the jitted array workloads' bodies.
 /// `peak-memory n calls`: the child process of the peak-memory measurement.
 /// Anything else: BenchmarkDotNet over the benchmark classes (no arguments runs them all;
@@ -94,6 +95,13 @@ let private measureLinalg () =
     printfn "measuring the linear-algebra rows (%d rounds)..." settings.Rounds
     QuickRunner.measure settings (printfn "%s") (QuickRunner.linalgCases ())
 
+/// The convolution and pooling rows (table 20) against ONNX Runtime, in their own rounds.
+let private measureConv () =
+    printfn "self-check of the convolution rows (FunDiff against ONNX Runtime)..."
+    let cases = ConvWorkloads.cases (printfn "%s")
+    printfn "measuring the convolution rows (%d rounds)..." ConvWorkloads.settings.Rounds
+    QuickRunner.measure ConvWorkloads.settings (printfn "%s") cases
+
 /// A quick run of one group of rows: `measure` (checks included) gives the measurements and
 /// what the tables need; printed are the group's tables, its target rows and the raw figures,
 /// without rewriting docs/BENCHMARKS.md.
@@ -115,6 +123,10 @@ let private quickGroup
 /// `quick linalg`: measures only the linear-algebra rows and prints their table.
 let private quickLinalg () =
     quickGroup (fun () -> measureLinalg (), ()) (fun ms () -> Markdown.linalgTables ms) Markdown.linalgTargetRows
+
+/// `quick conv`: checks and measures only the convolution rows and prints their table.
+let private quickConv () =
+    quickGroup (fun () -> measureConv (), ()) (fun ms () -> ConvWorkloads.table ms) (fun _ -> [])
 
 /// `quick jit`: checks and measures only the jit rows and prints their tables.
 let private quickJit () =
@@ -161,9 +173,10 @@ let private quick () =
     let vmaps = measureVmap ()
     let jits, compiles = measureJit ()
     let linalgs = measureLinalg ()
+    let convs = measureConv ()
 
     let body =
-        Markdown.tables (main @ families @ vmaps @ jits @ linalgs) sizes { extras with JitCompile = compiles }
+        Markdown.tables (main @ families @ vmaps @ jits @ linalgs @ convs) sizes { extras with JitCompile = compiles }
 
     let machine = MachineInfo.describe root
 
@@ -183,6 +196,7 @@ let main argv =
     | [ "quick"; "vmap" ] -> quickVmap ()
     | [ "quick"; "jit" ] -> quickJit ()
     | [ "quick"; "linalg" ] -> quickLinalg ()
+    | [ "quick"; "conv" ] -> quickConv ()
     | [ "profile"; "jit" ] ->
         warnIfUnoptimized ()
         Profile.runJit ()
