@@ -42,18 +42,17 @@ let roll (op: string) (shift: int) (axis: int) (x: Tensor) =
         else
             Prim.concatenate axis [| Prim.sliceAxis axis (n - s) n x; Prim.sliceAxis axis 0 (n - s) x |]
 
+/// Raises, naming `op`, when one of the counts `name` is negative.
+let private checkCounts (op: string) (name: string) (rule: string) (counts: int[]) =
+    for k in 0 .. counts.Length - 1 do
+        if counts.[k] < 0 then
+            fail "%s: %s %s has a negative count (%d at position %d); %s." op name (Shape.show counts) counts.[k] k rule
+
 /// NumPy's tile: `reps.[k]` copies along each axis; the shorter of the shape and `reps` is
 /// padded with leading 1s. One broadcast to the interleaved shape (r0, s0, r1, s1, ...) and a
 /// reshape.
 let tile (op: string) (reps: int[]) (x: Tensor) =
-    for k in 0 .. reps.Length - 1 do
-        if reps.[k] < 0 then
-            fail
-                "%s: reps %s has a negative count (%d at position %d); each count must be 0 or more."
-                op
-                (Shape.show reps)
-                reps.[k]
-                k
+    checkCounts op "reps" "each count must be 0 or more" reps
 
     let d = max reps.Length x.Rank
     let shape = Array.append (Array.create (d - x.Rank) 1) x.Aval.Shape
@@ -97,14 +96,7 @@ let repeatEach (op: string) (counts: int[]) (axis: int) (x: Tensor) =
             n
             (Shape.show shape)
 
-    for i in 0 .. counts.Length - 1 do
-        if counts.[i] < 0 then
-            fail
-                "%s: counts %s has a negative count (%d at position %d); each element is repeated 0 or more times."
-                op
-                (Shape.show counts)
-                counts.[i]
-                i
+    checkCounts op "counts" "each element is repeated 0 or more times" counts
 
     let total = Array.fold (fun acc c -> acc + int64 c) 0L counts
 
