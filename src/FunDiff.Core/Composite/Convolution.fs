@@ -155,6 +155,11 @@ module internal Convolution =
 
         xs
 
+    /// Strides (1 by default) and dilations (1 by default), one per spatial axis, checked ≥ 1.
+    let private stepsAndDilation (op: string) (r: int) (defaultStrides: int[]) (strides: int[]) (dilation: int[]) =
+        perAxis op "strides" r defaultStrides strides |> positive op "strides",
+        perAxis op "dilations" r (Array.create r 1) dilation |> positive op "dilation"
+
     /// The (low, high) padding of each spatial axis for windows `window` (dilated) at
     /// `strides` over `spatial`.
     let private paddingFor
@@ -278,11 +283,8 @@ module internal Convolution =
                 g
                 (g * cg)
 
-        let strides =
-            perAxis op "strides" r (Array.create r 1) o.Strides |> positive op "strides"
-
-        let dilation =
-            perAxis op "dilations" r (Array.create r 1) o.Dilation |> positive op "dilation"
+        let strides, dilation =
+            stepsAndDilation op r (Array.create r 1) o.Strides o.Dilation
 
         let low, high = paddingFor op o.Padding spatial window strides dilation
         checkFits op spatial window strides low high dilation
@@ -329,11 +331,8 @@ module internal Convolution =
 
         checkGroups op g c "input channels" x
 
-        let strides =
-            perAxis op "strides" r (Array.create r 1) o.Strides |> positive op "strides"
-
-        let dilation =
-            perAxis op "dilations" r (Array.create r 1) o.Dilation |> positive op "dilation"
+        let strides, dilation =
+            stepsAndDilation op r (Array.create r 1) o.Strides o.Dilation
 
         let outputPadding =
             perAxis op "output paddings" r (Array.zeroCreate r) o.OutputPadding
@@ -411,10 +410,7 @@ module internal Convolution =
 
         let window = positive op "window" (Array.copy window)
         let spatial = x.Aval.Shape.[x.Rank - r ..]
-        let strides = perAxis op "strides" r window o.Strides |> positive op "strides"
-
-        let dilation =
-            perAxis op "dilations" r (Array.create r 1) o.Dilation |> positive op "dilation"
+        let strides, dilation = stepsAndDilation op r window o.Strides o.Dilation
 
         let low, high = paddingFor op o.Padding spatial window strides dilation
         checkFits op spatial window strides low high dilation

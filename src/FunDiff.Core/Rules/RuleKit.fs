@@ -51,6 +51,12 @@ open FunDiff
 /// Helpers that build rules in one line, and the small shape adaptations they share.
 module RuleKit =
 
+    /// The aval of an operand as a transpose rule sees it, known or linear.
+    let linearArgAval (arg: LinearArg) =
+        match arg with
+        | Linear aval -> aval
+        | Known v -> v.Aval
+
     /// Rules of a primitive that is not linear.
     let jvpOnly (jvp: JvpRule) =
         {

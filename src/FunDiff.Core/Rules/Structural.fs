@@ -6,11 +6,6 @@ open FunDiff
 open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
-let private linearArgAval (arg: LinearArg) =
-    match arg with
-    | Linear aval -> aval
-    | Known v -> v.Aval
-
 let private single (f: Tensor -> Aval -> Params -> Tensor) : TransposeRule =
     fun cts args pars -> [| ValueSome(f cts.[0] (linearArgAval args.[0]) pars) |]
 

@@ -6,11 +6,6 @@ open FunDiff
 open FunDiff.Primitives
 open FunDiff.Rules.RuleKit
 
-let private operandAval (arg: LinearArg) =
-    match arg with
-    | Linear aval -> aval
-    | Known v -> v.Aval
-
 /// patches' params without the "spatial" entry patches_transpose adds.
 let private windowOnly (pars: Params) =
     Params(pars.Entries |> Array.filter (fun (name, _) -> name <> "spatial"))
@@ -18,7 +13,7 @@ let private windowOnly (pars: Params) =
 // the cotangent of the windows is added back into the operand's spatial axes
 let private patchesTranspose: TransposeRule =
     fun cts args pars ->
-        let x = operandAval args.[0]
+        let x = linearArgAval args.[0]
         let r = (pars.Ints "window").Length
         [| ValueSome(Prim.patchesTranspose x.Shape.[x.Rank - r ..] pars cts.[0]) |]
 
